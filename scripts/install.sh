@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv and install the pinned dependencies; skips pip when requirements.txt is unchanged.
+#   scripts/install.sh          app dependencies
+#   scripts/install.sh --test   also the browser for the end-to-end test (Debian chromium)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  # torch==2.14.1/torchvision==0.29.1 come from local disk on the dev machines, from PyPI elsewhere.
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  echo "$want" > "$stamp"
+fi
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "note: chromium not found; the browser test will be skipped (apt-get install chromium)" >&2
+  fi
+fi

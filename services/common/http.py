@@ -1,0 +1,113 @@
+"""Base for the typed HTTP clients of each service (httpx + tenacity).
+
+Connection errors, timeouts and 5xx answers are retried with exponential backoff; a 4xx is the
+caller's mistake and is raised at once as ``ServiceError`` carrying the service's own message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from services.common.settings import Settings, get_settings
+
+REQUEST_ID_HEADER = "X-Request-ID"
+SERVICE_TOKEN_HEADER = "X-Service-Token"
+
+
+class ServiceError(Exception):
+    """A service answered with an error status; ``detail`` is its message for people."""
+
+    def __init__(self, service: str, status: int, detail: str):
+        super().__init__(f"{service} answered {status}: {detail}")
+        self.service = service
+        self.status = status
+        self.detail = detail
+
+
+class ServiceUnavailable(ServiceError):
+    """The service could not be reached (or kept failing with 5xx) after every retry."""
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, ServiceError) and exc.status >= 500
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    return detail if isinstance(detail, str) else str(detail)
+
+
+class ServiceClient:
+    """One service's HTTP API. Subclasses add one typed method per endpoint."""
+
+    service = "service"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        settings: Settings | None = None,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.settings = settings or get_settings()
+        headers = {SERVICE_TOKEN_HEADER: token} if token else {}
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=self.settings.http_timeout_s,
+            headers=headers,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send with retries; return the response for 2xx, raise ``ServiceError`` otherwise."""
+        from services.common.observability import current_request_id
+
+        if (rid := current_request_id()) is not None:
+            kwargs.setdefault("headers", {})[REQUEST_ID_HEADER] = rid
+
+        @retry(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(max(1, self.settings.http_retries)),
+            wait=wait_exponential_jitter(initial=0.2, max=3.0),
+            reraise=True,
+        )
+        def send() -> httpx.Response:
+            response = self._http.request(method, path, **kwargs)
+            if response.status_code >= 400:
+                raise ServiceError(self.service, response.status_code, _detail(response))
+            return response
+
+        try:
+            return send()
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(self.service, 503, f"{self.service} unreachable: {exc}") from exc
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs).json()
+
+    def post_json(self, path: str, payload: Any = None, **kwargs: Any) -> Any:
+        return self.request("POST", path, json=payload, **kwargs).json()

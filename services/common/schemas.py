@@ -1,0 +1,79 @@
+"""Types that cross service boundaries: a song as stored in the search index and shown on a card."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+EnrichStatus = Literal["pending", "ok", "not_found", "failed"]
+
+# Audio features on a 0..1 scale; the search filters and the radar chart use these names.
+UNIT_FEATURES = (
+    "danceability",
+    "energy",
+    "valence",
+    "acousticness",
+    "instrumentalness",
+    "speechiness",
+    "liveness",
+)
+
+
+class AudioFeatures(BaseModel):
+    danceability: float | None = None
+    energy: float | None = None
+    valence: float | None = None
+    acousticness: float | None = None
+    instrumentalness: float | None = None
+    speechiness: float | None = None
+    liveness: float | None = None
+    loudness: float | None = None  # dB, typically -60..0
+    tempo: float | None = None  # BPM
+    key: int | None = None
+    mode: int | None = None
+    duration_ms: int | None = None
+
+
+class Enrichment(BaseModel):
+    """What the enricher learned from the iTunes Search API (all optional until it ran)."""
+
+    enrich_status: EnrichStatus = "pending"
+    enrich_reason: str | None = None
+    enriched_at: float | None = None  # unix time of the lookup; newer results win
+    art_url: str | None = None
+    preview_url: str | None = None
+    itunes_url: str | None = None
+    itunes_id: int | None = None
+    itunes_genre: str | None = None
+    itunes_year: int | None = None
+    match_score: float | None = None
+
+
+class Song(AudioFeatures, Enrichment):
+    """One catalog track: everything a result card needs, stored as the Qdrant point payload."""
+
+    track_id: str
+    title: str
+    artist: str
+    album: str | None = None
+    album_id: str | None = None
+    genre: str  # the most frequent playlist genre of the track
+    genres: list[str] = Field(default_factory=list)
+    subgenres: list[str] = Field(default_factory=list)
+    playlists: list[str] = Field(default_factory=list)
+    release_date: str | None = None
+    year: int | None = None
+    popularity: int | None = None
+    spotify_url: str
+    description: str  # the sentence that was embedded with CLIP's text tower
+    descriptors: list[str] = Field(default_factory=list)  # the phrases that sentence is made of
+
+    @property
+    def display_genre(self) -> str:
+        """iTunes genre when a good match exists, else the catalog's own (as the original app)."""
+        return self.itunes_genre if self.enrich_status == "ok" and self.itunes_genre else self.genre
+
+    @property
+    def display_year(self) -> int | None:
+        return self.itunes_year if self.enrich_status == "ok" and self.itunes_year else self.year

