@@ -1,0 +1,51 @@
+"""Typed client for the encoder service (``services/encoder``): CLIP vectors over HTTP.
+
+Used by the search service (query vectors) and the indexing job (song text vectors). Errors follow
+``ServiceClient``: a 4xx raises ``ServiceError`` with the encoder's message, an unreachable or failing
+encoder raises ``ServiceUnavailable`` after the retries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common.http import ServiceClient
+from services.common.settings import Settings, get_settings
+
+
+class EncoderClient(ServiceClient):
+    """``EncoderClient(settings.encoder_url)``; vectors come back L2-normalised."""
+
+    service = "encoder"
+
+    def __init__(self, base_url: str | None = None, *, settings: Settings | None = None, **kwargs: Any):
+        settings = settings or get_settings()
+        super().__init__(base_url or settings.encoder_url, settings=settings, **kwargs)
+
+    def info(self) -> dict[str, Any]:
+        """``{"model", "pretrained", "checkpoint", "is_pretrained", "dim", "model_id"}``."""
+        return self.get_json("/info")
+
+    def ready(self) -> bool:
+        """True when the encoder answers ``/readyz`` with 200 (model loaded); never raises."""
+        try:
+            return self._http.get("/readyz").status_code == 200
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+
+    def encode_image(
+        self, data: bytes, filename: str = "image", content_type: str = "application/octet-stream"
+    ) -> list[float]:
+        """One image (JPEG/PNG/WebP bytes) → its vector. The server checks the type by content."""
+        body = self.request("POST", "/encode/image", files={"file": (filename, data, content_type)}).json()
+        return body["vector"]
+
+    def encode_texts(self, texts: list[str], chunk_size: int | None = None) -> list[list[float]]:
+        """Texts → one vector each, in order. Long lists are sent in chunks of at most
+        ``settings.max_texts`` (the server's limit), so the indexer can pass the whole catalog."""
+        size = max(1, chunk_size or self.settings.max_texts)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), size):
+            body = self.post_json("/encode/texts", {"texts": texts[start : start + size]})
+            vectors.extend(body["vectors"])
+        return vectors
