@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     itunes_max_tries: int = 5
     enrich_match_threshold: float = 0.75
 
+    # --- ui -------------------------------------------------------------------------------------
+    # Encrypts the session kept in the browser's localStorage; fixed so a UI restart keeps people
+    # signed in. Change it in production (a change signs everyone out of the UI, nothing else).
+    ui_state_secret: SecretStr = SecretStr("dev-ui-state-secret-change-me")
+    ui_page_size: int = 12  # cards per page ("load more" fetches the next page)
+    ui_history_limit: int = 20  # past searches shown in the History tab
+    ui_thumbnail_px: int = 96  # longest side of the JPEG thumbnail stored with each history entry
+    ui_max_upload_bytes: int = 10 * 1024 * 1024
+
     @property
     def qdrant_folder(self) -> Path:
         return self.qdrant_path or self.data_dir / "qdrant"
