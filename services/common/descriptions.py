@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # (upper bound, word): the first band whose bound exceeds the value wins.
-VALENCE_BANDS = ((0.2, "melancholic"), (0.4, "wistful"), (0.6, "bittersweet"), (0.8, "cheerful"), (1.01, "euphoric"))
+VALENCE_BANDS = (
+    (0.2, "melancholic"), (0.4, "wistful"), (0.6, "bittersweet"), (0.8, "cheerful"), (1.01, "euphoric")
+)
 ENERGY_BANDS = ((0.3, "calm"), (0.5, "mellow"), (0.7, "lively"), (0.85, "energetic"), (1.01, "intense"))
 TEMPO_BANDS = ((80, "slow"), (105, "laid-back"), (125, "mid-tempo"), (145, "upbeat"), (1000, "fast"))
 
