@@ -84,8 +84,20 @@ class Settings(BaseSettings):
     itunes_country: str = "US"
     itunes_calls_per_minute: int = 20
     itunes_timeout_s: float = 10.0
-    itunes_max_tries: int = 5
+    itunes_max_tries: int = 5  # HTTP attempts per lookup (timeouts, connection errors, 429, 5xx)
+    itunes_search_limit: int = 10  # candidates asked for per lookup; the matcher picks among them
+    # The global limit is itunes_calls_per_minute scaled to a sliding window of this many seconds
+    # (tests shrink the window to keep the suite fast; production keeps 60).
+    itunes_rate_window_s: float = 60.0
+    itunes_rate_wait_max_s: float = 600.0  # a worker waits this long for a slot, then re-queues the task
+    itunes_backoff_initial_s: float = 1.0  # exponential backoff with jitter between attempts
+    itunes_backoff_max_s: float = 60.0
+    itunes_retry_after_max_s: float = 300.0  # cap on an honoured Retry-After header
     enrich_match_threshold: float = 0.75
+    # A task whose whole worker died is redelivered after this long (Redis broker visibility timeout);
+    # a killed pool child is redelivered at once (reject_on_worker_lost).
+    enrich_visibility_timeout_s: float = 3600.0
+    enrich_restore_interval_s: float = 10.0  # how often workers sweep for such unacknowledged tasks
 
     # --- ui -------------------------------------------------------------------------------------
     # Encrypts the session kept in the browser's localStorage; fixed so a UI restart keeps people
