@@ -23,13 +23,21 @@ TINY_MODEL_CFG = {
 }
 
 
-def make_tiny_checkpoint(folder: Path, seed: int = 0, embed_dim: int = 512) -> Path:
-    """Write ``open_clip_config.json`` + ``open_clip_model.bin`` into ``folder``; return it."""
+def make_tiny_checkpoint(
+    folder: Path, seed: int = 0, embed_dim: int = 512, arch: str | None = None
+) -> Path:
+    """Write ``open_clip_config.json`` + ``open_clip_model.bin`` into ``folder``; return it.
+
+    ``arch`` (e.g. "ViT-B-32") takes that open_clip architecture instead of the tiny one, still with
+    random weights: same cost as the real model, for speed and load benchmarks.
+    """
     import open_clip
     import torch
 
     torch.manual_seed(seed)
-    model_cfg = {**TINY_MODEL_CFG, "embed_dim": embed_dim}
+    model_cfg = open_clip.get_model_config(arch) if arch else {**TINY_MODEL_CFG, "embed_dim": embed_dim}
+    if model_cfg is None:
+        raise SystemExit(f"unknown open_clip architecture {arch!r}")
     model = open_clip.CLIP(**model_cfg)
     folder.mkdir(parents=True, exist_ok=True)
     config = {
@@ -39,7 +47,7 @@ def make_tiny_checkpoint(folder: Path, seed: int = 0, embed_dim: int = 512) -> P
             "std": list(open_clip.OPENAI_DATASET_STD),
         },
         # Read by the encoder's /info: this checkpoint is random, never a pretrained model.
-        "pixelplay": {"pretrained": False, "name": f"tiny-random-seed{seed}"},
+        "pixelplay": {"pretrained": False, "name": f"{arch or 'tiny'}-random-seed{seed}"},
     }
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2))
     torch.save(model.state_dict(), folder / WEIGHTS_FILE)
@@ -50,9 +58,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, nargs="?", default=Path("var/demo-model"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--arch", help="a full open_clip architecture (random weights), e.g. ViT-B-32")
     args = parser.parse_args()
-    folder = make_tiny_checkpoint(args.folder, args.seed)
-    print(f"tiny demo model written to {folder}; use PIXELPLAY_CLIP_CHECKPOINT={folder}")
+    folder = make_tiny_checkpoint(args.folder, args.seed, arch=args.arch)
+    print(f"random-weights model written to {folder}; use PIXELPLAY_CLIP_CHECKPOINT={folder}")
 
 
 if __name__ == "__main__":
