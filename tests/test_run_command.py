@@ -1,0 +1,84 @@
+"""The README's run command on a fresh data folder, fully embedded: every service comes up, the index
+is built on first start, a photo upload returns songs with full metadata, and Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from PIL import Image
+
+from services.common.embedded import free_port
+from tests.processes import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"run command exited early with {proc.returncode}"
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+def test_run_command_serves_songs_with_embedded_engines(tmp_path, tiny_model_dir):
+    ports = {name: free_port() for name in ("encoder", "search", "auth", "ui")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PIXELPLAY_DATA_DIR=str(tmp_path / "var"),
+        PIXELPLAY_CLIP_CHECKPOINT=str(tiny_model_dir),
+        PIXELPLAY_ENCODER_URL=f"http://127.0.0.1:{ports['encoder']}",
+        PIXELPLAY_SEARCH_URL=f"http://127.0.0.1:{ports['search']}",
+        PIXELPLAY_AUTH_URL=f"http://127.0.0.1:{ports['auth']}",
+        PIXELPLAY_UI_PORT=str(ports["ui"]),
+        PIXELPLAY_BCRYPT_ROUNDS="4",
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.run", "--index-limit", "300"], cwd=ROOT, env=env)
+    try:
+        wait_for(f"http://127.0.0.1:{ports['ui']}/", proc, timeout_s=300)
+        search = env["PIXELPLAY_SEARCH_URL"]
+        info = httpx.get(f"{search}/info", timeout=10).json()
+        assert info["points"] >= 290  # a few of the first 300 share nothing but are all indexed
+        response = httpx.post(
+            f"{search}/search/image", files={"file": ("photo.png", png(), "image/png")}, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        hits = response.json()["hits"]
+        assert len(hits) >= 5
+        song = hits[0]["song"]
+        for field in ("track_id", "title", "artist", "genre", "year", "spotify_url", "energy", "valence"):
+            assert song[field] is not None, field
+        scores = [h["score"] for h in hits]
+        assert scores == sorted(scores, reverse=True)
+        # The auth service runs on the embedded Postgres.
+        assert httpx.get(f"{env['PIXELPLAY_AUTH_URL']}/readyz", timeout=10).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(timeout=60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    # Everything it started is gone: the ports are free again.
+    for port in ports.values():
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
