@@ -1,0 +1,36 @@
+"""Fixtures for the quality tests: the tiny CLIP model loaded in-process, a small catalog slice."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from scripts.evaluate_quality import ClipEmbedder
+from services.common.catalog import load_catalog
+from services.common.schemas import Song
+
+CATALOG = Path(__file__).resolve().parents[2] / "data/catalog/spotify_songs.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder(tiny_model_dir: Path) -> ClipEmbedder:
+    """The tiny random checkpoint, loaded the way the harness loads a real one."""
+    return ClipEmbedder("unused", checkpoint=tiny_model_dir)
+
+
+@pytest.fixture(scope="session")
+def small_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 600 rows of the real catalog as a CSV file (a fast, realistic slice)."""
+    path = tmp_path_factory.mktemp("catalog") / "slice.csv"
+    with gzip.open(CATALOG, "rt", encoding="utf-8", newline="") as src:
+        lines = [line for _, line in zip(range(601), src, strict=False)]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_songs(small_catalog: Path) -> list[Song]:
+    songs, _ = load_catalog(small_catalog)
+    return songs
