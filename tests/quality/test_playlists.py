@@ -1,0 +1,78 @@
+"""Playlist exports parse back: M3U structure, CSV round trip, Spotify links."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from services.common.playlists import export_filename, spotify_links, to_csv, to_m3u
+from services.common.schemas import Song
+
+
+def song(i: int, **extra) -> Song:
+    base = dict(
+        track_id=f"id{i}", title=f"Song {i}", artist=f"Artist {i}", genre="pop", description="d",
+        spotify_url=f"https://open.spotify.com/track/id{i}",
+    )  # fmt: skip
+    return Song(**{**base, **extra})
+
+
+SONGS = [
+    song(
+        1,
+        preview_url="https://audio.example/1.m4a",
+        duration_ms=201_400,
+        enrich_status="ok",
+        itunes_year=1999,
+    ),
+    song(2, title='Comma, "Quote"\nand newline', artist="Ünïcödé, Band"),  # no preview
+    song(3, preview_url="https://audio.example/3.m4a", album="Greatest, Hits", year=2010),
+]
+
+
+def test_m3u_lists_playable_songs_and_comments_the_rest():
+    text = to_m3u(SONGS)
+    lines = text.splitlines()
+    assert lines[0] == "#EXTM3U"
+    assert lines[1] == "#PLAYLIST:PixelPlay (2 of 3 songs have a preview)"
+    assert lines[2:4] == ["#EXTINF:201,Artist 1 - Song 1", "https://audio.example/1.m4a"]
+    # The song without preview stays visible as one comment line, newline in its title flattened.
+    assert (
+        lines[4]
+        == '# no preview: Ünïcödé, Band - Comma, "Quote" and newline https://open.spotify.com/track/id2'
+    )
+    assert lines[5:] == ["#EXTINF:-1,Artist 3 - Song 3", "https://audio.example/3.m4a"]
+    # Every non-comment line is a URL preceded by its #EXTINF line.
+    for i, line in enumerate(lines):
+        if not line.startswith("#"):
+            assert line.startswith("https://") and lines[i - 1].startswith("#EXTINF:")
+
+
+def test_csv_round_trips_through_csv_reader():
+    rows = list(csv.reader(io.StringIO(to_csv(SONGS), newline="")))
+    assert rows[0] == ["title", "artist", "album", "year", "spotify_url", "preview_url"]
+    assert rows[1] == ["Song 1", "Artist 1", "", "1999", "https://open.spotify.com/track/id1",
+                       "https://audio.example/1.m4a"]  # fmt: skip
+    assert rows[2][:2] == ['Comma, "Quote"\nand newline', "Ünïcödé, Band"]
+    assert rows[3][2:4] == ["Greatest, Hits", "2010"]
+    assert len(rows) == 4
+
+
+def test_links_and_empty_exports():
+    assert spotify_links(SONGS).splitlines() == [s.spotify_url for s in SONGS]
+    assert to_m3u([]).splitlines() == ["#EXTM3U", "#PLAYLIST:PixelPlay (0 of 0 songs have a preview)"]
+    assert list(csv.reader(io.StringIO(to_csv([])))) == [["title", "artist", "album", "year", "spotify_url",
+                                                          "preview_url"]]  # fmt: skip
+    assert spotify_links([]) == ""
+
+
+def test_export_filenames():
+    assert [export_filename(k) for k in ("m3u", "csv", "links")] == [
+        "pixelplay.m3u8",
+        "pixelplay.csv",
+        "pixelplay.txt",
+    ]
+    with pytest.raises(ValueError, match="unknown export kind"):
+        export_filename("xspf")
