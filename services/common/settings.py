@@ -78,6 +78,23 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "PixelPlay <no-reply@pixelplay.local>"
+    smtp_starttls: bool = True
+    # Per client address; higher than the per-account limit because many people can share an address.
+    login_ip_max_failures: int = 50
+    # How many proxies in front of the auth service append to X-Forwarded-For. 0: the header is
+    # ignored and the TCP peer address is the client (anyone can forge the header).
+    trusted_proxy_hops: int = 0
+    password_max_chars: int = 1024  # bounds hashing work; every password is pre-hashed for bcrypt
+    history_max_thumbnail_bytes: int = 64 * 1024
+    history_max_results: int = 200
+    history_max_json_bytes: int = 16 * 1024  # filters / feedback objects
+    auth_max_body_bytes: int = 256 * 1024
+    db_pool_min_size: int = 1
+    db_pool_max_size: int = 10
+    db_pool_timeout_s: float = 5.0  # longest wait for a connection before answering 503
+    db_connect_timeout_s: int = 3
+    db_statement_timeout_ms: int = 5000
+    db_startup_timeout_s: float = 30.0
 
     # --- enricher -------------------------------------------------------------------------------
     itunes_url: str = "https://itunes.apple.com/search"

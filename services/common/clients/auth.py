@@ -1,0 +1,140 @@
+"""Typed client for the auth service (``services/auth``): accounts, sessions, recovery, history.
+
+Session tokens are passed per call (the UI holds one per browser session); the optional
+``service_token`` is sent as X-Service-Token and is needed only for ``validate``. Errors follow
+``ServiceClient``: a 4xx raises ``ServiceError`` (``.status``, ``.detail`` is the service's message
+for people: 401 bad credentials or expired session, 403 wrong current password, 409 taken,
+422 policy, 429 throttled), an unreachable or failing service raises ``ServiceUnavailable``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.common.http import ServiceClient, ServiceError
+from services.common.settings import Settings, get_settings
+
+
+class AuthUser(BaseModel):
+    id: str
+    username: str
+    email: str
+    created_at: datetime
+
+
+class LoginResult(BaseModel):
+    token: str
+    expires_at: datetime
+    user: AuthUser
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class AuthClient(ServiceClient):
+    """``AuthClient(settings.auth_url)``; pass ``service_token=`` to call ``validate``."""
+
+    service = "auth"
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        service_token: str | None = None,
+        **kwargs: Any,
+    ):
+        settings = settings or get_settings()
+        super().__init__(base_url or settings.auth_url, settings=settings, token=service_token, **kwargs)
+
+    # --- accounts --------------------------------------------------------------------------------
+    def register(self, username: str, email: str, password: str) -> AuthUser:
+        body = self.post_json("/register", {"username": username, "email": email, "password": password})
+        return AuthUser.model_validate(body["user"])
+
+    def login(self, login: str, password: str) -> LoginResult:
+        """``login`` is a username or an e-mail address."""
+        return LoginResult.model_validate(self.post_json("/login", {"login": login, "password": password}))
+
+    def logout(self, token: str) -> None:
+        self.request("POST", "/logout", headers=_bearer(token))
+
+    def me(self, token: str) -> AuthUser:
+        return AuthUser.model_validate(self.get_json("/me", headers=_bearer(token)))
+
+    def delete_account(self, token: str, password: str) -> None:
+        self.request("DELETE", "/me", json={"password": password}, headers=_bearer(token))
+
+    def sessions(self, token: str) -> list[dict[str, Any]]:
+        """``[{"id", "created_at", "last_used_at", "expires_at", "user_agent", "client_ip", "current"}]``."""
+        return self.get_json("/sessions", headers=_bearer(token))["sessions"]
+
+    def revoke_session(self, token: str, session_id: str) -> None:
+        self.request("DELETE", f"/sessions/{session_id}", headers=_bearer(token))
+
+    # --- passwords -------------------------------------------------------------------------------
+    def forgot(self, login: str) -> str:
+        """Ask for a reset code; returns the service's message (the same whether or not it exists)."""
+        return self.post_json("/password/forgot", {"login": login})["detail"]
+
+    def reset(self, reset_token: str, new_password: str) -> str:
+        return self.post_json("/password/reset", {"token": reset_token, "new_password": new_password})[
+            "detail"
+        ]
+
+    def change_password(self, token: str, current_password: str, new_password: str) -> int:
+        """Returns how many other sessions were signed out."""
+        body = self.post_json(
+            "/password/change",
+            {"current_password": current_password, "new_password": new_password},
+            headers=_bearer(token),
+        )
+        return body["revoked_sessions"]
+
+    # --- history ---------------------------------------------------------------------------------
+    def add_history(self, token: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """``entry``: kind, text, weight, filters, image_fingerprint, thumbnail, source_track_id,
+        result_track_ids, feedback (all but kind optional). Returns it with ``id`` and ``created_at``."""
+        return self.post_json("/history", entry, headers=_bearer(token))
+
+    def history(self, token: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        """``{"items": [...newest first], "total", "offset", "limit"}``."""
+        return self.get_json("/history", params={"limit": limit, "offset": offset}, headers=_bearer(token))
+
+    def delete_history_entry(self, token: str, entry_id: str) -> None:
+        self.request("DELETE", f"/history/{entry_id}", headers=_bearer(token))
+
+    def clear_history(self, token: str) -> int:
+        return self.request("DELETE", "/history", headers=_bearer(token)).json()["deleted"]
+
+    # --- for other services ----------------------------------------------------------------------
+    def validate(self, token: str) -> AuthUser:
+        """The user behind a session token (needs ``service_token``); 401 ServiceError when not live."""
+        return AuthUser.model_validate(self.post_json("/validate", {"token": token}))
+
+    def ready(self) -> bool:
+        """True when ``/readyz`` answers 200 (database reachable); never raises."""
+        try:
+            return self._http.get("/readyz").status_code == 200
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+
+
+def current_user(client: AuthClient, token: str | None) -> AuthUser | None:
+    """The signed-in user for ``token``, or None when there is no token or it is not live.
+
+    Uses ``/validate`` (the client needs the service token). Other errors (auth down: 503) raise,
+    so callers can tell "signed out" from "cannot check right now".
+    """
+    if not token:
+        return None
+    try:
+        return client.validate(token)
+    except ServiceError as exc:
+        if exc.status == 401:
+            return None
+        raise
