@@ -1,0 +1,237 @@
+"""The PixelPlay web UI: a Gradio Blocks page mounted on a FastAPI app.
+
+Run with ``python -m services.ui.app`` (serves on ``settings.ui_host:ui_port``) or
+``uvicorn services.ui.app:app``. The UI talks to the encoder, search and auth services over HTTP
+only (``services/ui/backend.py``). FastAPI adds ``/healthz``, ``/metrics`` and ``/readyz``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from services.common.observability import configure_logging, instrument
+from services.common.settings import Settings, get_settings
+from services.ui.backend import Backend
+from services.ui.callbacks import SIGNED_OUT, Callbacks, empty_search_state
+from services.ui.theme import ACTION_JS, CSS, pixelplay_theme
+
+HEADER = (
+    "<div><h1>Pixel<span>Play</span></h1>"
+    '<p class="pp-tagline">Upload a photo, get songs that match its mood.</p></div>'
+)
+
+
+def _wire(listener: Callable, fn: Callable, inputs: list, comps: dict[str, Any], **kwargs: Any) -> Any:
+    """Attach ``fn`` (a handler returning a slot-name dict) to ``listener`` with exactly the
+    components of its declared slots as outputs. ``functools.wraps`` keeps the handler's
+    signature visible, so Gradio still injects ``gr.EventData`` and ``gr.Progress``."""
+    names = fn.slots
+
+    @functools.wraps(fn)
+    def run(*args: Any) -> dict:
+        return {comps[name]: value for name, value in fn(*args).items() if name in comps}
+
+    return listener(run, inputs=inputs, outputs=[comps[n] for n in names], **kwargs)
+
+
+def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
+    """The whole page: sign-in / register / reset screens, search with results, history."""
+    cb = Callbacks(backend)
+    with gr.Blocks(title="PixelPlay") as demo:
+        session = gr.BrowserState(
+            dict(SIGNED_OUT),
+            storage_key="pixelplay-session",
+            secret=settings.ui_state_secret.get_secret_value(),
+        )
+        search_state = gr.State(empty_search_state())
+        history_state = gr.State([])
+        filter_options = gr.State({})
+
+        with gr.Row(elem_id="pp-header"):
+            gr.HTML(HEADER)
+        demo_banner = gr.HTML(elem_id="pp-demo-banner")
+        notice = gr.HTML(elem_id="pp-notice")
+
+        with gr.Column(visible=True, elem_id="pp-auth") as auth_view, gr.Tabs():
+            with gr.Tab("Sign in", id="signin"):
+                login = gr.Textbox(label="Username or email", elem_id="pp-login")
+                login_password = gr.Textbox(label="Password", type="password", elem_id="pp-login-password")
+                sign_in_btn = gr.Button("Sign in", variant="primary", elem_id="pp-sign-in")
+            with gr.Tab("Create account", id="register"):
+                reg_username = gr.Textbox(label="Username", elem_id="pp-reg-username")
+                reg_email = gr.Textbox(label="Email", elem_id="pp-reg-email")
+                register_password = gr.Textbox(
+                    label="Password",
+                    type="password",
+                    elem_id="pp-reg-password",
+                    info="At least 8 characters, not a common password.",
+                )
+                register_btn = gr.Button("Create account", variant="primary", elem_id="pp-register")
+            with gr.Tab("Forgot password", id="forgot"):
+                forgot_login = gr.Textbox(label="Username or email", elem_id="pp-forgot-login")
+                forgot_btn = gr.Button("Email me a reset code", elem_id="pp-forgot")
+                reset_code = gr.Textbox(label="Reset code from the email", elem_id="pp-reset-code")
+                reset_password = gr.Textbox(
+                    label="New password", type="password", elem_id="pp-reset-password"
+                )
+                reset_btn = gr.Button("Set new password", variant="primary", elem_id="pp-reset")
+
+        with gr.Column(visible=False, elem_id="pp-app") as app_view:
+            with gr.Row(equal_height=True):
+                user_badge = gr.HTML(elem_id="pp-user-badge")
+                sign_out_btn = gr.Button(
+                    "Sign out", size="sm", variant="secondary", scale=0, elem_id="pp-sign-out"
+                )
+            with gr.Tabs(selected="search") as tabs:
+                with gr.Tab("Search", id="search"), gr.Row():
+                    with gr.Column(scale=1, min_width=280):
+                        photo = gr.Image(
+                            label="Your photo (JPG or PNG)",
+                            type="filepath",
+                            sources=["upload", "webcam", "clipboard"],
+                            height=260,
+                            elem_id="pp-photo",
+                        )
+                        text = gr.Textbox(
+                            label="Refine with words (optional)",
+                            placeholder="e.g. rainy night drive",
+                            elem_id="pp-text",
+                        )
+                        weight = gr.Slider(
+                            0,
+                            1,
+                            value=0.3,
+                            step=0.05,
+                            label="Weight of the words",
+                            info="0 = photo only, 1 = words only",
+                            elem_id="pp-weight",
+                        )
+                        with gr.Accordion("Filters", open=False):
+                            genres = gr.Dropdown([], multiselect=True, label="Genres", elem_id="pp-genres")
+                            year_min = gr.Slider(
+                                1900, 2030, value=1900, step=1, label="From year", elem_id="pp-year-min"
+                            )
+                            year_max = gr.Slider(
+                                1900, 2030, value=2030, step=1, label="To year", elem_id="pp-year-max"
+                            )
+                        search_btn = gr.Button("Find songs", variant="primary", elem_id="pp-search")
+                    with gr.Column(scale=3, min_width=300):
+                        vibe = gr.HTML(elem_id="pp-vibe")
+                        # Issue #9 (feedback thumbs, M3U/CSV export, copy links) adds its controls
+                        # to this row; they read ``search_state`` (hits, query_vector, filters).
+                        result_tools = gr.Row(elem_id="pp-result-tools", visible=False)  # noqa: F841
+                        results = gr.HTML(elem_id="pp-results", js_on_load=ACTION_JS)
+                        load_more = gr.Button("Load more", visible=False, elem_id="pp-load-more")
+                with gr.Tab("History", id="history"):
+                    with gr.Row():
+                        refresh_btn = gr.Button("Refresh", size="sm", elem_id="pp-history-refresh")
+                        clear_btn = gr.Button(
+                            "Clear all", size="sm", variant="stop", elem_id="pp-history-clear"
+                        )
+                    history = gr.HTML(elem_id="pp-history", js_on_load=ACTION_JS)
+
+        comps: dict[str, Any] = {
+            "session": session,
+            "search_state": search_state,
+            "history_state": history_state,
+            "filter_options": filter_options,
+            "demo_banner": demo_banner,
+            "notice": notice,
+            "auth_view": auth_view,
+            "app_view": app_view,
+            "user_badge": user_badge,
+            "login_password": login_password,
+            "register_password": register_password,
+            "reset_password": reset_password,
+            "tabs": tabs,
+            "photo": photo,
+            "text": text,
+            "weight": weight,
+            "genres": genres,
+            "year_min": year_min,
+            "year_max": year_max,
+            "vibe": vibe,
+            "results": results,
+            "load_more": load_more,
+            "history": history,
+        }
+
+        _wire(demo.load, cb.load, [session], comps)
+        for trigger in (sign_in_btn.click, login_password.submit):
+            _wire(trigger, cb.sign_in, [login, login_password], comps)
+        _wire(register_btn.click, cb.register, [reg_username, reg_email, register_password], comps)
+        _wire(forgot_btn.click, cb.forgot_password, [forgot_login], comps)
+        _wire(reset_btn.click, cb.reset_password, [reset_code, reset_password], comps)
+        _wire(sign_out_btn.click, cb.sign_out, [session], comps)
+        search_inputs = [session, photo, text, weight, genres, year_min, year_max, filter_options]
+        # preprocess=False: the photo reaches the handler as the uploaded file, unparsed, so a
+        # broken file gets the encoder's own 4xx message instead of a Gradio error.
+        for trigger in (search_btn.click, text.submit):
+            _wire(trigger, cb.search, search_inputs, comps, preprocess=False)
+        _wire(load_more.click, cb.load_more, [search_state], comps)
+        _wire(results.click, cb.card_action, [session, search_state], comps)
+        _wire(refresh_btn.click, cb.refresh_history, [session], comps)
+        _wire(clear_btn.click, cb.clear_history, [session], comps)
+        _wire(
+            history.click,
+            cb.history_action,
+            [session, history_state, photo, filter_options],
+            comps,
+            preprocess=False,
+        )
+    demo.queue(default_concurrency_limit=8)
+    return demo
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """FastAPI (health, metrics, readiness) with the Gradio page mounted at ``/``."""
+    settings = settings or get_settings()
+    configure_logging("ui", settings.log_level, settings.log_json)
+    backend = Backend.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        backend.close()
+
+    api = FastAPI(title="PixelPlay UI", lifespan=lifespan)
+    instrument(api, "ui")
+
+    @api.get("/readyz")
+    def readyz() -> JSONResponse:
+        """200 when the search and auth services answer (the page is useless without them)."""
+        status = backend.readiness()
+        ok = status["search"] and status["auth"]
+        return JSONResponse({"ready": ok, **status}, status_code=200 if ok else 503)
+
+    demo = create_blocks(backend, settings)
+    return gr.mount_gradio_app(
+        api,
+        demo,
+        path="/",
+        theme=pixelplay_theme(),
+        css=CSS,
+        max_file_size=settings.ui_max_upload_bytes,
+        footer_links=[],
+    )
+
+
+app = create_app()
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(app, host=settings.ui_host, port=settings.ui_port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

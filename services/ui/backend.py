@@ -1,0 +1,119 @@
+"""The three services as the UI uses them, through the shared typed clients only.
+
+This is the one module that knows the client method names; the callbacks speak in UI terms
+(``search_photo``, ``history``) and receive plain dicts shaped like the API contracts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.common.clients.auth import AuthClient
+from services.common.clients.encoder import EncoderClient
+from services.common.clients.search import SearchClient
+from services.common.settings import Settings, get_settings
+from services.ui.images import Upload
+
+
+@dataclass
+class Backend:
+    encoder: EncoderClient
+    search: SearchClient
+    auth: AuthClient
+    settings: Settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Backend:
+        settings = settings or get_settings()
+        return cls(
+            encoder=EncoderClient(settings.encoder_url, settings=settings),
+            search=SearchClient(settings.search_url, settings=settings),
+            auth=AuthClient(settings.auth_url, settings=settings),
+            settings=settings,
+        )
+
+    def close(self) -> None:
+        for client in (self.encoder, self.search, self.auth):
+            client.close()
+
+    def readiness(self) -> dict[str, bool]:
+        """Whether each service answers its ``/readyz`` with 200 right now (no retries)."""
+        status = {}
+        for name, client in (("encoder", self.encoder), ("search", self.search), ("auth", self.auth)):
+            try:
+                status[name] = client._http.get("/readyz", timeout=3).status_code == 200
+            except Exception:  # noqa: BLE001 - any failure means "not ready"
+                status[name] = False
+        return status
+
+    # --- encoder / search --------------------------------------------------------------------
+    def model_info(self) -> dict[str, Any]:
+        return self.encoder.info()
+
+    def filter_options(self) -> dict[str, Any]:
+        return self.search.filters()
+
+    def search_photo(
+        self, upload: Upload, text: str | None, weight: float, filters: dict | None, limit: int
+    ) -> dict[str, Any]:
+        return self.search.search_image(
+            upload.data,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            text=text or None,
+            weight=weight,
+            filters=filters,
+            limit=limit,
+            offset=0,
+        )
+
+    def search_text(self, text: str, filters: dict | None, limit: int) -> dict[str, Any]:
+        return self.search.search_text(text, filters=filters, limit=limit, offset=0)
+
+    def next_page(
+        self, vector: list[float], filters: dict | None, limit: int, offset: int, model_id: str | None = None
+    ) -> dict[str, Any]:
+        """The same query vector at ``offset``; ``model_id`` lets search refuse a vector from
+        another model (the index was rebuilt meanwhile) instead of returning nonsense."""
+        return self.search.search_vector(
+            vector, filters=filters, limit=limit, offset=offset, model_id=model_id
+        )
+
+    def similar(self, track_id: str, filters: dict | None, limit: int, offset: int = 0) -> dict[str, Any]:
+        return self.search.similar(track_id, filters=filters, limit=limit, offset=offset)
+
+    def song(self, track_id: str) -> dict[str, Any]:
+        return self.search.song(track_id)
+
+    # --- auth ----------------------------------------------------------------------------------
+    def register(self, username: str, email: str, password: str) -> dict[str, Any]:
+        return self.auth.register(username, email, password).model_dump(mode="json")
+
+    def login(self, login: str, password: str) -> dict[str, Any]:
+        """``{"token", "expires_at", "user"}`` as JSON-ready values (the browser stores them)."""
+        return self.auth.login(login, password).model_dump(mode="json")
+
+    def logout(self, token: str) -> None:
+        self.auth.logout(token)
+
+    def me(self, token: str) -> dict[str, Any]:
+        return self.auth.me(token).model_dump(mode="json")
+
+    def forgot_password(self, login: str) -> str:
+        return self.auth.forgot(login)
+
+    def reset_password(self, reset_token: str, new_password: str) -> str:
+        return self.auth.reset(reset_token, new_password)
+
+    def add_history(self, token: str, entry: dict[str, Any]) -> dict[str, Any]:
+        return self.auth.add_history(token, entry)
+
+    def history(self, token: str, limit: int, offset: int = 0) -> dict[str, Any]:
+        return self.auth.history(token, limit=limit, offset=offset)
+
+    def delete_history(self, token: str, entry_id: str) -> None:
+        self.auth.delete_history_entry(token, entry_id)
+
+    def clear_history(self, token: str) -> None:
+        self.auth.clear_history(token)

@@ -1,0 +1,90 @@
+"""The look: a Gradio theme plus the CSS of the cards, history rows, notices and banner.
+
+The card grid uses ``repeat(auto-fill, minmax(...))`` so it is one column on a phone and four or
+five on a laptop without any breakpoint.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+ACCENT = "#7c5cff"
+
+
+def pixelplay_theme() -> gr.themes.Base:
+    return gr.themes.Soft(primary_hue="violet", secondary_hue="indigo", radius_size="lg").set(
+        button_primary_background_fill=ACCENT,
+        button_primary_background_fill_hover="#6a48f5",
+    )
+
+
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto; }
+#pp-header { display: flex; align-items: center; justify-content: space-between; gap: 12px; }
+#pp-header h1 { margin: 0; font-size: 1.7rem; letter-spacing: -0.02em; }
+#pp-header h1 span { color: #7c5cff; }
+.pp-tagline { margin: 2px 0 0; opacity: 0.7; font-size: 0.95rem; }
+.pp-user { font-size: 0.9rem; opacity: 0.85; }
+.pp-banner { background: #fff4d6; color: #5c4200; border: 1px solid #f0d48a; border-radius: 10px;
+  padding: 10px 14px; font-size: 0.95rem; }
+.pp-notice { border-radius: 10px; padding: 10px 14px; font-size: 0.95rem; margin: 4px 0; }
+.pp-notice-error { background: #fdecec; color: #8a1c1c; border: 1px solid #f3b9b9; }
+.pp-notice-info { background: #eef2ff; color: #2f3a8f; border: 1px solid #c9d2ff; }
+.pp-notice-ok { background: #e9f8ef; color: #1d6b3a; border: 1px solid #b5e3c6; }
+.pp-vibe { font-size: 1rem; padding: 8px 0; }
+.pp-vibe span { display: inline-block; background: #7c5cff; color: #fff; border-radius: 999px;
+  padding: 1px 10px; margin-right: 6px; font-size: 0.8rem; text-transform: uppercase; letter-spacing: .05em; }
+.pp-results-heading { font-size: 1.15rem; margin: 4px 0 12px; }
+.pp-empty { opacity: 0.7; padding: 12px 0; }
+.pp-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 16px; }
+.pp-card { display: flex; flex-direction: column; border-radius: 14px; overflow: hidden;
+  background: var(--block-background-fill); border: 1px solid var(--border-color-primary);
+  box-shadow: 0 1px 3px rgba(20, 10, 60, 0.08); }
+.pp-art { width: 100%; aspect-ratio: 1 / 1; object-fit: cover; display: block; }
+.pp-art-placeholder { display: flex; align-items: center; justify-content: center; }
+.pp-art-placeholder span { font-size: 3.2rem; font-weight: 700; color: rgba(255,255,255,0.92);
+  text-shadow: 0 2px 8px rgba(0,0,0,0.25); }
+.pp-body { padding: 10px 12px 12px; display: flex; flex-direction: column; gap: 4px; flex: 1; }
+.pp-title { font-size: 1rem; margin: 0; line-height: 1.25; overflow-wrap: anywhere; }
+.pp-artist { margin: 0; opacity: 0.8; font-size: 0.9rem; }
+.pp-meta { margin: 0; font-size: 0.8rem; opacity: 0.75; display: flex; justify-content: space-between;
+  gap: 6px; }
+.pp-score { font-variant-numeric: tabular-nums; color: #7c5cff; font-weight: 600; }
+.pp-radar-wrap { display: flex; justify-content: center; padding: 2px 0; }
+.pp-radar { max-width: 100%; height: auto; }
+.pp-why { margin: 0; font-size: 0.78rem; opacity: 0.75; font-style: italic; }
+.pp-audio { width: 100%; height: 32px; margin-top: 4px; }
+.pp-actions { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-top: auto;
+  padding-top: 6px; }
+.pp-link { font-size: 0.85rem; color: #1db954; font-weight: 600; text-decoration: none; margin-right: auto; }
+.pp-link:hover { text-decoration: underline; }
+.pp-btn { font: inherit; font-size: 0.82rem; border-radius: 999px; border: 1px solid #7c5cff;
+  background: transparent; color: #7c5cff; padding: 3px 12px; cursor: pointer; }
+.pp-btn:hover { background: #7c5cff; color: #fff; }
+.pp-history { list-style: none; padding: 0; margin: 0; display: flex; flex-direction: column; gap: 8px; }
+.pp-history-item { display: flex; align-items: center; gap: 12px; padding: 8px; border-radius: 12px;
+  border: 1px solid var(--border-color-primary); background: var(--block-background-fill); flex-wrap: wrap; }
+.pp-thumb { width: 56px; height: 56px; border-radius: 8px; object-fit: cover; flex: none; }
+.pp-thumb-empty { display: flex; align-items: center; justify-content: center; background: #ece8ff;
+  color: #7c5cff; font-weight: 700; font-size: 1.3rem; }
+.pp-history-text { display: flex; flex-direction: column; flex: 1; min-width: 180px; }
+.pp-history-query { overflow-wrap: anywhere; }
+.pp-history-when { font-size: 0.8rem; opacity: 0.65; }
+.pp-history-actions { display: flex; gap: 6px; }
+.pp-history-total { font-size: 0.8rem; opacity: 0.65; }
+@media (max-width: 520px) { .pp-grid { grid-template-columns: 1fr 1fr; gap: 10px; }
+  .pp-radar { width: 100%; } }
+"""
+
+# Forwards clicks on ``[data-action]`` buttons inside an HTML component to its Python ``click``
+# listener with the button's data attributes; clicks elsewhere are ignored. Delegated from the
+# component root, so it keeps working when the HTML is replaced by a new page of results.
+ACTION_JS = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('[data-action]');
+  if (!button || !element.contains(button)) return;
+  event.preventDefault();
+  trigger('click', {action: button.dataset.action, track_id: button.dataset.trackId || null,
+                    entry_id: button.dataset.entryId || null});
+});
+"""
