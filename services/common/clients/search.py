@@ -1,0 +1,192 @@
+"""Typed client for the search service (``services/search``); JSON answers come back as dicts.
+
+Public methods serve the UI; ``update_enrichment``, ``pending_enrichment``, ``enrichment_stats`` and
+the ``index_*`` methods are internal and need the service token (``token=`` in the constructor).
+Errors follow ``ServiceClient``: 4xx → ``ServiceError`` with the service's message at once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.common.http import ServiceClient
+from services.common.settings import Settings, get_settings
+
+Filters = dict[str, Any] | None
+
+
+def _dump(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+class SearchClient(ServiceClient):
+    """``SearchClient(settings.search_url, token=...)``."""
+
+    service = "search"
+
+    def __init__(self, base_url: str | None = None, *, settings: Settings | None = None, **kwargs: Any):
+        settings = settings or get_settings()
+        super().__init__(base_url or settings.search_url, settings=settings, **kwargs)
+
+    # --- public -----------------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """``{"collection", "backend", "points", "model_id", "dim", "version"}``."""
+        return self.get_json("/info")
+
+    def ready(self) -> bool:
+        """True when ``/readyz`` answers 200 (an index exists); never raises."""
+        try:
+            return self._http.get("/readyz").status_code == 200
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+
+    def filters(self) -> dict[str, Any]:
+        """``{"genres": [...], "year_min", "year_max"}``."""
+        return self.get_json("/filters")
+
+    def search_image(
+        self,
+        data: bytes,
+        filename: str = "image",
+        content_type: str = "application/octet-stream",
+        *,
+        text: str | None = None,
+        weight: float = 0.3,
+        filters: Filters = None,
+        limit: int = 20,
+        offset: int = 0,
+        diversity: str = "artist",
+    ) -> dict[str, Any]:
+        """A photo, optionally refined by ``text`` (``weight`` = the text's share) → SearchPage."""
+        form: dict[str, Any] = {
+            "weight": str(weight),
+            "limit": str(limit),
+            "offset": str(offset),
+            "diversity": diversity,
+        }
+        if text:
+            form["text"] = text
+        if filters:
+            form["filters"] = json.dumps(_dump(filters))
+        files = {"file": (filename, data, content_type)}
+        return self.request("POST", "/search/image", files=files, data=form).json()
+
+    def search_text(
+        self,
+        text: str,
+        *,
+        filters: Filters = None,
+        limit: int = 20,
+        offset: int = 0,
+        diversity: str = "artist",
+    ) -> dict[str, Any]:
+        body = {
+            "text": text,
+            "filters": _dump(filters),
+            "limit": limit,
+            "offset": offset,
+            "diversity": diversity,
+        }
+        return self.post_json("/search/text", body)
+
+    def search_vector(
+        self,
+        vector: list[float],
+        *,
+        filters: Filters = None,
+        limit: int = 20,
+        offset: int = 0,
+        diversity: str = "artist",
+        model_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A page's ``query_vector`` again at another offset ("load more")."""
+        body = {
+            "vector": vector,
+            "filters": _dump(filters),
+            "limit": limit,
+            "offset": offset,
+            "diversity": diversity,
+            "model_id": model_id,
+        }
+        return self.post_json("/search/vector", body)
+
+    def similar(
+        self,
+        track_id: str,
+        *,
+        negative_track_ids: list[str] | None = None,
+        filters: Filters = None,
+        limit: int = 20,
+        offset: int = 0,
+        diversity: str = "artist",
+    ) -> dict[str, Any]:
+        """Songs like ``track_id`` (never itself), away from ``negative_track_ids``."""
+        body = {
+            "track_id": track_id,
+            "negative_track_ids": negative_track_ids or [],
+            "filters": _dump(filters),
+            "limit": limit,
+            "offset": offset,
+            "diversity": diversity,
+        }
+        return self.post_json("/search/similar", body)
+
+    def song(self, track_id: str) -> dict[str, Any]:
+        """One Song as a dict; ``ServiceError`` with status 404 for an unknown id."""
+        return self.get_json(f"/songs/{track_id}")
+
+    # --- internal: the enricher -------------------------------------------------------------------
+    def update_enrichment(self, track_id: str, enrichment: dict[str, Any] | BaseModel) -> dict[str, Any]:
+        """The song after the update plus ``applied`` (False: an older result than the stored one)."""
+        return self.request("PATCH", f"/songs/{track_id}/enrichment", json=_dump(enrichment)).json()
+
+    def pending_enrichment(
+        self,
+        limit: int = 100,
+        after: str | None = None,
+        older_than_days: float | None = None,
+        all: bool = False,  # noqa: A002 - the query parameter's name
+    ) -> dict[str, Any]:
+        """``{"track_ids": [...], "next": cursor|None}``; pass ``next`` back as ``after``."""
+        params: dict[str, Any] = {"limit": limit, "all": str(all).lower()}
+        if after:
+            params["after"] = after
+        if older_than_days is not None:
+            params["older_than_days"] = older_than_days
+        return self.get_json("/songs/enrichment/pending", params=params)
+
+    def enrichment_stats(self) -> dict[str, int]:
+        """``{"pending", "ok", "not_found", "failed"}`` counts."""
+        return self.get_json("/stats/enrichment")
+
+    # --- internal: the indexing job ---------------------------------------------------------------
+    def index_status(self) -> dict[str, Any]:
+        return self.get_json("/index/status")
+
+    def index_ensure(self, model_id: str, dim: int) -> dict[str, Any]:
+        """The active version for this model (created if the index is empty); 409 for another model."""
+        return self.post_json("/index/ensure", {"model_id": model_id, "dim": dim})
+
+    def index_create_version(self, model_id: str, dim: int) -> dict[str, Any]:
+        """A new empty version; searches keep using the current one until ``index_activate``."""
+        return self.post_json("/index/versions", {"model_id": model_id, "dim": dim})
+
+    def index_points(
+        self, model_id: str, items: list[dict[str, Any]], version: str | None = None
+    ) -> dict[str, int]:
+        """Upsert ``[{"song": Song-dict, "vector": [...]}]`` into ``version`` (None: the active one)."""
+        return self.post_json("/index/points", {"version": version, "model_id": model_id, "items": items})
+
+    def index_present(self, track_ids: list[str], version: str | None = None) -> list[str]:
+        return self.post_json("/index/present", {"version": version, "track_ids": track_ids})["track_ids"]
+
+    def index_activate(self, version: str, drop_old: bool = True) -> dict[str, Any]:
+        """Switch the alias to ``version``; ``{"active", "previous", "dropped"}``."""
+        params = {"drop_old": str(drop_old).lower()}
+        return self.post_json(f"/index/versions/{version}/activate", params=params)
+
+    def index_drop(self, version: str) -> None:
+        self.request("DELETE", f"/index/versions/{version}")

@@ -1,0 +1,128 @@
+"""The search service: songs for a photo, a text or a song, over Qdrant (embedded or server).
+
+uvicorn services.search.app:app --port 8102
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.common.clients.encoder import EncoderClient
+from services.common.http import ServiceError, ServiceUnavailable
+from services.common.observability import configure_logging, instrument
+from services.common.settings import Settings, get_settings
+from services.search.deps import EncoderGateway, StoreDep
+from services.search.engine import Explainer, SearchEngine, SongNotFound
+from services.search.enrichment import UnknownSong
+from services.search.routes import index, search, songs
+from services.search.schemas import Info
+from services.search.storage import open_store
+from services.search.storage.base import (
+    DimensionMismatch,
+    IndexMissing,
+    ModelMismatch,
+    StorageError,
+    VersionNotFound,
+)
+
+log = logging.getLogger("pixelplay.search")
+
+# Domain errors → HTTP status; the message is the exception's own text.
+ERROR_STATUS: dict[type[Exception], int] = {
+    IndexMissing: 503,
+    VersionNotFound: 404,
+    SongNotFound: 404,
+    UnknownSong: 404,
+    ModelMismatch: 409,
+    DimensionMismatch: 422,
+}
+
+
+def create_app(settings: Settings | None = None, encoder: EncoderGateway | None = None) -> FastAPI:
+    """The app; ``encoder`` replaces the HTTP encoder (tests of the search logic alone)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or get_settings()
+        configure_logging("search", cfg.log_level, cfg.log_json)
+        app.state.settings = cfg
+        app.state.store = open_store(cfg)
+        gateway = encoder or EncoderGateway(EncoderClient(cfg.encoder_url, settings=cfg))
+        app.state.encoder = gateway
+        explainer = Explainer(cfg.data_dir / "phrase-vectors", gateway.encode_texts, gateway.model_id)
+        app.state.engine = SearchEngine(app.state.store, explainer)
+        log.info(
+            "search ready: backend=%s alias=%s active=%s",
+            app.state.store.backend,
+            cfg.collection,
+            app.state.store.active_version(),
+        )
+        try:
+            yield
+        finally:
+            app.state.store.close()
+
+    app = FastAPI(title="PixelPlay search", version="1.0", lifespan=lifespan)
+    instrument(app, "search")
+    app.include_router(search.router)
+    app.include_router(songs.router)
+    app.include_router(index.router)
+    _add_error_handlers(app)
+
+    @app.get("/info", response_model=Info, tags=["ops"])
+    def info(request: Request, store: StoreDep) -> Info:
+        cfg = request.app.state.settings
+        if store.active_version() is None:
+            return Info(collection=cfg.collection, backend=store.backend, points=0, model_id=None, dim=None)
+        meta = store.meta()
+        return Info(
+            collection=cfg.collection,
+            backend=store.backend,
+            points=store.count(),
+            model_id=meta.model_id,
+            dim=meta.dim,
+            version=meta.version,
+        )
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz(store: StoreDep) -> JSONResponse:
+        """200 once the alias points at a collection (even an empty one), else 503."""
+        active = store.active_version()
+        if active is None:
+            return JSONResponse({"status": "no index yet: run scripts/index_catalog.py"}, status_code=503)
+        return JSONResponse({"status": "ready", "version": active, "points": store.count()})
+
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    def domain_error(request: Request, exc: Exception) -> JSONResponse:
+        status = next((code for cls, code in ERROR_STATUS.items() if isinstance(exc, cls)), 503)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    def encoder_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError)
+        if isinstance(exc, ServiceUnavailable) or exc.status >= 500:
+            return JSONResponse({"detail": f"the encoder is unavailable: {exc.detail}"}, status_code=503)
+        # The encoder refused our upload (bad image, too large...): the caller's mistake, same status.
+        return JSONResponse({"detail": f"encoder: {exc.detail}"}, status_code=exc.status)
+
+    def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Storage engine errors (Qdrant, the edge shard) are logged with their trace, never sent.
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": "the search index failed to answer; see the search service log"}, status_code=503
+        )
+
+    for cls in (*ERROR_STATUS, StorageError):
+        app.add_exception_handler(cls, domain_error)
+    app.add_exception_handler(ServiceError, encoder_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+app = create_app()

@@ -1,0 +1,189 @@
+"""The search strategies: one short function per kind of query, all ending in the same page.
+
+Every strategy builds a query (a vector, or a recommendation from example songs) plus payload
+conditions, then ``_page`` turns candidates into a page: the diversity step (issue #9,
+``services/search/diversity.py``) pulls as many ranked candidates as it needs through a fetch
+callback, and ``services/search/explain.py`` gives each hit its reasons.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from services.common.schemas import Song
+from services.search.diversity import Candidate, diversified_page
+from services.search.explain import EmbedTexts, PhraseBank, explain
+from services.search.filters import to_conditions
+from services.search.schemas import Page, SearchHit, SearchPage
+from services.search.storage.base import (
+    CollectionMeta,
+    Conditions,
+    DimensionMismatch,
+    ModelMismatch,
+    Recommend,
+    StoredPoint,
+    VectorStore,
+    point_id,
+)
+from services.search.vectors import normalise
+
+Fetch = Callable[[int, int, bool], list[StoredPoint]]
+log = logging.getLogger(__name__)
+
+
+class SongNotFound(LookupError):
+    pass
+
+
+class SearchEngine:
+    """The search strategies over one store; ``explainer`` (optional) adds each hit's reasons."""
+
+    def __init__(self, store: VectorStore, explainer: Explainer | None = None):
+        self.store = store
+        self.explainer = explainer
+
+    def collection(self) -> CollectionMeta:
+        return self.store.meta()
+
+    def check_model(self, model_id: str | None, dim: int | None = None) -> CollectionMeta:
+        """The active collection, after refusing vectors from another model or of another size."""
+        meta = self.store.meta()
+        if model_id is not None and model_id != meta.model_id:
+            raise ModelMismatch(
+                f"the index was built with model '{meta.model_id}' but the query uses '{model_id}'; "
+                "re-index with scripts/reindex.py"
+            )
+        if dim is not None and dim != meta.dim:
+            raise DimensionMismatch(f"the vector has {dim} dimensions, the index expects {meta.dim}")
+        return meta
+
+    # --- strategies -------------------------------------------------------------------------------
+    def by_vector(self, vector: list[float], page: Page, model_id: str | None) -> SearchPage:
+        """Nearest songs to a query vector (image, text, blend or a "load more" page): exact cosine."""
+        meta = self.check_model(model_id, len(vector))
+        query = normalise(vector)
+        cond = to_conditions(page.filters)
+
+        def fetch(limit: int, offset: int, with_vectors: bool = False) -> list[StoredPoint]:
+            return self.store.query(None, query, cond, limit, offset, with_vectors)
+
+        return self._page(fetch, page, query, meta)
+
+    def similar_to(self, track_id: str, negative_track_ids: list[str], page: Page) -> SearchPage:
+        """Songs like ``track_id``: recommend (best score) with the song as the positive example,
+        the negatives pushing away; the song itself and the negatives are filtered out."""
+        meta = self.store.meta()
+        ids = [point_id(track_id), *(point_id(t) for t in negative_track_ids)]
+        found = {p.id: p for p in self.store.retrieve(None, ids, with_vectors=True)}
+        missing = [t for t, pid in zip([track_id, *negative_track_ids], ids, strict=True) if pid not in found]
+        if missing:
+            raise SongNotFound(f"unknown track_id(s): {', '.join(missing)}")
+        source = found[ids[0]]
+        assert source.vector is not None
+        query = Recommend([source.vector], [found[i].vector for i in ids[1:] if found[i].vector])
+        cond = to_conditions(page.filters, exclude_ids=ids)
+
+        def fetch(limit: int, offset: int, with_vectors: bool = False) -> list[StoredPoint]:
+            return self.store.query(None, query, cond, limit, offset, with_vectors)
+
+        return self._page(fetch, page, list(source.vector), meta)
+
+    def song(self, track_id: str) -> Song:
+        points = self.store.retrieve(None, [point_id(track_id)])
+        if not points:
+            raise SongNotFound(f"no song with track_id '{track_id}'")
+        return Song.model_validate(points[0].payload)
+
+    # --- the shared page step ---------------------------------------------------------------------
+    def _page(self, fetch: Fetch, page: Page, query_vector: list[float], meta: CollectionMeta) -> SearchPage:
+        """Rank candidates, re-rank them for diversity (issue #9's module) and cut one page.
+
+        The ranked list always starts at candidate 0 and is cut in Python, so page N of a query is
+        a slice of the same list as page 1: no duplicates across pages, whatever the diversity mode.
+        """
+        with_vectors = page.diversity == "mmr"
+
+        def candidates(n: int) -> list[Candidate[StoredPoint]]:
+            return [
+                Candidate(
+                    track_id=p.payload.get("track_id", p.id),
+                    score=p.score,
+                    artist=p.payload.get("artist", ""),
+                    item=p,
+                    vector=p.vector,
+                )
+                for p in fetch(n, 0, with_vectors)
+            ]
+
+        result = diversified_page(page.diversity, candidates, page.offset, page.limit)
+        songs = [Song.model_validate(c.item.payload) for c in result.items]
+        if self.explainer is not None:
+            reasons = self.explainer(meta.model_id, query_vector, songs)
+        else:
+            reasons = [[] for _ in songs]
+        hits = [
+            SearchHit(score=c.score, song=song, explanation=why)
+            for c, song, why in zip(result.items, songs, reasons, strict=True)
+        ]
+        return SearchPage(
+            hits=hits,
+            offset=page.offset,
+            limit=page.limit,
+            next_offset=result.next_offset,
+            query_vector=query_vector,
+            model_id=meta.model_id,
+        )
+
+
+class Explainer:
+    """Explanations for a page of hits: each song's descriptor phrases nearest the query.
+
+    Phrase vectors come from ``embed`` (the encoder's text tower) once per phrase and model and are
+    saved in ``folder``; phrases are embedded only while the encoder serves the index's model, since
+    vectors of two models are not comparable. An explanation is a nicety: any failure gives [].
+    """
+
+    def __init__(self, folder: Path, embed: EmbedTexts | None, embed_model_id: Callable[[], str | None]):
+        self.folder = folder
+        self.embed = embed
+        self.embed_model_id = embed_model_id
+        self._banks: dict[str, PhraseBank] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, model_id: str, query_vector: list[float], songs: list[Song]) -> list[list[str]]:
+        try:
+            bank = self._bank(model_id, [p for s in songs for p in s.descriptors])
+            return [explain(query_vector, s.descriptors, bank) for s in songs]
+        except Exception as exc:  # noqa: BLE001 - the search result matters more than its reasons
+            log.warning("no explanations for this page: %s", exc)
+            return [[] for _ in songs]
+
+    def _bank(self, model_id: str, phrases: list[str]) -> PhraseBank:
+        with self._lock:
+            bank = self._banks.get(model_id)
+            if bank is None:
+                bank = self._banks[model_id] = PhraseBank.load(self.folder, model_id)
+            missing = [p for p in phrases if p not in bank]
+            if missing and self.embed is not None and self.embed_model_id() == model_id:
+                bank.ensure(missing, self.embed)
+                bank.save(self.folder)
+            return bank
+
+
+def filter_options(store: VectorStore, batch: int = 2048) -> tuple[list[str], int | None, int | None]:
+    """Every genre in the index and its year range, read by scrolling the two payload fields."""
+    genres: set[str] = set()
+    years: list[int] = []
+    after: str | None = None
+    for _ in range(10_000):  # bounded: 20M songs at most
+        points, after = store.scroll(None, Conditions(), batch, after, ["genres", "year"])
+        for p in points:
+            genres.update(p.payload.get("genres") or [])
+            if isinstance(p.payload.get("year"), int):
+                years.append(p.payload["year"])
+        if after is None:
+            break
+    return sorted(genres), (min(years) if years else None), (max(years) if years else None)

@@ -1,0 +1,94 @@
+"""Internal routes for the indexing job and the alias re-index (X-Service-Token required).
+
+The job embeds songs through the encoder and sends them here in batches: only this service opens
+Qdrant. A re-index creates a new version, fills it, then activates it (alias switch + drop old).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Response
+
+from services.search import indexing
+from services.search.deps import Internal, StoreDep
+from services.search.schemas import (
+    Activation,
+    IndexPoints,
+    IndexPresent,
+    IndexStatus,
+    TrackIds,
+    VersionInfo,
+    VersionRequest,
+)
+
+MAX_ITEMS = 2000  # songs (or track ids) per request: bounds one request's memory and time
+router = APIRouter(prefix="/index", tags=["index"], dependencies=Internal)
+
+
+def _info(store: StoreDep, version: str) -> VersionInfo:
+    meta = store.meta(version)
+    return VersionInfo(
+        version=meta.version,
+        model_id=meta.model_id,
+        dim=meta.dim,
+        points=store.count(version),
+        active=store.active_version() == meta.version,
+    )
+
+
+@router.get("/status", response_model=IndexStatus)
+def status(store: StoreDep) -> IndexStatus:
+    return IndexStatus(
+        alias=store.alias,
+        backend=store.backend,
+        active=store.active_version(),
+        versions=indexing.version_infos(store),
+    )
+
+
+@router.post("/ensure", response_model=VersionInfo)
+def ensure(body: VersionRequest, store: StoreDep) -> VersionInfo:
+    """The active version for this model, created and activated if the index is empty (409 if the
+    index was built with another model: use the re-index)."""
+    meta = indexing.ensure_index(store, body.model_id, body.dim)
+    return _info(store, meta.version)
+
+
+@router.post("/versions", response_model=VersionInfo, status_code=201)
+def create_version(body: VersionRequest, store: StoreDep) -> VersionInfo:
+    """A new empty version; the alias keeps pointing at the old one until it is activated."""
+    meta = store.create_version(body.model_id, body.dim)
+    return _info(store, meta.version)
+
+
+@router.post("/points")
+def upsert_points(body: IndexPoints, store: StoreDep) -> dict[str, int]:
+    if len(body.items) > MAX_ITEMS:
+        raise HTTPException(422, f"at most {MAX_ITEMS} items per request")
+    try:
+        return {"upserted": indexing.upsert_items(store, body.version, body.model_id, body.items)}
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/present", response_model=TrackIds)
+def present(body: IndexPresent, store: StoreDep) -> TrackIds:
+    """Which of these track ids the version already holds (the indexer skips them on resume)."""
+    if len(body.track_ids) > MAX_ITEMS:
+        raise HTTPException(422, f"at most {MAX_ITEMS} track ids per request")
+    return TrackIds(track_ids=indexing.present(store, body.version, body.track_ids))
+
+
+@router.post("/versions/{version}/activate", response_model=Activation)
+def activate(version: str, store: StoreDep, drop_old: bool = True) -> Activation:
+    previous, dropped = indexing.activate(store, version, drop_old)
+    return Activation(active=version, previous=previous, dropped=dropped)
+
+
+@router.delete("/versions/{version}", status_code=204)
+def drop(version: str, store: StoreDep) -> Response:
+    store.meta(version)  # 404 for an unknown version
+    try:
+        store.drop_version(version)
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return Response(status_code=204)

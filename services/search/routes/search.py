@@ -1,0 +1,102 @@
+"""Public search routes: image, text, hybrid, raw vector, similar-to-song, and the filter options."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from pydantic import ValidationError
+
+from services.search.deps import EncoderDep, EngineDep, SettingsDep, StoreDep
+from services.search.engine import filter_options
+from services.search.filters import FilterError, parse_filters
+from services.search.schemas import FilterOptions, Page, SearchPage, SimilarQuery, TextQuery, VectorQuery
+from services.search.vectors import blend
+
+router = APIRouter(tags=["search"])
+
+
+def check_limit(page: Page, settings: SettingsDep) -> None:
+    """The page size cap lives in the settings, so it is checked here rather than in the schema."""
+    if page.limit > (cap := settings.max_page_size):
+        raise HTTPException(422, f"limit {page.limit} is above the maximum page size ({cap})")
+
+
+@router.post("/search/image", response_model=SearchPage)
+def search_image(
+    engine: EngineDep,
+    encoder: EncoderDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="JPG, PNG or WebP")],
+    text: Annotated[str | None, Form(max_length=1000)] = None,
+    weight: Annotated[float, Form(ge=0.0, le=1.0)] = 0.3,
+    filters: Annotated[str | None, Form(description="JSON of the Filters object")] = None,
+    limit: Annotated[int, Form()] = 20,
+    offset: Annotated[int, Form()] = 0,
+    diversity: Annotated[str, Form()] = "artist",
+) -> SearchPage:
+    """A photo (optionally refined by text, ``weight`` = the text's share) → matching songs."""
+    try:
+        page = Page(filters=parse_filters(filters), limit=limit, offset=offset, diversity=diversity)
+    except FilterError as exc:
+        raise HTTPException(422, str(exc)) from None
+    except ValidationError as exc:
+        raise HTTPException(422, _messages(exc)) from None
+    check_limit(page, settings)
+    data = file.file.read(settings.max_image_bytes + 1)
+    if not data:
+        raise HTTPException(422, "the uploaded file is empty")
+    if len(data) > settings.max_image_bytes:
+        raise HTTPException(413, f"the image is larger than {settings.max_image_bytes} bytes")
+    engine.check_model(encoder.require_model_id())  # refuse before spending the encoder's time
+    content_type = file.content_type or "application/octet-stream"
+    image_vec = encoder.encode_image(data, file.filename or "image", content_type)
+    text = (text or "").strip()
+    if text and weight > 0:
+        text_vec = encoder.encode_texts([text])[0]
+        try:
+            query = blend(image_vec, text_vec, weight)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+    else:
+        query = image_vec
+    return engine.by_vector(query, page, encoder.require_model_id())
+
+
+@router.post("/search/text", response_model=SearchPage)
+def search_text(body: TextQuery, engine: EngineDep, encoder: EncoderDep, settings: SettingsDep) -> SearchPage:
+    """A mood in words → songs whose CLIP text vector is nearest."""
+    check_limit(body, settings)
+    if not body.text.strip():
+        raise HTTPException(422, "text is blank")
+    engine.check_model(encoder.require_model_id())
+    vector = encoder.encode_texts([body.text.strip()])[0]
+    return engine.by_vector(vector, body, encoder.require_model_id())
+
+
+@router.post("/search/vector", response_model=SearchPage)
+def search_vector(body: VectorQuery, engine: EngineDep, settings: SettingsDep) -> SearchPage:
+    """A query vector from an earlier page (``query_vector``) → the same ranking at any offset."""
+    check_limit(body, settings)
+    try:
+        return engine.by_vector(body.vector, body, body.model_id)
+    except ValueError as exc:  # zero or non-finite vector
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/search/similar", response_model=SearchPage)
+def search_similar(body: SimilarQuery, engine: EngineDep, settings: SettingsDep) -> SearchPage:
+    """Songs like one song (never that song itself), optionally away from some others."""
+    check_limit(body, settings)
+    return engine.similar_to(body.track_id, body.negative_track_ids, body)
+
+
+@router.get("/filters", response_model=FilterOptions)
+def filters(store: StoreDep) -> FilterOptions:
+    """Every genre in the index and the year range, for the UI's filter controls."""
+    genres, year_min, year_max = filter_options(store)
+    return FilterOptions(genres=genres, year_min=year_min, year_max=year_max)
+
+
+def _messages(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())

@@ -1,0 +1,172 @@
+"""Request and response models of the search service (the contract in docs/search.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.common.schemas import UNIT_FEATURES, Enrichment, Song
+from services.search.diversity import MAX_CANDIDATES
+
+# Payload fields a feature range may filter on: the 0..1 audio features plus three raw ones.
+FILTERABLE_FEATURES = (*UNIT_FEATURES, "loudness", "tempo", "popularity")
+
+Diversity = Literal["off", "artist", "mmr"]
+
+
+class FeatureRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FeatureRange:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Filters(BaseModel):
+    """Genres (any of), an inclusive year range and inclusive audio-feature ranges."""
+
+    model_config = ConfigDict(extra="forbid")
+    genres: list[str] | None = None
+    year_min: int | None = None
+    year_max: int | None = None
+    features: dict[str, FeatureRange] | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> Filters:
+        if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
+            raise ValueError(f"year_min ({self.year_min}) is greater than year_max ({self.year_max})")
+        unknown = sorted(set(self.features or {}) - set(FILTERABLE_FEATURES))
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}; known: {list(FILTERABLE_FEATURES)}")
+        return self
+
+
+class Page(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filters: Filters | None = None
+    limit: int = Field(20, ge=1)  # upper bound is settings.max_page_size, checked in the route
+    offset: int = Field(0, ge=0, le=MAX_CANDIDATES)  # the deepest ranked list diversity builds
+    diversity: Diversity = "artist"
+
+
+class TextQuery(Page):
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class VectorQuery(Page):
+    vector: list[float] = Field(min_length=1)
+    # When given, it must equal the collection's model: vectors of two models are not comparable.
+    model_id: str | None = None
+
+
+class SimilarQuery(Page):
+    track_id: str = Field(min_length=1)
+    negative_track_ids: list[str] = Field(default_factory=list, max_length=50)
+
+
+class SearchHit(BaseModel):
+    score: float
+    song: Song
+    explanation: list[str] = Field(default_factory=list)
+
+
+class SearchPage(BaseModel):
+    hits: list[SearchHit]
+    offset: int
+    limit: int
+    next_offset: int | None
+    query_vector: list[float]
+    model_id: str
+
+
+class Info(BaseModel):
+    collection: str
+    backend: Literal["edge", "server"]
+    points: int
+    model_id: str | None
+    dim: int | None
+    version: str | None = None  # the concrete collection behind the alias
+
+
+class FilterOptions(BaseModel):
+    genres: list[str]
+    year_min: int | None
+    year_max: int | None
+
+
+class EnrichmentUpdate(Enrichment):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnrichmentResult(Song):
+    """The song after the update; ``applied`` is False when the result was older than the stored one."""
+
+    applied: bool
+    reason: str | None = None
+
+
+class PendingPage(BaseModel):
+    track_ids: list[str]
+    next: str | None
+
+
+class EnrichmentStats(BaseModel):
+    pending: int = 0
+    ok: int = 0
+    not_found: int = 0
+    failed: int = 0
+
+
+# --- internal index API (the indexing job and the re-index) --------------------------------------
+class VersionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model_id: str = Field(min_length=1)
+    dim: int = Field(ge=1, le=8192)
+
+
+class VersionInfo(BaseModel):
+    version: str
+    model_id: str
+    dim: int
+    points: int
+    active: bool
+
+
+class IndexStatus(BaseModel):
+    alias: str
+    backend: Literal["edge", "server"]
+    active: str | None
+    versions: list[VersionInfo]
+
+
+class IndexItem(BaseModel):
+    song: Song
+    vector: list[float]
+
+
+class IndexPoints(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str | None = None  # None = the collection behind the alias
+    model_id: str = Field(min_length=1)
+    items: list[IndexItem]
+
+
+class IndexPresent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str | None = None
+    track_ids: list[str]
+
+
+class TrackIds(BaseModel):
+    track_ids: list[str]
+
+
+class Activation(BaseModel):
+    active: str
+    previous: str | None
+    dropped: list[str]

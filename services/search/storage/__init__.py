@@ -1,0 +1,19 @@
+"""Vector storage for the search service: pick the backend from the settings."""
+
+from __future__ import annotations
+
+from services.common.settings import Settings
+from services.search.storage.base import VectorStore
+
+
+def open_store(settings: Settings) -> VectorStore:
+    """Qdrant server (or qdrant-client local mode for ``:memory:``) when QDRANT_URL is set,
+    else the embedded qdrant-edge shards under ``settings.qdrant_folder``."""
+    if settings.qdrant_url:
+        from services.search.storage.server import ServerStore
+
+        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        return ServerStore(settings.qdrant_url, settings.collection, api_key=key)
+    from services.search.storage.edge import EdgeStore
+
+    return EdgeStore(settings.qdrant_folder, settings.collection)

@@ -1,0 +1,164 @@
+"""The storage contract both backends implement (qdrant-edge in-process, or a Qdrant server).
+
+Searches address the alias (``songs``); the alias points at one concrete, versioned collection
+(``songs_v1``, ``songs_v2``...). Each version records the model it was built with, so a search or
+an upsert with vectors from another model can be refused instead of returning nonsense.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from services.common.schemas import UNIT_FEATURES
+
+VECTOR_NAME = "clip"
+# Deterministic point ids: the same track always lands on the same point, so re-running the
+# indexer overwrites instead of duplicating.
+_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pixelplay.local/track")
+
+KEYWORD_FIELDS = ("track_id", "genre", "genres", "enrich_status")
+INTEGER_FIELDS = ("year", "popularity")
+FLOAT_FIELDS = (*UNIT_FEATURES, "loudness", "tempo", "enriched_at")
+
+
+def point_id(track_id: str) -> str:
+    """The Qdrant point id (UUIDv5 string) of a catalog track id."""
+    return str(uuid.uuid5(_ID_NAMESPACE, track_id))
+
+
+class StorageError(Exception):
+    """Base of the errors the HTTP layer turns into 4xx/503 answers with this message."""
+
+
+class IndexMissing(StorageError):
+    """No collection behind the alias yet: the catalog has not been indexed."""
+
+
+class VersionNotFound(StorageError):
+    pass
+
+
+class ModelMismatch(StorageError):
+    """Vectors from one model were about to meet a collection built with another."""
+
+
+class DimensionMismatch(StorageError):
+    pass
+
+
+@dataclass(frozen=True)
+class CollectionMeta:
+    """What a concrete collection was built with; stored beside it by each backend."""
+
+    version: str
+    model_id: str
+    dim: int
+    created_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Conditions:
+    """A backend-neutral payload filter: every part must hold (AND); ``either`` is an OR group.
+
+    match_any: field -> values, the field (or one element of a list field) equals one of them.
+    ranges: field -> (min, max), inclusive, either end may be None.
+    exclude_ids: point ids never returned.
+    """
+
+    match_any: dict[str, list[str]] = field(default_factory=dict)
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    exclude_ids: list[str] = field(default_factory=list)
+    either: list[Conditions] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.match_any or self.ranges or self.exclude_ids or self.either)
+
+
+@dataclass
+class Recommend:
+    """Score by the best similarity to any positive vector, penalised by the negatives."""
+
+    positives: list[list[float]]
+    negatives: list[list[float]] = field(default_factory=list)
+
+
+@dataclass
+class StoredPoint:
+    id: str
+    payload: dict[str, Any]
+    score: float = 0.0
+    vector: list[float] | None = None
+
+
+@dataclass
+class Upsert:
+    id: str
+    vector: list[float]
+    payload: dict[str, Any]
+
+
+class VectorStore(Protocol):
+    """One alias plus its versioned collections. ``version=None`` means "what the alias points at"."""
+
+    backend: str
+    alias: str
+
+    def active_version(self) -> str | None: ...
+
+    def versions(self) -> list[str]: ...
+
+    def meta(self, version: str | None = None) -> CollectionMeta: ...
+
+    def create_version(self, model_id: str, dim: int) -> CollectionMeta:
+        """Create the next empty ``<alias>_vN`` collection with payload indexes; alias unchanged."""
+        ...
+
+    def switch_alias(self, version: str) -> str | None:
+        """Point the alias at ``version`` atomically; return the version it pointed at before."""
+        ...
+
+    def drop_version(self, version: str) -> None: ...
+
+    def upsert(self, version: str | None, points: list[Upsert]) -> None: ...
+
+    def set_payload(self, version: str | None, pid: str, payload: dict[str, Any]) -> None: ...
+
+    def retrieve(
+        self, version: str | None, ids: list[str], with_vectors: bool = False
+    ) -> list[StoredPoint]: ...
+
+    def query(
+        self,
+        version: str | None,
+        query: list[float] | Recommend,
+        conditions: Conditions | None,
+        limit: int,
+        offset: int = 0,
+        with_vectors: bool = False,
+    ) -> list[StoredPoint]:
+        """Exact nearest neighbours (cosine), best first, payload included."""
+        ...
+
+    def count(self, version: str | None = None, conditions: Conditions | None = None) -> int: ...
+
+    def scroll(
+        self,
+        version: str | None,
+        conditions: Conditions | None,
+        limit: int,
+        after: str | None = None,
+        fields: list[str] | None = None,
+    ) -> tuple[list[StoredPoint], str | None]:
+        """Points in id order from ``after`` (an opaque cursor); returns the next cursor or None."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def next_version_name(alias: str, existing: list[str]) -> str:
+    """``songs_v<max+1>``: always newer than every version that still exists."""
+    numbers = [int(v.rsplit("_v", 1)[1]) for v in existing if v.rsplit("_v", 1)[-1].isdigit()]
+    return f"{alias}_v{max(numbers, default=0) + 1}"

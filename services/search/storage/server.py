@@ -1,0 +1,231 @@
+"""Server backend: a Qdrant server through qdrant-client, with real Qdrant aliases.
+
+``location`` is a URL (``http://qdrant:6333``) or ``:memory:`` for qdrant-client's local mode,
+which speaks the same API in-process (the contract tests run on it). The model a collection was
+built with is kept in the collection's own metadata.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+
+from services.search.storage.base import (
+    FLOAT_FIELDS,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    VECTOR_NAME,
+    CollectionMeta,
+    Conditions,
+    IndexMissing,
+    Recommend,
+    StoredPoint,
+    Upsert,
+    VersionNotFound,
+    next_version_name,
+)
+
+
+def to_server_filter(cond: Conditions | None) -> models.Filter | None:
+    """Translate the neutral conditions into a qdrant-client ``Filter``."""
+    if cond is None or cond.is_empty():
+        return None
+    must: list[Any] = [
+        models.FieldCondition(key=key, match=models.MatchAny(any=list(values)))
+        for key, values in cond.match_any.items()
+    ]
+    for key, (low, high) in cond.ranges.items():
+        must.append(models.FieldCondition(key=key, range=models.Range(gte=low, lte=high)))
+    if cond.either:
+        must.append(models.Filter(should=[to_server_filter(c) for c in cond.either]))
+    must_not = [models.HasIdCondition(has_id=list(cond.exclude_ids))] if cond.exclude_ids else None
+    return models.Filter(must=must or None, must_not=must_not)
+
+
+class ServerStore:
+    """``VectorStore`` over a Qdrant server (or qdrant-client's local mode)."""
+
+    backend = "server"
+
+    def __init__(self, location: str, alias: str, api_key: str | None = None):
+        self.alias = alias
+        self.client = QdrantClient(location=location, api_key=api_key)
+        # qdrant-client's local mode is not thread-safe; a real server does not need the lock
+        # but it costs nothing next to a network round trip.
+        self._lock = threading.RLock()
+
+    def active_version(self) -> str | None:
+        with self._lock:
+            for alias in self.client.get_aliases().aliases:
+                if alias.alias_name == self.alias:
+                    return alias.collection_name
+        return None
+
+    def versions(self) -> list[str]:
+        with self._lock:
+            names = [c.name for c in self.client.get_collections().collections]
+        ours = [n for n in names if n.startswith(f"{self.alias}_v") and n.rsplit("_v", 1)[1].isdigit()]
+        return sorted(ours, key=lambda v: int(v.rsplit("_v", 1)[1]))
+
+    def _resolve(self, version: str | None) -> str:
+        name = version or self.active_version()
+        if name is None:
+            raise IndexMissing(f"the '{self.alias}' index is empty: run scripts/index_catalog.py first")
+        if name not in self.versions():
+            raise VersionNotFound(f"no collection version '{name}'")
+        return name
+
+    def meta(self, version: str | None = None) -> CollectionMeta:
+        name = self._resolve(version)
+        with self._lock:
+            info = self.client.get_collection(name)
+        data = info.config.metadata or {}
+        return CollectionMeta(
+            version=name,
+            model_id=data.get("model_id", ""),
+            dim=int(data.get("dim", 0)),
+            created_at=float(data.get("created_at", 0.0)),
+        )
+
+    def create_version(self, model_id: str, dim: int) -> CollectionMeta:
+        with self._lock:
+            active = self.active_version()
+            name = next_version_name(self.alias, self.versions() + ([active] if active else []))
+            created_at = time.time()
+            self.client.create_collection(
+                name,
+                vectors_config={VECTOR_NAME: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                metadata={"model_id": model_id, "dim": dim, "created_at": created_at},
+            )
+            schemas = (
+                [(k, models.PayloadSchemaType.KEYWORD) for k in KEYWORD_FIELDS]
+                + [(k, models.PayloadSchemaType.INTEGER) for k in INTEGER_FIELDS]
+                + [(k, models.PayloadSchemaType.FLOAT) for k in FLOAT_FIELDS]
+            )
+            for key, schema in schemas:
+                self.client.create_payload_index(name, key, field_schema=schema)
+            return CollectionMeta(version=name, model_id=model_id, dim=dim, created_at=created_at)
+
+    def switch_alias(self, version: str) -> str | None:
+        with self._lock:
+            self._resolve(version)
+            previous = self.active_version()
+            ops: list[Any] = []
+            if previous is not None:
+                ops.append(
+                    models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.alias))
+                )
+            ops.append(
+                models.CreateAliasOperation(
+                    create_alias=models.CreateAlias(collection_name=version, alias_name=self.alias)
+                )
+            )
+            # One request: Qdrant applies the delete + create together, so no search sees no alias.
+            self.client.update_collection_aliases(change_aliases_operations=ops)
+            return previous
+
+    def drop_version(self, version: str) -> None:
+        with self._lock:
+            if version == self.active_version():
+                raise ValueError(f"'{version}' is what '{self.alias}' points at; switch the alias first")
+            self.client.delete_collection(version)
+
+    def upsert(self, version: str | None, points: list[Upsert]) -> None:
+        if not points:
+            return
+        name = self._resolve(version)
+        structs = [
+            models.PointStruct(id=p.id, vector={VECTOR_NAME: p.vector}, payload=p.payload) for p in points
+        ]
+        with self._lock:
+            self.client.upsert(name, structs, wait=True)
+
+    def set_payload(self, version: str | None, pid: str, payload: dict[str, Any]) -> None:
+        name = self._resolve(version)
+        with self._lock:
+            self.client.set_payload(name, payload=payload, points=[pid], wait=True)
+
+    def retrieve(self, version: str | None, ids: list[str], with_vectors: bool = False) -> list[StoredPoint]:
+        if not ids:
+            return []
+        name = self._resolve(version)
+        with self._lock:
+            records = self.client.retrieve(name, ids=list(ids), with_payload=True, with_vectors=with_vectors)
+        return [StoredPoint(str(r.id), dict(r.payload or {}), vector=_vector(r.vector)) for r in records]
+
+    def query(
+        self,
+        version: str | None,
+        query: list[float] | Recommend,
+        conditions: Conditions | None,
+        limit: int,
+        offset: int = 0,
+        with_vectors: bool = False,
+    ) -> list[StoredPoint]:
+        name = self._resolve(version)
+        if isinstance(query, Recommend):
+            scoring: Any = models.RecommendQuery(
+                recommend=models.RecommendInput(
+                    positive=query.positives,
+                    negative=query.negatives or None,
+                    strategy=models.RecommendStrategy.BEST_SCORE,
+                )
+            )
+        else:
+            scoring = list(query)
+        with self._lock:
+            response = self.client.query_points(
+                name,
+                query=scoring,
+                using=VECTOR_NAME,
+                query_filter=to_server_filter(conditions),
+                search_params=models.SearchParams(exact=True),
+                limit=limit,
+                offset=offset,
+                with_payload=True,
+                with_vectors=with_vectors,
+            )
+        return [
+            StoredPoint(str(p.id), dict(p.payload or {}), p.score, _vector(p.vector)) for p in response.points
+        ]
+
+    def count(self, version: str | None = None, conditions: Conditions | None = None) -> int:
+        name = self._resolve(version)
+        with self._lock:
+            return self.client.count(name, count_filter=to_server_filter(conditions), exact=True).count
+
+    def scroll(
+        self,
+        version: str | None,
+        conditions: Conditions | None,
+        limit: int,
+        after: str | None = None,
+        fields: list[str] | None = None,
+    ) -> tuple[list[StoredPoint], str | None]:
+        name = self._resolve(version)
+        with self._lock:
+            records, next_id = self.client.scroll(
+                name,
+                scroll_filter=to_server_filter(conditions),
+                limit=limit,
+                offset=after,
+                with_payload=fields or True,
+                with_vectors=False,
+            )
+        points = [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
+        return points, (str(next_id) if next_id is not None else None)
+
+    def close(self) -> None:
+        with self._lock:
+            self.client.close()
+
+
+def _vector(raw: Any) -> list[float] | None:
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        raw = raw.get(VECTOR_NAME)
+    return list(raw) if raw is not None else None

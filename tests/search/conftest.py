@@ -1,0 +1,121 @@
+"""Search-service fixtures: both storage backends, a deterministic stand-in encoder, a catalog slice.
+
+The stand-in encoder replaces only the HTTP encoder, so these tests exercise the real search
+service, the real storage engines and real catalog songs. Its vectors are fixed pseudo-random
+functions of the input (same text → same vector); tests/search/test_integration.py runs the real
+encoder process with the tiny CLIP checkpoint instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from services.common.catalog import build_songs, read_rows
+from services.common.schemas import Song
+from services.common.settings import get_settings
+
+DIM = 32
+TOKEN = "test-service-token"
+BACKENDS = ["edge", "server"]
+
+
+def pseudo_vector(key: bytes | str, dim: int = DIM) -> list[float]:
+    """A unit vector that depends only on ``key``."""
+    raw = key.encode() if isinstance(key, str) else key
+    seed = int.from_bytes(hashlib.sha256(raw).digest()[:8], "little")
+    vec = np.random.default_rng(seed).standard_normal(dim)
+    return (vec / np.linalg.norm(vec)).tolist()
+
+
+class StandInEncoder:
+    """Implements the ``EncoderGateway`` methods the search service calls."""
+
+    def __init__(self, model_id: str = "test:model-a", dim: int = DIM):
+        self.id = model_id
+        self.dim = dim
+        self.text_calls = 0
+        self.image_calls = 0
+
+    def model_id(self) -> str | None:
+        return self.id
+
+    def require_model_id(self) -> str:
+        return self.id
+
+    def info(self) -> dict:
+        return {"model_id": self.id, "dim": self.dim, "model": "stand-in", "is_pretrained": False}
+
+    def encode_image(self, data: bytes, filename: str = "image", content_type: str = "") -> list[float]:
+        self.image_calls += 1
+        return pseudo_vector(self.id.encode() + b"img" + data, self.dim)
+
+    def encode_texts(self, texts: list[str]) -> list[list[float]]:
+        self.text_calls += 1
+        return [pseudo_vector(f"{self.id}|{t}", self.dim) for t in texts]
+
+
+@pytest.fixture(scope="session")
+def catalog_slice() -> list[Song]:
+    """About 300 real catalog songs spread over the whole table (every 97th row)."""
+    path = get_settings().catalog_path
+    rows = itertools.islice(read_rows(Path(path)), 0, None, 97)
+    return build_songs(rows)[:300]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def search_env(backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Settings for one backend: edge shards in a temp folder, or qdrant-client's local mode."""
+    monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("PIXELPLAY_SERVICE_TOKEN", TOKEN)
+    monkeypatch.setenv("PIXELPLAY_LOG_JSON", "false")
+    monkeypatch.delenv("QDRANT_URL", raising=False)
+    monkeypatch.delenv("PIXELPLAY_QDRANT_URL", raising=False)
+    if backend == "server":
+        monkeypatch.setenv("QDRANT_URL", ":memory:")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def encoder() -> StandInEncoder:
+    return StandInEncoder()
+
+
+@pytest.fixture
+def empty_client(search_env, encoder) -> Iterator[TestClient]:
+    """The search app on an empty index."""
+    from services.search.app import create_app
+
+    with TestClient(create_app(search_env, encoder=encoder), headers={"X-Service-Token": TOKEN}) as client:
+        yield client
+
+
+def index_songs(client: TestClient, encoder: StandInEncoder, songs: list[Song], version: str | None = None):
+    """Embed each song's description with ``encoder`` and send it through the internal index API."""
+    if version is None:
+        version = client.post("/index/ensure", json={"model_id": encoder.id, "dim": encoder.dim}).json()["version"]
+    vectors = encoder.encode_texts([s.description for s in songs])
+    items = [{"song": s.model_dump(mode="json"), "vector": v} for s, v in zip(songs, vectors, strict=True)]
+    answer = client.post("/index/points", json={"version": version, "model_id": encoder.id, "items": items})
+    assert answer.status_code == 200, answer.text
+    return version
+
+
+@pytest.fixture
+def client(empty_client: TestClient, encoder: StandInEncoder, catalog_slice: list[Song]) -> TestClient:
+    """The search app with the catalog slice indexed."""
+    index_songs(empty_client, encoder, catalog_slice)
+    return empty_client
