@@ -85,7 +85,7 @@ class ClipEmbedder:
             name = f"local-dir:{checkpoint}"
             self.model, _, self.preprocess = open_clip.create_model_and_transforms(name)
             self.tokenizer = open_clip.get_tokenizer(name)
-            self.model_id = f"local:{checkpoint.name}"
+            self.model_id = f"local:{checkpoint.name}:{_sha256_prefix(checkpoint / 'open_clip_model.bin')}"
         else:
             weights = str(checkpoint) if checkpoint is not None else pretrained
             self.model, _, self.preprocess = open_clip.create_model_and_transforms(model, pretrained=weights)
@@ -124,6 +124,19 @@ class ServiceEmbedder:
     def encode_image(self, path: Path) -> np.ndarray:
         vector = self.client.encode_image(path.read_bytes(), filename=path.name)
         return _normalise(np.asarray([vector], dtype=np.float64))[0]
+
+
+def _sha256_prefix(path: Path, n: int = 12) -> str:
+    """Same weights, same id (the encoder's ``local:<name>:<sha256-prefix>`` convention)."""
+    import hashlib
+
+    if not path.is_file():
+        return "unknown"
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:n]
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
