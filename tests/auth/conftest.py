@@ -1,0 +1,121 @@
+"""Fixtures for the auth tests: a real Postgres database per test session, a movable clock, and
+an in-process app (TestClient) built against it.
+
+With DATABASE_URL set, a fresh database ``pixelplay_test_<random>`` is created on that server and
+dropped at the end; without it, an embedded pgserver is started for the session.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from services.auth.app import create_app
+from services.common.embedded import start_postgres
+from services.common.settings import Settings, get_settings
+from tests.auth.helpers import FakeClock
+
+
+@dataclass
+class PgServer:
+    """A Postgres server the tests may create and drop databases on."""
+
+    admin_url: str
+
+    def create_database(self, prefix: str = "pixelplay_test") -> str:
+        name = f"{prefix}_{secrets.token_hex(4)}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return make_conninfo(self.admin_url, dbname=name)
+
+    def drop_database(self, url: str) -> None:
+        name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    @contextmanager
+    def fresh_database(self) -> Iterator[str]:
+        url = self.create_database()
+        try:
+            yield url
+        finally:
+            self.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    base = os.environ.get("DATABASE_URL")
+    if base:
+        yield PgServer(base)
+        return
+    embedded = start_postgres(tmp_path_factory.mktemp("auth-pg") / "pgdata")
+    try:
+        yield PgServer(embedded.url)
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_db_url(pg_server: PgServer) -> Iterator[str]:
+    """One database for the whole auth test session (tables are emptied before each test)."""
+    url = pg_server.create_database()
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(url)
+
+
+@pytest.fixture
+def auth_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, auth_db_url: str) -> Iterator[Settings]:
+    """Settings for an auth test: the session database, fast bcrypt, an empty schema."""
+    monkeypatch.setenv("DATABASE_URL", auth_db_url)
+    monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("PIXELPLAY_BCRYPT_ROUNDS", "4")
+    monkeypatch.setenv("PIXELPLAY_LOG_JSON", "false")
+    get_settings.cache_clear()
+    with psycopg.connect(auth_db_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('users') IS NOT NULL").fetchone()[0]
+        if exists:
+            conn.execute("TRUNCATE users, login_failures, mail_outbox CASCADE")
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+AppFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(auth_settings: Settings, clock: FakeClock) -> Iterator[AppFactory]:
+    """``make_client(**setting_overrides)`` → a started TestClient on the test database."""
+    opened: list[TestClient] = []
+
+    def factory(**overrides: object) -> TestClient:
+        settings = auth_settings.model_copy(update=overrides)
+        client = TestClient(create_app(settings, clock))
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield factory
+    for client in reversed(opened):
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: AppFactory) -> TestClient:
+    return make_client()
