@@ -1,0 +1,131 @@
+"""Fixtures for the UI's integration and browser tests: the real encoder, search and auth
+services as processes (tiny CLIP checkpoint, a small indexed slice of the catalog, a fresh
+Postgres database), started once per test session and only when a test asks for them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from PIL import Image, ImageDraw
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from services.common.embedded import start_postgres
+from services.common.settings import Settings, get_settings
+from tests.processes import ROOT, running_service
+
+INDEX_LIMIT = 240  # songs indexed for the UI tests: enough for several pages of 12
+TOKEN = "ui-test-service-token"
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]  # environment that points a process (the UI) at the three services
+    database_url: str
+
+
+def _fresh_database(admin_url: str) -> str:
+    name = f"pixelplay_ui_test_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return make_conninfo(admin_url, dbname=name)
+
+
+def _drop_database(admin_url: str, url: str) -> None:
+    name = conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[Stack]:
+    """Encoder + search (+ indexing job) + auth as real processes; yields the env for the UI."""
+    base = tmp_path_factory.mktemp("ui-stack")
+    with ExitStack() as stack:
+        admin_url = os.environ.get("DATABASE_URL")
+        if not admin_url:  # no local server: an embedded Postgres for this session
+            embedded = start_postgres(base / "pgdata")
+            stack.callback(embedded.stop)
+            admin_url = embedded.url
+        db_url = _fresh_database(admin_url)
+        stack.callback(_drop_database, admin_url, db_url)
+        env = {
+            "PIXELPLAY_DATA_DIR": str(base / "var"),
+            "PIXELPLAY_CLIP_CHECKPOINT": str(tiny_model_dir),
+            "PIXELPLAY_SERVICE_TOKEN": TOKEN,
+            "PIXELPLAY_BCRYPT_ROUNDS": "4",
+            "PIXELPLAY_LOG_JSON": "false",
+            "PIXELPLAY_LOG_LEVEL": "WARNING",
+            "PIXELPLAY_HTTP_RETRIES": "2",
+            "DATABASE_URL": db_url,
+        }
+        env["PIXELPLAY_ENCODER_URL"] = stack.enter_context(
+            running_service("services.encoder.app:app", env, ready_path="/readyz", timeout_s=120)
+        )
+        env["PIXELPLAY_SEARCH_URL"] = stack.enter_context(
+            running_service("services.search.app:app", env, timeout_s=120)
+        )
+        subprocess.run(
+            [sys.executable, "-m", "scripts.index_catalog", "--limit", str(INDEX_LIMIT), "--no-progress"],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+            check=True,
+            timeout=300,
+        )
+        env["PIXELPLAY_AUTH_URL"] = stack.enter_context(
+            running_service("services.auth.app:app", env, ready_path="/readyz", timeout_s=120)
+        )
+        yield Stack(env=env, database_url=db_url)
+
+
+@pytest.fixture
+def ui_settings(ui_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """In-process settings pointing at the running services (for calling the callbacks)."""
+    for key, value in ui_stack.env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def photo_png(kind: str = "sunset", size: tuple[int, int] = (320, 240)) -> bytes:
+    """A small synthetic photo: "sunset" (warm gradient + sun) or "night" (dark blue + dots)."""
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    for y in range(h):
+        t = y / h
+        color = (255, int(120 + 80 * t), int(40 + 60 * t)) if kind == "sunset" else (10, 15, int(60 - 40 * t))
+        draw.line([(0, y), (w, y)], fill=color)
+    if kind == "sunset":
+        draw.ellipse([w // 2 - 40, h // 2 - 40, w // 2 + 40, h // 2 + 40], fill=(255, 230, 90))
+    else:
+        for i in range(40):
+            x, y = (i * 97) % w, (i * 53) % (h // 2)
+            draw.ellipse([x, y, x + 3, y + 3], fill=(240, 240, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def photo_files(tmp_path: Path) -> dict[str, Path]:
+    """Two different PNG photos and one file that only pretends to be a PNG."""
+    files = {}
+    for kind in ("sunset", "night"):
+        files[kind] = tmp_path / f"{kind}.png"
+        files[kind].write_bytes(photo_png(kind))
+    files["broken"] = tmp_path / "broken.png"
+    files["broken"].write_bytes(b"this is not an image at all, just text pretending")
+    return files

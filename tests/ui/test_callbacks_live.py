@@ -1,0 +1,219 @@
+"""The UI's event handlers against the real encoder, search and auth processes (tiny model,
+small indexed slice). No browser: the handlers return their slots as plain values."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from pathlib import Path
+
+import gradio as gr
+import psycopg
+import pytest
+
+from services.common.settings import Settings
+from services.ui.backend import Backend
+from services.ui.callbacks import Callbacks, decode_data_url
+from services.ui.errors import SESSION_EXPIRED
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "Correct-Horse-42"
+
+
+@pytest.fixture
+def cb(ui_settings: Settings):
+    backend = Backend.from_settings(ui_settings)
+    yield Callbacks(backend)
+    backend.close()
+
+
+def _visible(update) -> bool:
+    return update["visible"]
+
+
+def _track_ids(html: str) -> list[str]:
+    return re.findall(r'<article class="pp-card" data-track-id="([^"]+)"', html)
+
+
+def _register(cb: Callbacks) -> tuple[dict, str]:
+    name = "u" + secrets.token_hex(4)
+    out = cb.register(name, f"{name}@example.com", PASSWORD)
+    assert out["session"]["token"], out.get("notice")
+    return out["session"], name
+
+
+def _upload(path: Path) -> dict:
+    return {"path": str(path), "orig_name": path.name}
+
+
+def _search(cb, session, photo=None, text="", weight=0.3, genres=None, options=None):
+    return cb.search(
+        session, photo, text, weight, genres, None, None, options or {}, progress=lambda *a, **k: None
+    )
+
+
+def test_register_signs_in_and_shows_the_app(cb):
+    session, name = _register(cb)
+    out = cb.load(session)
+    assert _visible(out["app_view"]) and not _visible(out["auth_view"])
+    assert name in out["user_badge"]
+    assert "No searches yet" in out["history"]
+    # The tiny checkpoint is not pretrained CLIP: the banner must say so.
+    assert "Demo model — rankings are meaningless" in out["demo_banner"]
+    assert out["genres"]["choices"], "genre filter options come from search /filters"
+
+
+def test_register_errors_are_the_auth_messages(cb):
+    _, name = _register(cb)
+    taken = cb.register(name, f"other-{name}@example.com", PASSWORD)
+    assert "session" not in taken and "pp-notice-error" in taken["notice"]
+    weak = cb.register("w" + secrets.token_hex(4), "w@example.com", "123")
+    assert "session" not in weak and "pp-notice-error" in weak["notice"]
+    assert "Traceback" not in weak["notice"] + taken["notice"]
+
+
+def test_wrong_password_and_expired_session(cb):
+    _, name = _register(cb)
+    wrong = cb.sign_in(name, "not-the-password")
+    assert "session" not in wrong and "pp-notice-error" in wrong["notice"]
+    out = cb.load({"token": "forged-or-expired-token", "user": {"username": name}})
+    assert _visible(out["auth_view"]) and not _visible(out["app_view"])
+    assert SESSION_EXPIRED in out["notice"] and out["session"]["token"] is None
+
+
+def test_photo_search_pages_without_duplicates_and_is_stored_in_history(cb, photo_files):
+    session, _ = _register(cb)
+    first = _search(cb, session, _upload(photo_files["sunset"]))
+    ids = _track_ids(first["results"])
+    assert len(ids) == cb.settings.ui_page_size
+    assert "Songs for your photo" in first["results"] and '<svg class="pp-radar"' in first["results"]
+    assert first["vibe"].startswith('<div class="pp-vibe">') and _visible(first["load_more"])
+    state = first["search_state"]
+    more = cb.load_more(state)
+    all_ids = _track_ids(more["results"])
+    assert all_ids[: len(ids)] == ids and len(all_ids) > len(ids)
+    assert len(set(all_ids)) == len(all_ids), "load more must not repeat a song"
+    entry = first["history_state"][0]
+    assert entry["kind"] == "image" and entry["result_track_ids"] == ids
+    assert entry["image_fingerprint"] == hashlib.sha256(photo_files["sunset"].read_bytes()).hexdigest()
+    assert decode_data_url(entry["thumbnail"])[:3] == b"\xff\xd8\xff"  # a JPEG thumbnail
+
+
+def test_refine_text_changes_the_ranking(cb, photo_files):
+    session, _ = _register(cb)
+    photo = _upload(photo_files["night"])
+    plain = _track_ids(_search(cb, session, photo)["results"])
+    refined = _search(cb, session, photo, text="loud aggressive heavy metal", weight=0.9)
+    assert "Songs for your photo + “loud aggressive heavy metal”" in refined["results"]
+    assert _track_ids(refined["results"]) != plain
+    assert refined["history_state"][0]["kind"] == "hybrid" and refined["history_state"][0]["weight"] == 0.9
+
+
+def test_a_broken_file_shows_the_services_message_not_a_crash(cb, photo_files):
+    session, _ = _register(cb)
+    out = _search(cb, session, _upload(photo_files["broken"]))
+    assert "pp-notice-error" in out["notice"] and "results" not in out
+    assert "not reachable" not in out["notice"] and "went wrong" not in out["notice"]
+
+
+def test_find_similar_names_its_source_and_excludes_it(cb, photo_files):
+    session, _ = _register(cb)
+    first = _search(cb, session, _upload(photo_files["sunset"]))
+    source = first["search_state"]["hits"][0]["song"]
+    evt = gr.EventData(None, {"action": "similar", "track_id": source["track_id"]})
+    out = cb.card_action(session, first["search_state"], evt)
+    assert f"Similar to {source['title']} — {source['artist']}".replace("&", "&amp;")[:40] in out["results"]
+    assert source["track_id"] not in _track_ids(out["results"]) and _track_ids(out["results"])
+    assert out["history_state"][0]["kind"] == "similar"
+    assert out["history_state"][0]["source_track_id"] == source["track_id"]
+    more = cb.load_more(out["search_state"])
+    assert source["track_id"] not in _track_ids(more["results"])
+    # A click on the card body (no action) changes nothing.
+    assert cb.card_action(session, first["search_state"], gr.EventData(None, {})) == {}
+
+
+def test_reload_restores_the_last_search_and_history_actions(cb, photo_files):
+    session, _ = _register(cb)
+    text = cb.search(
+        session, None, "calm acoustic evening", 0.3, None, None, None, {}, progress=lambda *a, **k: None
+    )
+    photo = _search(cb, session, _upload(photo_files["sunset"]))
+    reloaded = cb.load(session)
+    assert _track_ids(reloaded["results"]) == _track_ids(photo["results"])
+    assert "Your last search: Photo" in reloaded["results"]
+    items = reloaded["history_state"]
+    assert [i["kind"] for i in items] == ["image", "text"]
+    # Run the text search again: same results, and it becomes the newest entry.
+    rerun = cb.history_action(
+        session, items, None, {}, gr.EventData(None, {"action": "rerun", "entry_id": items[1]["id"]})
+    )
+    assert (
+        _track_ids(rerun["results"]) == _track_ids(text["results"])
+        and rerun["text"] == "calm acoustic evening"
+    )
+    # Run the photo search again without the photo in the form: it uses the stored thumbnail.
+    again = cb.history_action(
+        session, items, None, {}, gr.EventData(None, {"action": "rerun", "entry_id": items[0]["id"]})
+    )
+    assert "saved thumbnail" in again["notice"] and _track_ids(again["results"])
+    items = again["history_state"]
+    deleted = cb.history_action(
+        session, items, None, {}, gr.EventData(None, {"action": "delete", "entry_id": items[0]["id"]})
+    )
+    assert [i["id"] for i in deleted["history_state"]] == [i["id"] for i in items[1:]]
+    cleared = cb.clear_history(session)
+    assert cleared["history_state"] == [] and "No searches yet" in cleared["history"]
+
+
+def test_filters_reach_the_search(cb):
+    session, _ = _register(cb)
+    options = cb.load(session)["filter_options"]
+    genre = options["genres"][0]
+    out = cb.search(
+        session, None, "happy summer", 0.3, [genre], None, None, options, progress=lambda *a, **k: None
+    )
+    songs = [h["song"] for h in out["search_state"]["hits"]]
+    assert songs and all(genre in [s["genre"], *s["genres"]] for s in songs)
+    assert out["history_state"][0]["filters"] == {"genres": [genre]}
+
+
+def test_sign_out_ends_the_session_on_the_server(cb):
+    session, _ = _register(cb)
+    out = cb.sign_out(session)
+    assert out["session"]["token"] is None and _visible(out["auth_view"])
+    assert SESSION_EXPIRED in cb.load(session)["notice"]
+
+
+def test_forgot_and_reset_password(cb, ui_stack):
+    _, name = _register(cb)
+    assert "If that account exists" in cb.forgot_password(name)["notice"]
+    assert "If that account exists" in cb.forgot_password("nobody-" + name)["notice"]
+    with psycopg.connect(ui_stack.database_url) as conn:
+        body = conn.execute(
+            "SELECT body FROM mail_outbox WHERE recipient = %s ORDER BY created_at DESC LIMIT 1",
+            (f"{name}@example.com",),
+        ).fetchone()[0]
+    code = re.search(r"\n    (\S+)\n", body).group(1)
+    bad = cb.reset_password("not-a-real-code", "Another-Good-Pass-7")
+    assert "pp-notice-error" in bad["notice"]
+    ok = cb.reset_password(code, "Another-Good-Pass-7")
+    assert "Password changed" in ok["notice"]
+    assert cb.sign_in(name, "Another-Good-Pass-7")["session"]["token"]
+
+
+def test_services_down_are_named_in_plain_words(ui_settings: Settings):
+    dead = ui_settings.model_copy(
+        update={"search_url": "http://127.0.0.1:9", "encoder_url": "http://127.0.0.1:9", "http_retries": 1}
+    )
+    backend = Backend.from_settings(dead)
+    try:
+        cb = Callbacks(backend)
+        out = cb.search(
+            {"token": "t"}, None, "anything", 0.3, None, None, None, {}, progress=lambda *a, **k: None
+        )
+        assert "The search service is not reachable right now" in out["notice"]
+        assert "encoder service is not reachable" in cb.load(None)["demo_banner"]
+    finally:
+        backend.close()
