@@ -1,0 +1,218 @@
+"""Static checks of docker-compose.yml and the deploy/compose.*.yml overrides (no daemon needed)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.deploy import compose_model as cm
+from tests.deploy import dockerfile_model as dm
+
+COMPOSE = cm.load()
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+STAGES = dm.parse()
+ALL_FILES = [cm.COMPOSE_FILE, *cm.OVERRIDE_FILES]
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY", re.IGNORECASE)
+REQUIRED_VAR = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*:\?[^}]*\}$")
+
+
+def build_targets(service: dict[str, Any]) -> list[str]:
+    """Dockerfile targets a service can be built from; ${ENCODER_TARGET:-encoder} may pick the baked one."""
+    build = service.get("build")
+    if not build:
+        return []
+    target = build["target"]
+    uses = cm.variable_uses(target)
+    if not uses:
+        return [target]
+    targets = {use.arg for use in uses if use.arg}  # the default of ${VAR:-default}
+    if any(use.name == "ENCODER_TARGET" for use in uses):
+        targets.add("encoder-baked")  # the other documented choice (.env.example)
+    return sorted(targets)
+
+
+def has_healthcheck(service: dict[str, Any]) -> bool:
+    """A compose healthcheck that is not disabled, or a HEALTHCHECK in every image target it builds."""
+    check = service.get("healthcheck")
+    if check is not None:
+        return not check.get("disable") and bool(check.get("test"))
+    targets = build_targets(service)
+    return bool(targets) and all(dm.effective(STAGES, t, "HEALTHCHECK") for t in targets)
+
+
+def test_every_compose_file_parses_to_services() -> None:
+    for path in ALL_FILES:
+        data = cm.load(path)
+        assert isinstance(data, dict) and isinstance(data.get("services"), dict), path.name
+        assert data["services"], f"{path.name} defines no services"
+
+
+def test_the_stack_has_every_service_and_job() -> None:
+    long_running = {name for name, svc in SERVICES.items() if not cm.is_job(svc)}
+    jobs = {name for name, svc in SERVICES.items() if cm.is_job(svc)}
+    assert long_running == {"qdrant", "postgres", "redis", "encoder", "search", "auth", "enricher", "ui"}
+    assert {"index", "reindex", "enrich-all", "seed-demo-user", "build-catalog"} <= jobs
+
+
+def test_overrides_only_touch_existing_services() -> None:
+    for path in cm.OVERRIDE_FILES:
+        unknown = set(cm.load(path)["services"]) - set(SERVICES)
+        assert not unknown, f"{path.name} adds services compose does not define: {unknown}"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_dependencies_wait_for_health(name: str) -> None:
+    depends = SERVICES[name].get("depends_on") or {}
+    assert isinstance(depends, dict), f"{name}: use the long depends_on form with a condition"
+    for dep, spec in depends.items():
+        assert dep in SERVICES, f"{name} depends on unknown service {dep}"
+        condition = (spec or {}).get("condition")
+        assert condition in ("service_healthy", "service_completed_successfully"), (
+            f"{name} -> {dep}: condition {condition!r}; starting is not being ready"
+        )
+        if condition == "service_healthy":
+            assert has_healthcheck(SERVICES[dep]), f"{name} waits for {dep} to be healthy, it has no check"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_every_service_a_url_points_at_is_a_healthy_dependency(name: str) -> None:
+    """The URLs in a service's environment name the services it calls: it must wait for them."""
+    env = cm.environment(SERVICES[name])
+    depends = SERVICES[name].get("depends_on") or {}
+    for key, value in env.items():
+        if not value or "://" not in value:
+            continue
+        host = urlsplit(cm.interpolate(value, {"POSTGRES_PASSWORD": "x"})).hostname
+        if host in SERVICES:
+            assert host in depends, f"{name}.{key} calls {host} but {name} does not depend on it"
+            assert depends[host]["condition"] == "service_healthy", f"{name} -> {host}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in SERVICES.items() if not cm.is_job(s)))
+def test_long_running_services_restart_and_have_healthchecks(name: str) -> None:
+    service = SERVICES[name]
+    assert service.get("restart") in ("unless-stopped", "always", "on-failure"), name
+    assert has_healthcheck(service), f"{name} has neither a compose healthcheck nor an image HEALTHCHECK"
+    assert service.get("stop_grace_period"), f"{name}: set a stop_grace_period for a clean shutdown"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in SERVICES.items() if cm.is_job(s)))
+def test_jobs_run_once_on_demand(name: str) -> None:
+    service = SERVICES[name]
+    assert service.get("restart") == "no", f"{name}: a one-off job must not restart"
+    assert service.get("command"), f"{name}: a job needs an explicit command"
+    assert service.get("healthcheck", {}).get("disable") is True, f"{name}: a job has nothing to probe"
+
+
+def test_only_the_ui_is_published_by_default() -> None:
+    published = {name for name, svc in SERVICES.items() if svc.get("ports")}
+    assert published == {"ui"}
+
+
+def _host_ports(files: list[Path]) -> dict[str, list[str]]:
+    env = {**cm.read_env_file(), "POSTGRES_PASSWORD": "x"}
+    ports: dict[str, list[str]] = {}
+    for path in files:
+        for name, svc in cm.load(path)["services"].items():
+            for spec in svc.get("ports") or []:
+                parts = cm.interpolate(str(spec), env).split(":")
+                assert len(parts) == 3, f"{name}: publish as ADDRESS:HOST:CONTAINER, got {spec}"
+                ports.setdefault(f"{parts[0]}:{parts[1]}", []).append(name)
+    return ports
+
+
+def test_published_host_ports_do_not_clash_with_every_override() -> None:
+    clashes = {port: names for port, names in _host_ports(ALL_FILES).items() if len(names) > 1}
+    assert not clashes
+
+
+def test_debug_api_ports_bind_to_loopback_by_default() -> None:
+    env = cm.read_env_file()
+    for path in cm.OVERRIDE_FILES:
+        for name, svc in cm.load(path)["services"].items():
+            for spec in svc.get("ports") or []:
+                address = cm.interpolate(str(spec), {"API_BIND_ADDRESS": env["API_BIND_ADDRESS"]})
+                assert address.startswith("127.0.0.1:"), f"{path.name}: {name} publishes {spec}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in SERVICES.items() if s.get("build")))
+def test_build_contexts_dockerfiles_and_targets_exist(name: str) -> None:
+    build = SERVICES[name]["build"]
+    context = cm.ROOT / build["context"]
+    assert context.is_dir(), f"{name}: no build context {context}"
+    assert (context / build["dockerfile"]).is_file(), f"{name}: no {build['dockerfile']}"
+    for target in build_targets(SERVICES[name]):
+        assert target in STAGES, f"{name}: {build['dockerfile']} has no stage {target!r}"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_images_are_pinned(name: str) -> None:
+    image = cm.interpolate(SERVICES[name].get("image", ""), cm.read_env_file())
+    if SERVICES[name].get("build"):
+        assert image, f"{name}: name the built image so jobs can reuse it"
+        return
+    repo, _, tag = image.rpartition(":")
+    assert repo and tag and tag != "latest", f"{name}: pin an image tag, got {image!r}"
+    assert re.search(r"\d+\.\d+", tag), f"{name}: pin at least major.minor, got {tag!r}"
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.name)
+def test_secrets_are_never_literal_values(path: Path) -> None:
+    for name, svc in cm.load(path)["services"].items():
+        for key, value in cm.environment(svc).items():
+            if value is None:
+                continue
+            if SECRET_NAME.search(key):
+                assert REQUIRED_VAR.match(value), f"{name}.{key} must be exactly ${{VAR:?message}}"
+            netloc = urlsplit(value).netloc if "://" in value else ""
+            if "@" in netloc and ":" in netloc.split("@")[0]:
+                password = netloc.split("@")[0].split(":", 1)[1]
+                assert REQUIRED_VAR.match(password), f"{name}.{key}: password in a URL must be ${{VAR:?}}"
+        for arg in (svc.get("build") or {}).get("args", {}) or {}:
+            assert not SECRET_NAME.search(arg), f"{name}: build arg {arg} would be stored in the image"
+
+
+def test_dockerfile_holds_no_secrets() -> None:
+    for stage in STAGES.values():
+        for ins in stage.all("ENV") + stage.all("ARG"):
+            assert not SECRET_NAME.search(ins.args), f"Dockerfile:{ins.line} {ins.keyword} {ins.args}"
+
+
+def _env_example_names() -> set[str]:
+    """Variables .env.example sets or documents (an optional one may stay commented out)."""
+    names = set(cm.read_env_file())
+    for line in cm.ENV_EXAMPLE.read_text().splitlines():
+        if m := re.match(r"^#\s*([A-Z][A-Z0-9_]*)=", line.strip()):
+            names.add(m[1])
+    return names
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.name)
+def test_every_variable_used_is_in_env_example(path: Path) -> None:
+    used = {use.name for use in cm.variable_uses(path.read_text())}
+    missing = used - _env_example_names()
+    assert not missing, f"{path.name} uses variables .env.example does not list: {sorted(missing)}"
+
+
+def test_env_example_ships_no_secret_values() -> None:
+    for key, value in cm.read_env_file().items():
+        if SECRET_NAME.search(key):
+            assert value == "", f".env.example must leave {key} empty for the operator to fill"
+
+
+def test_missing_secret_stops_interpolation() -> None:
+    env = cm.read_env_file()  # secrets empty, as shipped
+    with pytest.raises(cm.MissingVariable, match="POSTGRES_PASSWORD|PIXELPLAY_SERVICE_TOKEN"):
+        cm.load_interpolated(cm.COMPOSE_FILE, env)
+
+
+def test_interpolation_follows_compose_rules() -> None:
+    env = {"SET": "v", "EMPTY": ""}
+    assert cm.interpolate("${SET:-d}/${EMPTY:-d}/${EMPTY-d}/${UNSET-d}/$$HOME/$SET", env) == "v/d//d/$HOME/v"
+    with pytest.raises(cm.MissingVariable, match="EMPTY: need it"):
+        cm.interpolate("${EMPTY:?need it}", env)
+    assert cm.interpolate("${EMPTY?only unset fails}", env) == ""
