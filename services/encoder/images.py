@@ -1,0 +1,140 @@
+"""Uploaded bytes → checked image → the model's input array, without torch or PIL↔tensor round trips.
+
+Checks run cheapest first: size in bytes, type by magic bytes (never the filename or the client's
+content type), then the pixel count from the header, before anything is decoded, so a
+decompression bomb is refused without allocating its pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from services.encoder.model_loading import PreprocessSpec
+
+ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+_RESAMPLE = {
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+    "nearest": Image.Resampling.NEAREST,
+}
+
+
+class ImageRejected(ValueError):
+    """The upload is not an acceptable image; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def sniff_format(data: bytes) -> str | None:
+    """'JPEG', 'PNG' or 'WEBP' from the leading bytes; None for anything else."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def open_checked(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
+    """Validate an upload and return the decoded image (fully loaded, EXIF orientation applied).
+
+    Raises ``ImageRejected``: 400 empty / not an image / corrupt or truncated, 413 too many bytes or
+    pixels, 415 a real image of a type we do not accept (GIF, BMP, TIFF, ...).
+    """
+    if not data:
+        raise ImageRejected(400, "The uploaded file is empty.")
+    if len(data) > max_bytes:
+        raise ImageRejected(413, f"The image is {len(data):,} bytes; the limit is {max_bytes:,} bytes.")
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise _unsupported_or_not_image(data)
+    try:
+        with warnings.catch_warnings():
+            # PIL warns (and past 2x its own limit, raises) on huge images; our limit is checked below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[fmt])  # reads the header only
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(413, f"The image has too many pixels (limit {max_pixels:,}).") from exc
+    except Exception as exc:
+        raise ImageRejected(400, f"The file looks like {fmt} but its header cannot be read.") from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageRejected(
+            413, f"The image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}."
+        )
+    try:
+        image.load()  # the real decode: truncated or corrupt data fails here
+        image = ImageOps.exif_transpose(image)  # phone photos: encode what the person sees
+    except Exception as exc:
+        raise ImageRejected(400, f"The {fmt} image is truncated or corrupt and cannot be decoded.") from exc
+    return image
+
+
+def _unsupported_or_not_image(data: bytes) -> ImageRejected:
+    try:
+        with Image.open(io.BytesIO(data)) as other:  # header only: is it some other image type?
+            kind = other.format or "unknown"
+    except Exception:
+        return ImageRejected(400, "The file is not an image. Send a JPEG, PNG or WebP photo.")
+    return ImageRejected(415, f"{kind} images are not supported. Send a JPEG, PNG or WebP photo.")
+
+
+def to_pixels(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
+    """One image → float32 array [3, H, W], equal to open_clip's eval transform output.
+
+    Same steps as open_clip (resize, center crop, RGB, /255, normalise) but straight to numpy:
+    no torchvision ToTensor/Normalize and no intermediate copies.
+    """
+    # Palette and 1-bit images would be resized with nearest-neighbour by PIL; convert them first.
+    if image.mode in ("P", "PA", "1", "L", "LA", "I", "I;16", "F", "CMYK", "YCbCr", "RGBA"):
+        image = image.convert("RGB")
+    height, width = spec.size
+    if spec.resize_mode != "shortest" or height != width:
+        return _open_clip_transform(spec)(image).numpy()  # rare shapes: defer to open_clip itself
+    resample = _RESAMPLE.get(spec.interpolation, Image.Resampling.BICUBIC)
+    image = _resize_shortest_and_crop(image, height, resample)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    pixels = np.asarray(image, dtype=np.float32)  # [H, W, 3]
+    scale = np.asarray(spec.std, dtype=np.float32) * 255.0
+    pixels = (pixels - np.asarray(spec.mean, dtype=np.float32) * 255.0) / scale
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1))
+
+
+def _resize_shortest_and_crop(image: Image.Image, size: int, resample) -> Image.Image:
+    """torchvision ``Resize(size)`` then ``CenterCrop(size)``: the shortest side becomes ``size`` (the
+    other is truncated with int(), as torchvision does), then the centre square is cut out."""
+    w, h = image.size
+    if w <= h:
+        new_w, new_h = size, int(size * h / w)
+    else:
+        new_w, new_h = int(size * w / h), size
+    if (new_w, new_h) != (w, h):
+        image = image.resize((new_w, new_h), resample)
+    top = int(round((new_h - size) / 2.0))
+    left = int(round((new_w - size) / 2.0))
+    return image.crop((left, top, left + size, top + size))
+
+
+@lru_cache(maxsize=4)
+def _open_clip_transform(spec: PreprocessSpec):
+    import open_clip
+
+    return open_clip.image_transform(
+        spec.size,
+        is_train=False,
+        mean=spec.mean,
+        std=spec.std,
+        resize_mode=spec.resize_mode,
+        interpolation=spec.interpolation,
+        fill_color=spec.fill_color,
+    )
