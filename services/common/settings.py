@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,13 @@ class Settings(BaseSettings):
     max_image_pixels: int = 40_000_000
     max_texts: int = 256
     max_text_chars: int = 1000
+    # "onnx": ONNX Runtime towers exported once into data_dir/encoder/onnx (faster on CPU);
+    # "torch": plain open_clip modules. Both give the same vectors (parity tested).
+    encoder_runtime: Literal["onnx", "torch"] = "onnx"
+    # "int8": dynamically quantised ONNX towers; faster, but vectors drift (see docs/benchmarks.md).
+    encoder_quantize: Literal["none", "int8"] = "none"
+    encoder_text_batch_size: int = 64  # texts per forward pass inside one /encode/texts call
+    encoder_max_queue: int = 256  # queued encode requests beyond this get 503 + Retry-After
 
     # --- search ---------------------------------------------------------------------------------
     collection: str = "songs"
