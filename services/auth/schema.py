@@ -51,7 +51,10 @@ def load_migrations(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 
 def apply_migrations(conn: psycopg.Connection, folder: Path = MIGRATIONS_DIR) -> list[int]:
-    """Apply the missing migrations; return the versions applied by this call (often none)."""
+    """Apply the missing migrations; return the versions applied by this call (often none).
+
+    ``conn`` must be idle (not inside a transaction): it is switched to autocommit.
+    """
     migrations = load_migrations(folder)
     conn.autocommit = True  # each migration opens its own transaction below
     conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
