@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +80,16 @@ def read_env_file(path: Path = ENV_EXAMPLE) -> dict[str, str]:
 
 
 def load(path: Path = COMPOSE_FILE) -> dict[str, Any]:
-    """The compose file as parsed YAML, before interpolation (anchors and ``<<`` merges resolved)."""
-    return yaml.safe_load(path.read_text())
+    """The compose file as parsed YAML, before interpolation (anchors and ``<<`` merges resolved).
+
+    A fresh copy each call, so a test may change it; the parse itself is done once per file.
+    """
+    return copy.deepcopy(_parse(path))
+
+
+@functools.cache
+def _parse(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def load_interpolated(path: Path, env: dict[str, str]) -> dict[str, Any]:
