@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from services.common.catalog import build_songs, read_rows
 from services.common.schemas import Song
-from services.common.settings import get_settings
+from services.common.settings import Settings, get_settings
 
 DIM = 32
 TOKEN = "test-service-token"
@@ -74,19 +75,36 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture
-def search_env(backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+@contextmanager
+def search_settings(backend: str, folder: Path) -> Iterator[Settings]:
     """Settings for one backend: edge shards in a temp folder, or qdrant-client's local mode."""
-    monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("PIXELPLAY_SERVICE_TOKEN", TOKEN)
-    monkeypatch.setenv("PIXELPLAY_LOG_JSON", "false")
-    monkeypatch.delenv("QDRANT_URL", raising=False)
-    monkeypatch.delenv("PIXELPLAY_QDRANT_URL", raising=False)
-    if backend == "server":
-        monkeypatch.setenv("QDRANT_URL", ":memory:")
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PIXELPLAY_DATA_DIR", str(folder / "var"))
+        mp.setenv("PIXELPLAY_SERVICE_TOKEN", TOKEN)
+        mp.setenv("PIXELPLAY_LOG_JSON", "false")
+        mp.delenv("QDRANT_URL", raising=False)
+        mp.delenv("PIXELPLAY_QDRANT_URL", raising=False)
+        if backend == "server":
+            mp.setenv("QDRANT_URL", ":memory:")
+        get_settings.cache_clear()
+        try:
+            yield get_settings()
+        finally:
+            get_settings.cache_clear()
+
+
+@contextmanager
+def search_app(settings: Settings, encoder: StandInEncoder) -> Iterator[TestClient]:
+    from services.search.app import create_app
+
+    with TestClient(create_app(settings, encoder=encoder), headers={"X-Service-Token": TOKEN}) as client:
+        yield client
+
+
+@pytest.fixture
+def search_env(backend: str, tmp_path: Path) -> Iterator[Settings]:
+    with search_settings(backend, tmp_path) as settings:
+        yield settings
 
 
 @pytest.fixture
@@ -95,18 +113,17 @@ def encoder() -> StandInEncoder:
 
 
 @pytest.fixture
-def empty_client(search_env, encoder) -> Iterator[TestClient]:
+def empty_client(search_env: Settings, encoder: StandInEncoder) -> Iterator[TestClient]:
     """The search app on an empty index."""
-    from services.search.app import create_app
-
-    with TestClient(create_app(search_env, encoder=encoder), headers={"X-Service-Token": TOKEN}) as client:
+    with search_app(search_env, encoder) as client:
         yield client
 
 
 def index_songs(client: TestClient, encoder: StandInEncoder, songs: list[Song], version: str | None = None):
     """Embed each song's description with ``encoder`` and send it through the internal index API."""
     if version is None:
-        version = client.post("/index/ensure", json={"model_id": encoder.id, "dim": encoder.dim}).json()["version"]
+        answer = client.post("/index/ensure", json={"model_id": encoder.id, "dim": encoder.dim})
+        version = answer.json()["version"]
     vectors = encoder.encode_texts([s.description for s in songs])
     items = [{"song": s.model_dump(mode="json"), "vector": v} for s, v in zip(songs, vectors, strict=True)]
     answer = client.post("/index/points", json={"version": version, "model_id": encoder.id, "items": items})
@@ -116,6 +133,21 @@ def index_songs(client: TestClient, encoder: StandInEncoder, songs: list[Song], 
 
 @pytest.fixture
 def client(empty_client: TestClient, encoder: StandInEncoder, catalog_slice: list[Song]) -> TestClient:
-    """The search app with the catalog slice indexed."""
+    """The search app with the catalog slice indexed, for tests that change something."""
     index_songs(empty_client, encoder, catalog_slice)
     return empty_client
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def ro_client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, catalog_slice: list[Song]
+) -> Iterator[TestClient]:
+    """One indexed app per backend shared by a module's read-only tests (indexing takes seconds).
+    Its stand-in encoder is ``ro_client.app.state.encoder``."""
+    encoder = StandInEncoder()
+    with (
+        search_settings(request.param, tmp_path_factory.mktemp("search")) as settings,
+        search_app(settings, encoder) as client,
+    ):
+        index_songs(client, encoder, catalog_slice)
+        yield client
