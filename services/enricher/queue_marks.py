@@ -22,5 +22,10 @@ def claim(client: redis.Redis, queue: str, track_id: str, task_id: str, ttl_s: i
     return existing.decode() if isinstance(existing, bytes) else existing
 
 
+def replace(client: redis.Redis, queue: str, track_id: str, task_id: str, ttl_s: int) -> None:
+    """Overwrite a stale mark (its task finished without releasing it)."""
+    client.set(_key(queue, track_id), task_id, ex=ttl_s)
+
+
 def release(client: redis.Redis, queue: str, track_id: str) -> None:
     client.delete(_key(queue, track_id))

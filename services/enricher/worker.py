@@ -43,6 +43,7 @@ def make_celery(settings: Settings) -> Celery:
         # wait in this worker while another worker could have run it.
         worker_prefetch_multiplier=1,
         result_expires=7 * 24 * 3600,
+        result_extended=True,  # results name the worker that ran them (operators, scaling tests)
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             # With the Redis broker, a task taken by a worker that vanished entirely (SIGKILL, lost
