@@ -91,6 +91,44 @@ class SearchEngine:
 
         return self._page(fetch, page, list(source.vector), meta)
 
+    def from_feedback(
+        self,
+        vector: list[float],
+        positive_track_ids: list[str],
+        negative_track_ids: list[str],
+        page: Page,
+        model_id: str | None = None,
+    ) -> SearchPage:
+        """Thumbs up / down refine the next page (issue #9): recommend (best score) with the original
+        query vector plus the liked songs as positives and the disliked songs as negatives; rated
+        songs are filtered out. The query vector stays a positive, so down-only feedback means "like
+        my photo, not like these" instead of the food demo's negated mean ("anything unlike these")."""
+        meta = self.check_model(model_id, len(vector))
+        overlap = sorted(set(positive_track_ids) & set(negative_track_ids))
+        if overlap:
+            raise ValueError(f"track(s) rated both up and down: {', '.join(overlap)}")
+        query = normalise(vector)
+        rated = [*positive_track_ids, *negative_track_ids]
+        vectors = self._song_vectors(rated)
+        recommend = Recommend(
+            [query, *vectors[: len(positive_track_ids)]], vectors[len(positive_track_ids) :]
+        )
+        cond = to_conditions(page.filters, exclude_ids=[point_id(t) for t in rated])
+
+        def fetch(limit: int, offset: int, with_vectors: bool = False) -> list[StoredPoint]:
+            return self.store.query(None, recommend, cond, limit, offset, with_vectors)
+
+        return self._page(fetch, page, query, meta)
+
+    def _song_vectors(self, track_ids: list[str]) -> list[list[float]]:
+        """The stored vectors of ``track_ids`` in order; SongNotFound names any unknown id."""
+        ids = [point_id(t) for t in track_ids]
+        found = {p.id: p for p in self.store.retrieve(None, ids, with_vectors=True)} if ids else {}
+        missing = [t for t, pid in zip(track_ids, ids, strict=True) if pid not in found]
+        if missing:
+            raise SongNotFound(f"unknown track_id(s): {', '.join(missing)}")
+        return [list(found[pid].vector or []) for pid in ids]
+
     def song(self, track_id: str) -> Song:
         points = self.store.retrieve(None, [point_id(track_id)])
         if not points:

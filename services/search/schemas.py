@@ -69,6 +69,15 @@ class SimilarQuery(Page):
     negative_track_ids: list[str] = Field(default_factory=list, max_length=50)
 
 
+class FeedbackQuery(Page):
+    """Thumbs up / down on a page: its ``query_vector`` plus the rated songs (issue #9)."""
+
+    vector: list[float] = Field(min_length=1)
+    positive_track_ids: list[str] = Field(default_factory=list, max_length=50)
+    negative_track_ids: list[str] = Field(default_factory=list, max_length=50)
+    model_id: str | None = None
+
+
 class SearchHit(BaseModel):
     score: float
     song: Song

@@ -34,3 +34,15 @@ def small_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_songs(small_catalog: Path) -> list[Song]:
     songs, _ = load_catalog(small_catalog)
     return songs
+
+
+# The search service's own fixtures (both storage backends, stand-in encoder, catalog slice), reused
+# so the feedback and diversity tests run against the real search app exactly as tests/search does.
+from tests.search.conftest import (  # noqa: E402, F401
+    backend,
+    catalog_slice,
+    client,
+    empty_client,
+    encoder,
+    search_env,
+)

@@ -134,6 +134,31 @@ class SearchClient(ServiceClient):
         }
         return self.post_json("/search/similar", body)
 
+    def feedback(
+        self,
+        vector: list[float],
+        *,
+        positive_track_ids: list[str] | None = None,
+        negative_track_ids: list[str] | None = None,
+        filters: Filters = None,
+        limit: int = 20,
+        offset: int = 0,
+        diversity: str = "artist",
+        model_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A page's ``query_vector`` refined by thumbs up (positive) / down (negative) songs."""
+        body = {
+            "vector": vector,
+            "positive_track_ids": positive_track_ids or [],
+            "negative_track_ids": negative_track_ids or [],
+            "filters": _dump(filters),
+            "limit": limit,
+            "offset": offset,
+            "diversity": diversity,
+            "model_id": model_id,
+        }
+        return self.post_json("/search/feedback", body)
+
     def song(self, track_id: str) -> dict[str, Any]:
         """One Song as a dict; ``ServiceError`` with status 404 for an unknown id."""
         return self.get_json(f"/songs/{track_id}")

@@ -10,7 +10,15 @@ from pydantic import ValidationError
 from services.search.deps import EncoderDep, EngineDep, SettingsDep, StoreDep
 from services.search.engine import filter_options
 from services.search.filters import FilterError, parse_filters
-from services.search.schemas import FilterOptions, Page, SearchPage, SimilarQuery, TextQuery, VectorQuery
+from services.search.schemas import (
+    FeedbackQuery,
+    FilterOptions,
+    Page,
+    SearchPage,
+    SimilarQuery,
+    TextQuery,
+    VectorQuery,
+)
 from services.search.vectors import blend
 
 router = APIRouter(tags=["search"])
@@ -89,6 +97,18 @@ def search_similar(body: SimilarQuery, engine: EngineDep, settings: SettingsDep)
     """Songs like one song (never that song itself), optionally away from some others."""
     check_limit(body, settings)
     return engine.similar_to(body.track_id, body.negative_track_ids, body)
+
+
+@router.post("/search/feedback", response_model=SearchPage)
+def search_feedback(body: FeedbackQuery, engine: EngineDep, settings: SettingsDep) -> SearchPage:
+    """A page's query vector refined by thumbs up / down; down-only feedback works too."""
+    check_limit(body, settings)
+    try:
+        return engine.from_feedback(
+            body.vector, body.positive_track_ids, body.negative_track_ids, body, body.model_id
+        )
+    except ValueError as exc:  # zero or non-finite vector, a song rated both ways
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/filters", response_model=FilterOptions)
