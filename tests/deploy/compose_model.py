@@ -114,7 +114,8 @@ def environment(service: dict[str, Any]) -> dict[str, str | None]:
 
 
 def is_job(service: dict[str, Any]) -> bool:
-    return "jobs" in (service.get("profiles") or [])
+    """A one-shot container (runs to completion), as opposed to a long-running service."""
+    return service.get("restart") == "no"
 
 
 def settings_env_names() -> dict[str, set[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,9 @@ def test_the_stack_has_every_service_and_job() -> None:
     jobs = {name for name, svc in SERVICES.items() if cm.is_job(svc)}
     assert long_running == {"qdrant", "postgres", "redis", "encoder", "search", "auth", "enricher", "ui"}
     assert {"index", "reindex", "enrich-all", "seed-demo-user", "build-catalog"} <= jobs
+    # Only the idempotent index build runs on `up`; every other job waits for `--profile jobs run`.
+    on_up = {name for name in jobs if "jobs" not in (SERVICES[name].get("profiles") or [])}
+    assert on_up == {"index"}
 
 
 def test_overrides_only_touch_existing_services() -> None:
@@ -216,3 +220,37 @@ def test_interpolation_follows_compose_rules() -> None:
     with pytest.raises(cm.MissingVariable, match="EMPTY: need it"):
         cm.interpolate("${EMPTY:?need it}", env)
     assert cm.interpolate("${EMPTY?only unset fails}", env) == ""
+
+
+def _module_exists(module: str) -> bool:
+    base = cm.ROOT.joinpath(*module.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def _modules_in(command: list[str]) -> list[str]:
+    """Python modules a container command runs: ``-m mod``, ``-A mod`` (celery), ``mod:app`` (uvicorn)."""
+    found = [command[i + 1] for i, word in enumerate(command[:-1]) if word in ("-m", "-A")]
+    found += [word.split(":")[0] for word in command if re.fullmatch(r"[\w.]+:\w+", word)]
+    return [module for module in found if module.split(".")[0] in ("services", "scripts")]
+
+
+APP_COMMANDS = sorted(n for n, s in SERVICES.items() if s.get("build") and s.get("command"))
+
+
+@pytest.mark.parametrize("name", APP_COMMANDS)
+def test_compose_commands_run_existing_modules(name: str) -> None:
+    command = SERVICES[name]["command"]
+    assert isinstance(command, list), f"{name}: use the exec (list) form"
+    modules = _modules_in(command)
+    assert modules, f"{name}: no PixelPlay module in {command}"
+    for module in modules:
+        assert _module_exists(module), f"{name} runs {module}, which does not exist"
+
+
+@pytest.mark.parametrize("target", ["encoder", "search", "auth", "enricher", "ui"])
+def test_image_commands_run_existing_modules(target: str) -> None:
+    command = json.loads(dm.effective(STAGES, target, "CMD").args)
+    modules = _modules_in(command)
+    assert modules, f"{target}: no PixelPlay module in {command}"
+    for module in modules:
+        assert _module_exists(module), f"{target} image runs {module}, which does not exist"

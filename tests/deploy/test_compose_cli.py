@@ -1,0 +1,75 @@
+"""``docker compose config`` (or docker-compose 1.29) on the real files: the tool's own validation.
+
+Needs no daemon. Skipped when neither binary is installed (apt-get install docker-compose).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.deploy import compose_model as cm
+from tests.deploy.test_settings_env import DUMMY_SECRETS
+
+
+def compose_command() -> list[str] | None:
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+COMPOSE = compose_command()
+pytestmark = pytest.mark.skipif(COMPOSE is None, reason="no `docker compose` or `docker-compose` binary")
+OVERRIDE_ENV = {
+    "PIXELPLAY_CLIP_CHECKPOINT": "/models/demo",
+    "PIXELPLAY_SMTP_HOST": "smtp.example.com",
+    "PIXELPLAY_SMTP_USER": "pixelplay",
+    "PIXELPLAY_SMTP_PASSWORD": "smtp-secret",
+}
+
+
+def run_config(files: list[Path], extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run ``config`` with .env.example as the env file and only ``extra_env`` from the "shell"."""
+    command = [*COMPOSE, "--project-directory", str(cm.ROOT), "--env-file", str(cm.ENV_EXAMPLE)]
+    for path in files:
+        command += ["-f", str(path)]
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **extra_env}
+    return subprocess.run(
+        [*command, "config", *args], cwd=cm.ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_compose_validates_the_default_stack() -> None:
+    result = run_config([cm.COMPOSE_FILE], DUMMY_SECRETS)
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert config["services"]["search"]["environment"]["PIXELPLAY_SERVICE_TOKEN"] == "service-secret"
+    dsn = config["services"]["auth"]["environment"]["DATABASE_URL"]
+    assert dsn == "postgresql://pixelplay:pg-secret@postgres:5432/pixelplay"
+    assert config["services"]["enricher"]["deploy"]["replicas"] == 1
+
+
+def test_compose_validates_every_override_together() -> None:
+    result = run_config([cm.COMPOSE_FILE, *cm.OVERRIDE_FILES], {**DUMMY_SECRETS, **OVERRIDE_ENV})
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert config["services"]["encoder"]["environment"]["PIXELPLAY_CLIP_CHECKPOINT"] == "/models/demo"
+    published = {name for name, svc in config["services"].items() if svc.get("ports")}
+    assert published == {"ui", "qdrant", "encoder", "search", "auth"}
+
+
+@pytest.mark.parametrize("secret", sorted(DUMMY_SECRETS))
+def test_compose_refuses_to_run_without_a_secret(secret: str) -> None:
+    env = {k: v for k, v in DUMMY_SECRETS.items() if k != secret}
+    result = run_config([cm.COMPOSE_FILE], env, "-q")
+    assert result.returncode != 0
+    assert secret in result.stderr
