@@ -36,7 +36,8 @@ def _wire(listener: Callable, fn: Callable, inputs: list, comps: dict[str, Any],
 
     @functools.wraps(fn)
     def run(*args: Any) -> dict:
-        return {comps[name]: value for name, value in fn(*args).items() if name in comps}
+        # A handler may reuse another one (register → sign_in) whose extra slots are not wired here.
+        return {comps[name]: value for name, value in fn(*args).items() if name in names}
 
     return listener(run, inputs=inputs, outputs=[comps[n] for n in names], **kwargs)
 
@@ -59,7 +60,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
         demo_banner = gr.HTML(elem_id="pp-demo-banner")
         notice = gr.HTML(elem_id="pp-notice")
 
-        with gr.Column(visible=True, elem_id="pp-auth") as auth_view, gr.Tabs():
+        with gr.Column(visible=True, elem_id="pp-auth") as auth_view, gr.Tabs(selected="signin") as auth_tabs:
             with gr.Tab("Sign in", id="signin"):
                 login = gr.Textbox(label="Username or email", elem_id="pp-login")
                 login_password = gr.Textbox(label="Password", type="password", elem_id="pp-login-password")
@@ -145,6 +146,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "demo_banner": demo_banner,
             "notice": notice,
             "auth_view": auth_view,
+            "auth_tabs": auth_tabs,
             "app_view": app_view,
             "user_badge": user_badge,
             "login_password": login_password,

@@ -28,7 +28,7 @@ log = logging.getLogger("pixelplay.ui")
 
 SIGNED_OUT: dict[str, Any] = {"token": None, "user": None}
 # Slots every handler that talks to the auth service may update (to sign an expired session out).
-VIEW_SLOTS = ("session", "auth_view", "app_view", "user_badge", "notice")
+VIEW_SLOTS = ("session", "auth_view", "app_view", "user_badge", "notice", "auth_tabs")
 SEARCH_SLOTS = ("results", "vibe", "load_more", "search_state")
 FILTER_SLOTS = ("genres", "year_min", "year_max", "filter_options")
 MAX_EMPTY_PAGES = 3  # "load more" skips at most this many pages that bring nothing new
@@ -61,7 +61,8 @@ def user_badge_html(user: dict[str, Any] | None) -> str:
 def view(session: dict[str, Any] | None, message: str = "", kind: str = "error") -> dict[str, Any]:
     """The slots that switch between the sign-in screen and the app."""
     signed_in = bool(session and session.get("token"))
-    return {
+    out = {} if signed_in else {"auth_tabs": gr.update(selected="signin")}
+    return out | {
         "session": session if signed_in else dict(SIGNED_OUT),
         "auth_view": gr.update(visible=not signed_in),
         "app_view": gr.update(visible=signed_in),

@@ -43,6 +43,11 @@ def card_ids(page) -> list[str]:
     return page.eval_on_selector_all("#pp-results article.pp-card", "els => els.map(e => e.dataset.trackId)")
 
 
+def field(page, elem_id: str):
+    """The text entry of a Gradio Textbox (an <input> or a <textarea> depending on its type)."""
+    return page.locator(f"#{elem_id} input, #{elem_id} textarea").first
+
+
 def wait_heading(page, text: str) -> None:
     page.locator("#pp-results .pp-results-heading", has_text=text).wait_for(timeout=TIMEOUT_MS)
 
@@ -72,16 +77,15 @@ def test_full_user_flow_in_chromium(ui_stack, photo_files):
 
             # Register (which signs in), sign out, then sign in with the same account.
             page.get_by_role("tab", name="Create account").click()
-            page.locator("#pp-reg-username input").fill(name)
-            page.locator("#pp-reg-email input").fill(f"{name}@example.com")
-            page.locator("#pp-reg-password input").fill(password)
+            field(page, "pp-reg-username").fill(name)
+            field(page, "pp-reg-email").fill(f"{name}@example.com")
+            field(page, "pp-reg-password").fill(password)
             page.locator("#pp-register").click()
             expect(page.locator("#pp-user-badge")).to_contain_text(name)
             page.locator("#pp-sign-out").click()
-            expect(page.locator("#pp-sign-in")).to_be_visible()
-            page.get_by_role("tab", name="Sign in").click()
-            page.locator("#pp-login input").fill(name)
-            page.locator("#pp-login-password input").fill(password)
+            expect(page.locator("#pp-sign-in")).to_be_visible()  # back on the "Sign in" tab
+            field(page, "pp-login").fill(name)
+            field(page, "pp-login-password").fill(password)
             page.locator("#pp-sign-in").click()
             expect(page.locator("#pp-user-badge")).to_contain_text(name)
 
@@ -101,7 +105,7 @@ def test_full_user_flow_in_chromium(ui_stack, photo_files):
             shutil.copyfile(results_png, ROOT / "docs" / "img" / "results.png")
 
             # Refine with words: the ranking changes.
-            page.locator("#pp-text textarea").fill("loud aggressive heavy metal")
+            field(page, "pp-text").fill("loud aggressive heavy metal")
             weight = page.locator("#pp-weight input[type=number]")
             weight.fill("0.9")
             weight.press("Enter")
