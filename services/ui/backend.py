@@ -83,6 +83,27 @@ class Backend:
     def similar(self, track_id: str, filters: dict | None, limit: int, offset: int = 0) -> dict[str, Any]:
         return self.search.similar(track_id, filters=filters, limit=limit, offset=offset)
 
+    def feedback(
+        self,
+        vector: list[float],
+        ratings: dict[str, list[str]],
+        filters: dict | None,
+        limit: int,
+        offset: int = 0,
+        model_id: str | None = None,
+    ) -> dict[str, Any]:
+        """``vector`` (the page's query) refined by thumbs up/down ``ratings``
+        (``{"positive_track_ids": [...], "negative_track_ids": [...]}``)."""
+        return self.search.feedback(
+            vector,
+            positive_track_ids=list(ratings.get("positive_track_ids") or []),
+            negative_track_ids=list(ratings.get("negative_track_ids") or []),
+            filters=filters,
+            limit=limit,
+            offset=offset,
+            model_id=model_id,
+        )
+
     def song(self, track_id: str) -> dict[str, Any]:
         return self.search.song(track_id)
 

@@ -113,8 +113,12 @@ class Callbacks:
     def __init__(self, backend: Backend):
         self.backend = backend
         self.settings = backend.settings
-        # Card buttons -> handler; issue #9 adds "like"/"dislike" here and in cards.ACTIONS.
-        self.card_handlers: dict[str, Callable[..., dict[str, Any]]] = {"similar": self._similar}
+        # Card buttons -> handler (the same names as cards.ACTIONS).
+        self.card_handlers: dict[str, Callable[..., dict[str, Any]]] = {
+            "similar": self._similar,
+            "like": lambda session, state, track_id: self._feedback(session, state, track_id, liked=True),
+            "dislike": lambda session, state, track_id: self._feedback(session, state, track_id, liked=False),
+        }
         missing = set(ACTIONS) - set(self.card_handlers)
         assert not missing, f"card actions without a handler: {missing}"
 
@@ -400,6 +404,11 @@ class Callbacks:
             return self.backend.similar(
                 state["source_track_id"], state.get("filters"), limit, state["next_offset"]
             )
+        if state.get("kind") == "feedback" and state.get("feedback"):
+            return self.backend.feedback(
+                state["query_vector"], state["feedback"], state.get("filters"), limit,
+                state["next_offset"], state.get("model_id"),
+            )  # fmt: skip
         return self.backend.next_page(
             state["query_vector"], state.get("filters"), limit, state["next_offset"], state.get("model_id")
         )
@@ -435,6 +444,46 @@ class Callbacks:
             new_state = state_from_page("similar", page, f"Similar to {label}", filters)
             new_state["source_track_id"] = track_id
             entry = history_entry("similar", text=label, filters=filters, source_track_id=track_id)
+            return self._show_page(session, new_state, entry)
+        except Exception as exc:  # noqa: BLE001
+            return self._fail(exc)
+
+    def _feedback(
+        self, session: dict[str, Any] | None, state: dict[str, Any], track_id: str, liked: bool
+    ) -> dict[str, Any]:
+        """Thumbs up / down on a card (issue #9): the results again, refined by every rating given
+        to this search so far; stored in the history as a "feedback" entry that can be rerun."""
+        try:
+            self._token(session)
+            if not state.get("query_vector"):
+                return {"notice": notice_html("Run a search first, then rate its songs.", "info")}
+            ratings = rate(state.get("feedback"), track_id, liked)
+            if state.get("source_track_id"):  # "similar" results: the source song is liked by definition
+                ratings = rate(ratings, state["source_track_id"], True)
+            filters = state.get("filters")
+            page = self.backend.feedback(
+                state["query_vector"], ratings, filters, self.settings.ui_page_size, 0, state.get("model_id")
+            )
+            base_heading = state.get("base_heading") or state.get("heading") or "Your search"
+            ups, downs = len(ratings["positive_track_ids"]), len(ratings["negative_track_ids"])
+            heading = f"{base_heading} · refined by {ups} 👍 and {downs} 👎"
+            new_state = state_from_page("feedback", page, heading, filters) | {
+                "feedback": ratings,
+                "base_heading": base_heading,
+                "base_kind": state.get("base_kind") or state.get("kind"),
+                "text": state.get("text"),
+                "source_track_id": state.get("source_track_id"),
+            }
+            source = state.get("source_track_id")
+            entry = history_entry("feedback", text=state.get("text"), filters=filters, source_track_id=source)
+            entry["feedback"] = {
+                **ratings,
+                "base_kind": new_state["base_kind"],
+                "source_label": base_heading,
+                # The query itself, so "Run again" refines the very same search (~5 kB for 512 floats).
+                "query_vector": [round(x, 6) for x in page.get("query_vector") or state["query_vector"]],
+                "model_id": page.get("model_id") or state.get("model_id"),
+            }
             return self._show_page(session, new_state, entry)
         except Exception as exc:  # noqa: BLE001
             return self._fail(exc)
@@ -519,6 +568,20 @@ class Callbacks:
                 "similar", text=text, filters=filters, source_track_id=entry["source_track_id"]
             )
             return self._show_page(session, state, new_entry) | form
+        fb = entry.get("feedback") or {}
+        if kind == "feedback" and fb.get("query_vector"):
+            ratings = rate(fb, None, True)
+            page = self.backend.feedback(fb["query_vector"], ratings, filters, limit, 0, fb.get("model_id"))
+            heading = f"{fb.get('source_label') or 'Your search'} · refined by your ratings"
+            state = state_from_page("feedback", page, heading, filters) | {
+                "feedback": ratings, "base_heading": fb.get("source_label"), "base_kind": fb.get("base_kind"),
+                "text": text, "source_track_id": entry.get("source_track_id"),
+            }  # fmt: skip
+            new_entry = history_entry(
+                "feedback", text=text, filters=filters, source_track_id=entry.get("source_track_id")
+            )
+            new_entry["feedback"] = fb
+            return self._show_page(session, state, new_entry) | form
         if kind == "text":
             page = self.backend.search_text(text, filters, limit)
             state = state_from_page("text", page, f"Songs for “{text}”", filters) | {"text": text}
@@ -549,6 +612,16 @@ def plain_message_login(exc: BaseException) -> str:
     if is_session_error(exc):
         return getattr(exc, "detail", "") or "Wrong username, email or password."
     return plain_message(exc)
+
+
+def rate(ratings: dict[str, Any] | None, track_id: str | None, liked: bool) -> dict[str, list[str]]:
+    """The ratings with ``track_id`` liked (or disliked); a new rating replaces the opposite one."""
+    up = [t for t in (ratings or {}).get("positive_track_ids") or [] if isinstance(t, str)]
+    down = [t for t in (ratings or {}).get("negative_track_ids") or [] if isinstance(t, str)]
+    if track_id:
+        up, down = [t for t in up if t != track_id], [t for t in down if t != track_id]
+        (up if liked else down).append(track_id)
+    return {"positive_track_ids": up, "negative_track_ids": down}
 
 
 def empty_search_state() -> dict[str, Any]:

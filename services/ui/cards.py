@@ -19,7 +19,12 @@ from services.common.schemas import Song
 from services.ui.radar import radar_svg
 
 # Card buttons the results component forwards to Python: action name -> button label.
-ACTIONS: dict[str, str] = {"similar": "Find similar"}
+# "like"/"dislike" (issue #9) refine the results with the rating (search's /search/feedback).
+ACTIONS: dict[str, str] = {
+    "similar": "Find similar",
+    "like": "👍 More like this",
+    "dislike": "👎 Less like this",
+}
 
 
 def safe_url(url: str | None, schemes: tuple[str, ...] = ("https://", "http://")) -> str | None:
