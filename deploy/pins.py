@@ -36,8 +36,8 @@ IMAGE_ROOTS: dict[str, list[str]] = {
         *COMMON, "python-multipart", "torch", "torchvision", "open-clip-torch", "pillow", "numpy",
         "onnx", "onnxruntime",  # the default runtime exports the towers to ONNX at first start
     ],
-    "search": [*COMMON, "python-multipart", "qdrant-client", "qdrant-edge-py", "numpy", "pillow", "tqdm"],
-    "auth": [*COMMON, "bcrypt", "psycopg[binary]", "psycopg-pool", "email-validator", "redis", "pillow"],
+    "search": [*COMMON, "python-multipart", "qdrant-client", "qdrant-edge-py", "numpy", "tqdm"],
+    "auth": [*COMMON, "bcrypt", "psycopg[binary]", "psycopg-pool", "email-validator"],
     "enricher": [*COMMON, "celery[redis]", "redis"],
     "ui": [*COMMON, "gradio", "plotly", "pillow", "numpy"],
 }
