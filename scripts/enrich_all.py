@@ -79,6 +79,15 @@ def print_summary(report: BatchReport, stats: dict[str, int] | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        # Whatever was queued stays queued (and marked): a re-run waits for it instead of re-queueing.
+        print("\ninterrupted: songs already queued stay queued; run this again to wait for them", flush=True)
+        return 1
+
+
+def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     search = SearchClient(settings=settings, token=settings.service_token.get_secret_value())
     client = redis.Redis.from_url(redis_url(settings))
@@ -117,17 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"waiting for the workers (at most {timeout:.0f} s; Ctrl-C stops waiting, not the work)", flush=True
     )
-    try:
-        report = wait(
-            tickets,
-            app.AsyncResult,
-            timeout_s=timeout,
-            progress_every_s=args.progress_every,
-            on_progress=lambda r: print(r.progress_line(len(tickets)), flush=True),
-        )
-    except KeyboardInterrupt:
-        print("\ninterrupted: the queued songs stay queued; run this again to wait for them")
-        return 1
+    report = wait(
+        tickets,
+        app.AsyncResult,
+        timeout_s=timeout,
+        progress_every_s=args.progress_every,
+        on_progress=lambda r: print(r.progress_line(len(tickets)), flush=True),
+    )
     try:
         stats = search.enrichment_stats()
     except ServiceError as exc:

@@ -107,14 +107,21 @@ def test_429_honours_retry_after_and_pauses_every_worker(
 
 
 def test_pause_after_429_blocks_other_limiter_users(
-    client: ItunesClient, fake_itunes: FakeItunes, redis_client: redis.Redis
+    enricher_env: dict[str, str],
+    fake_itunes: FakeItunes,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fake_itunes.plan("blinding", [Step(status=429, retry_after="2")])
-    with pytest.raises(LookupFailed):
-        client.search("The Weeknd Blinding Lights")
-    # Another worker's limiter (same Redis keys) is told to wait too.
-    other = make_limiter(get_settings(), redis_client)
-    assert other.try_acquire() > 0
+    monkeypatch.setenv("PIXELPLAY_ITUNES_MAX_TRIES", "1")  # fail right after the 429, while the pause holds
+    get_settings.cache_clear()
+    settings = get_settings()
+    make_limiter(settings, redis_client).reset()
+    fake_itunes.plan("blinding", [Step(status=429, retry_after="30")])
+    with pytest.raises(LookupFailed, match="iTunes answered 429"):
+        ItunesClient(settings, make_limiter(settings, redis_client)).search("The Weeknd Blinding Lights")
+    # Another worker's limiter (same Redis keys) must wait out the Retry-After (capped at 2 s here).
+    other = make_limiter(settings, redis_client)
+    assert 1.0 < other.try_acquire() <= 2.0
 
 
 def test_tries_are_bounded_then_the_reason_is_given(client: ItunesClient, fake_itunes: FakeItunes) -> None:
