@@ -45,7 +45,8 @@ def _wire(listener: Callable, fn: Callable, inputs: list, comps: dict[str, Any],
 def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
     """The whole page: sign-in / register / reset screens, search with results, history."""
     cb = Callbacks(backend)
-    with gr.Blocks(title="PixelPlay") as demo:
+    # fill_width: Gradio would cap the page at 1024 px on a laptop; theme.CSS sets our own cap.
+    with gr.Blocks(title="PixelPlay", fill_width=True) as demo:
         session = gr.BrowserState(
             dict(SIGNED_OUT),
             storage_key="pixelplay-session",

@@ -35,7 +35,7 @@ def _points(cx: float, cy: float, radii: list[float], count: int) -> str:
     return " ".join("{:.1f},{:.1f}".format(*_point(cx, cy, r, i, count)) for i, r in enumerate(radii))
 
 
-def radar_svg(features: Mapping[str, float | None], size: int = 132) -> str:
+def radar_svg(features: Mapping[str, float | None], size: int = 150) -> str:
     """Inline ``<svg>`` of the four features (0..1) with rings, axis labels and an accessible
     label that spells the values out ("energy 0.72, …"); missing values read "n/a"."""
     count = len(RADAR_AXES)

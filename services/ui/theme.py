@@ -19,7 +19,7 @@ def pixelplay_theme() -> gr.themes.Base:
 
 
 CSS = """
-.gradio-container { max-width: 1280px !important; margin: 0 auto; }
+.gradio-container .app { max-width: 1320px !important; margin: 0 auto; }
 #pp-header { display: flex; align-items: center; justify-content: space-between; gap: 12px; }
 #pp-header h1 { margin: 0; font-size: 1.7rem; letter-spacing: -0.02em; }
 #pp-header h1 span { color: #7c5cff; }
@@ -72,8 +72,9 @@ CSS = """
 .pp-history-when { font-size: 0.8rem; opacity: 0.65; }
 .pp-history-actions { display: flex; gap: 6px; }
 .pp-history-total { font-size: 0.8rem; opacity: 0.65; }
-@media (max-width: 520px) { .pp-grid { grid-template-columns: 1fr 1fr; gap: 10px; }
-  .pp-radar { width: 100%; } }
+/* Album art is square; the placeholder is a wide band so a card without art stays compact. */
+.pp-art-placeholder { aspect-ratio: 16 / 9; }
+@media (max-width: 520px) { .pp-grid { gap: 12px; } }
 """
 
 # Forwards clicks on ``[data-action]`` buttons inside an HTML component to its Python ``click``
