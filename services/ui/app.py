@@ -126,9 +126,16 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                         search_btn = gr.Button("Find songs", variant="primary", elem_id="pp-search")
                     with gr.Column(scale=3, min_width=300):
                         vibe = gr.HTML(elem_id="pp-vibe")
-                        # Issue #9 (feedback thumbs, M3U/CSV export, copy links) adds its controls
-                        # to this row; they read ``search_state`` (hits, query_vector, filters).
-                        result_tools = gr.Row(elem_id="pp-result-tools", visible=False)  # noqa: F841
+                        # Issue #9: the songs on screen as M3U / CSV downloads and Spotify links to
+                        # copy (thumbs up/down are buttons on the cards). Refreshed from ``search_state``.
+                        with gr.Row(elem_id="pp-result-tools", visible=False) as result_tools:
+                            export_m3u = gr.DownloadButton("Download M3U", size="sm", elem_id="pp-export-m3u")
+                            export_csv = gr.DownloadButton("Download CSV", size="sm", elem_id="pp-export-csv")
+                        with gr.Accordion("Spotify links", open=False, visible=False) as links_box:
+                            export_links = gr.Textbox(
+                                show_label=False, lines=3, max_lines=8, buttons=["copy"], interactive=False,
+                                elem_id="pp-export-links",
+                            )  # fmt: skip
                         results = gr.HTML(elem_id="pp-results", js_on_load=ACTION_JS)
                         load_more = gr.Button("Load more", visible=False, elem_id="pp-load-more")
                 with gr.Tab("History", id="history"):
@@ -164,6 +171,11 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "results": results,
             "load_more": load_more,
             "history": history,
+            "result_tools": result_tools,
+            "links_box": links_box,
+            "export_m3u": export_m3u,
+            "export_csv": export_csv,
+            "export_links": export_links,
         }
 
         _wire(demo.load, cb.load, [session], comps)
@@ -180,6 +192,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             _wire(trigger, cb.search, search_inputs, comps, preprocess=False)
         _wire(load_more.click, cb.load_more, [search_state], comps)
         _wire(results.click, cb.card_action, [session, search_state], comps)
+        _wire(search_state.change, cb.exports, [search_state], comps)
         _wire(refresh_btn.click, cb.refresh_history, [session], comps)
         _wire(clear_btn.click, cb.clear_history, [session], comps)
         _wire(

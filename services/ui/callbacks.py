@@ -10,13 +10,17 @@ load validates the token with the auth service before showing anything of the ac
 """
 
 import base64
+import hashlib
 import logging
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from services.common.playlists import export_filename, spotify_links, to_csv, to_m3u
 from services.ui.backend import Backend
 from services.ui.cards import ACTIONS, hits_songs, results_html
 from services.ui.errors import SESSION_EXPIRED, SessionExpired, is_session_error, plain_message
@@ -488,6 +492,26 @@ class Callbacks:
         except Exception as exc:  # noqa: BLE001
             return self._fail(exc)
 
+    @slots("result_tools", "links_box", "export_m3u", "export_csv", "export_links")
+    def exports(self, state: dict[str, Any] | None) -> dict[str, Any]:
+        """The songs on screen as M3U and CSV downloads and Spotify links to copy (issue #9)."""
+        songs = [song for song, _, _ in hits_songs((state or {}).get("hits") or [])]
+        if not songs:
+            hidden = gr.update(visible=False)
+            return {"result_tools": hidden, "links_box": hidden, "export_links": ""}
+        out = {"links_box": gr.update(visible=True), "export_links": spotify_links(songs)}
+        try:
+            m3u = write_export("m3u", to_m3u(songs))
+            csv_file = write_export("csv", to_csv(songs))
+        except OSError as exc:  # a full or read-only temp dir: the links still work
+            log.warning("exports not written: %s", exc)
+            return out | {"result_tools": gr.update(visible=False)}
+        return out | {
+            "result_tools": gr.update(visible=True),
+            "export_m3u": gr.update(value=str(m3u)),
+            "export_csv": gr.update(value=str(csv_file)),
+        }
+
     # --- history -------------------------------------------------------------------------------
     @slots(*VIEW_SLOTS, "history", "history_state")
     def refresh_history(self, session: dict[str, Any] | None) -> dict[str, Any]:
@@ -612,6 +636,20 @@ def plain_message_login(exc: BaseException) -> str:
     if is_session_error(exc):
         return getattr(exc, "detail", "") or "Wrong username, email or password."
     return plain_message(exc)
+
+
+EXPORT_DIR = Path(tempfile.gettempdir()) / "pixelplay-exports"  # Gradio serves files from the temp dir
+
+
+def write_export(kind: str, text: str) -> Path:
+    """Write one export under a folder named after its content, so the same list reuses its file
+    and two users' lists never overwrite each other."""
+    digest = hashlib.sha256(f"{kind}\n{text}".encode()).hexdigest()[:16]
+    path = EXPORT_DIR / digest / export_filename(kind)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")  # CSV already carries its CRLF endings
+    return path
 
 
 def rate(ratings: dict[str, Any] | None, track_id: str | None, liked: bool) -> dict[str, list[str]]:

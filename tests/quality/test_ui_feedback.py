@@ -6,6 +6,8 @@ contract; tests/quality/test_feedback.py covers the search side on both storage 
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -125,3 +127,22 @@ def test_rate_moves_a_song_between_up_and_down():
         "positive_track_ids": ["x"],
         "negative_track_ids": [],
     }
+
+
+def test_exports_follow_the_songs_on_screen(ui):
+    cb, _ = ui
+    state = first_state()
+    state["hits"][1]["song"]["preview_url"] = "https://audio.example/t1.m4a"
+    out = cb.exports(state)
+    m3u, csv_path = out["export_m3u"]["value"], out["export_csv"]["value"]
+    assert m3u.endswith("pixelplay.m3u8") and csv_path.endswith("pixelplay.csv")
+    lines = Path(m3u).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#EXTM3U" and "https://audio.example/t1.m4a" in lines
+    assert sum(line.startswith("# no preview:") for line in lines) == 4
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[0] for r in rows[1:]] == [f"Title t{i}" for i in range(5)]
+    assert out["export_links"].splitlines() == [f"https://open.spotify.com/track/t{i}" for i in range(5)]
+    assert out["result_tools"]["visible"] is True
+    empty = cb.exports({"hits": []})
+    assert empty["result_tools"]["visible"] is False and empty["export_links"] == ""
