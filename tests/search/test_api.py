@@ -340,3 +340,14 @@ def test_new_version_keeps_enrichment_and_switches_atomically(client: TestClient
     assert song["enrich_status"] == "ok" and song["itunes_id"] == 42
     status = client.get("/index/status").json()
     assert [v["version"] for v in status["versions"]] == ["songs_v2"]
+
+
+def test_image_larger_than_the_limit_is_413(ro_client: TestClient):
+    settings = ro_client.app.state.settings
+    cap = settings.max_image_bytes
+    settings.max_image_bytes = 64
+    try:
+        answer = ro_client.post("/search/image", files={"file": ("big.png", b"x" * 65, "image/png")})
+    finally:
+        settings.max_image_bytes = cap
+    assert answer.status_code == 413 and "64 bytes" in answer.json()["detail"]
