@@ -46,3 +46,4 @@ from tests.search.conftest import (  # noqa: E402, F401
     encoder,
     search_env,
 )
+from tests.ui.conftest import photo_files, ui_settings, ui_stack  # noqa: E402, F401

@@ -1,0 +1,69 @@
+"""Thumbs up / down and exports through the real encoder, search and auth processes (tiny model).
+
+Reuses the UI tests' service stack (tests/ui/conftest.py), so it proves the whole path: the UI
+handler → search's /search/feedback → auth's /history accepting the "feedback" entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import secrets
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from services.ui.backend import Backend
+from services.ui.callbacks import Callbacks
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cb(ui_settings):
+    backend = Backend.from_settings(ui_settings)
+    yield Callbacks(backend)
+    backend.close()
+
+
+def track_ids(html: str) -> list[str]:
+    return re.findall(r'<article class="pp-card" data-track-id="([^"]+)"', html)
+
+
+def test_dislike_like_load_more_rerun_and_export(cb, photo_files):
+    name = "q" + secrets.token_hex(4)
+    session = cb.register(name, f"{name}@example.com", "Correct-Horse-42")["session"]
+    photo = {"path": str(photo_files["sunset"]), "orig_name": "sunset.png"}
+    first = cb.search(session, photo, "", 0.3, None, None, None, {}, progress=lambda *a, **k: None)
+    shown = track_ids(first["results"])
+    assert len(shown) == cb.settings.ui_page_size
+
+    disliked, liked = shown[0], shown[1]
+    out = cb.card_action(
+        session, first["search_state"], gr.EventData(None, {"action": "dislike", "track_id": disliked})
+    )
+    assert "refined by 0 👍 and 1 👎" in out["results"], out.get("notice")
+    refined = track_ids(out["results"])
+    assert disliked not in refined and refined != shown
+    entry = out["history_state"][0]
+    assert entry["kind"] == "feedback" and entry["feedback"]["negative_track_ids"] == [disliked]
+    assert len(entry["feedback"]["query_vector"]) == len(first["search_state"]["query_vector"])
+
+    out = cb.card_action(
+        session, out["search_state"], gr.EventData(None, {"action": "like", "track_id": liked})
+    )
+    assert "refined by 1 👍 and 1 👎" in out["results"]
+    more = cb.load_more(out["search_state"])
+    all_ids = track_ids(more["results"])
+    assert len(all_ids) == len(set(all_ids)) > cb.settings.ui_page_size
+    assert disliked not in all_ids and liked not in all_ids
+
+    again = cb._rerun(session, out["history_state"][0], None, {})
+    assert track_ids(again["results"]) == track_ids(out["results"])
+
+    files = cb.exports(out["search_state"])
+    with Path(files["export_csv"]["value"]).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[4].rsplit("/", 1)[1] for r in rows[1:]] == track_ids(out["results"])
+    assert Path(files["export_m3u"]["value"]).read_text(encoding="utf-8").startswith("#EXTM3U\n")
