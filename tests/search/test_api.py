@@ -351,3 +351,25 @@ def test_image_larger_than_the_limit_is_413(ro_client: TestClient):
     finally:
         settings.max_image_bytes = cap
     assert answer.status_code == 413 and "64 bytes" in answer.json()["detail"]
+
+
+def test_storage_failures_are_503_without_a_trace(ro_client: TestClient, monkeypatch: pytest.MonkeyPatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("segment file vanished: /secret/path")
+
+    monkeypatch.setattr(ro_client.app.state.store, "query", broken)
+    answer = TestClient(ro_client.app, raise_server_exceptions=False).post(
+        "/search/vector", json={"vector": [0.1] * 32}
+    )
+    assert answer.status_code == 503
+    assert "search index failed" in answer.json()["detail"] and "/secret" not in answer.text
+
+
+def test_filters_cache_follows_the_index(
+    client: TestClient, encoder: StandInEncoder, catalog_slice: list[Song]
+):
+    before = client.get("/filters").json()
+    extra = catalog_slice[0].model_copy(update={"track_id": "new-one", "genres": ["polka"], "year": 1950})
+    index_songs(client, encoder, [extra], version="songs_v1")
+    after = client.get("/filters").json()
+    assert "polka" not in before["genres"] and "polka" in after["genres"] and after["year_min"] == 1950

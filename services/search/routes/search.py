@@ -111,11 +111,22 @@ def search_feedback(body: FeedbackQuery, engine: EngineDep, settings: SettingsDe
         raise HTTPException(422, str(exc)) from None
 
 
+_filter_cache: dict[tuple[int, str | None, int], FilterOptions] = {}
+
+
 @router.get("/filters", response_model=FilterOptions)
 def filters(store: StoreDep) -> FilterOptions:
-    """Every genre in the index and the year range, for the UI's filter controls."""
-    genres, year_min, year_max = filter_options(store)
-    return FilterOptions(genres=genres, year_min=year_min, year_max=year_max)
+    """Every genre in the index and the year range, for the UI's filter controls.
+
+    Reading them scrolls every payload, so the answer is kept until the version or its size changes.
+    """
+    active = store.active_version()
+    key = (id(store), active, store.count() if active else 0)
+    if key not in _filter_cache:
+        genres, year_min, year_max = filter_options(store)
+        _filter_cache.clear()
+        _filter_cache[key] = FilterOptions(genres=genres, year_min=year_min, year_max=year_max)
+    return _filter_cache[key]
 
 
 def _messages(exc: ValidationError) -> str:
