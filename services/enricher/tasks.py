@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 REQUEUE_FIRST_S, REQUEUE_MAX_S, REQUEUE_TRIES = 15, 600, 12
 
 
+def _search_is_down(exc: ServiceError) -> bool:
+    """Unreachable, or answering 5xx (e.g. 503 while the index is being built): worth waiting for."""
+    return isinstance(exc, ServiceUnavailable) or exc.status >= 500
+
+
 @app.task(
     bind=True,
     name="enricher.enrich_song",
@@ -46,18 +51,18 @@ def enrich_song(self, track_id: str, requested_at: float | None = None) -> dict[
             threshold=settings.enrich_match_threshold,
             requested_at=requested_at,
         )
-    except (ServiceUnavailable, RateLimitTimeout) as exc:
+    except (ServiceError, RateLimitTimeout) as exc:
+        if isinstance(exc, ServiceError) and not _search_is_down(exc):
+            queue_marks.release(redis_client(), settings.enrich_queue, track_id)
+            if exc.status == 404:
+                log.warning("song %s is not in the index; nothing to enrich", track_id)
+                return TaskOutcome(track_id=track_id, action="unknown_track", reason=exc.detail).model_dump()
+            raise  # search refused what we sent (401/403/422): a bug or a wrong token, not worth retrying
         # Nothing was decided: try the whole task again later instead of recording a failure.
         countdown = min(REQUEUE_MAX_S, REQUEUE_FIRST_S * 2**self.request.retries)
         log.warning("song %s: %s; re-queued in %ss", track_id, exc, countdown)
         if self.request.retries >= REQUEUE_TRIES:
             queue_marks.release(redis_client(), settings.enrich_queue, track_id)
         raise self.retry(exc=exc, countdown=countdown) from exc
-    except ServiceError as exc:
-        queue_marks.release(redis_client(), settings.enrich_queue, track_id)
-        if exc.status == 404:
-            log.warning("song %s is not in the index; nothing to enrich", track_id)
-            return TaskOutcome(track_id=track_id, action="unknown_track", reason=exc.detail).model_dump()
-        raise
     queue_marks.release(redis_client(), settings.enrich_queue, track_id)
     return outcome.model_dump()

@@ -10,6 +10,7 @@ other PIXELPLAY_ITUNES_* settings). Importing this module connects to nothing; w
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery, signals
@@ -66,6 +67,8 @@ def _setup_logging(**_: Any) -> None:
     """JSON logs like every other PixelPlay process (connecting here stops Celery's own setup)."""
     s = get_settings()
     configure_logging("enricher", s.log_level, s.log_json)
+    # One line per HTTP request from httpx is noise next to the task's own result line.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @signals.task_prerun.connect

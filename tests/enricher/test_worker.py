@@ -102,6 +102,8 @@ def test_worker_enriches_through_search(
         after_first = search.song(BOHEMIAN)
         # The same request delivered again (acks_late redelivery, a duplicate): no new lookup, same payload.
         again = send(celery_app, BOHEMIAN, requested_at).get(timeout=60)
+        unknown = send(celery_app, "0000000000000000000000").get(timeout=60)
+    assert unknown["action"] == "unknown_track" and "0000000000000000000000" in unknown["reason"]
     assert again["action"] == "skipped" and search.song(BOHEMIAN) == after_first
     assert len(fake_itunes.calls_for("bohemian")) == 1
 
