@@ -100,18 +100,23 @@ def mmr(
     vectors = np.asarray([c.vector for c in head], dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = vectors / np.where(norms == 0, 1.0, norms)
-    similarity = unit @ unit.T
     relevance = np.asarray([c.score for c in head], dtype=np.float64)
 
-    picked: list[int] = []
-    remaining = list(range(len(head)))  # kept in rank order: argmax takes the first of equal values
-    max_sim = np.full(len(head), -np.inf)
-    while remaining:
-        penalty = np.where(np.isfinite(max_sim[remaining]), max_sim[remaining], 0.0)
-        gains = lambda_ * relevance[remaining] - (1.0 - lambda_) * penalty
-        best = remaining.pop(int(np.argmax(gains)))
+    # Indices follow rank order and argmax returns the first of equal values: ties go to the better
+    # rank. The first pick has nothing to be similar to, so it is the top hit.
+    picked = [0]
+    taken = np.zeros(len(head), dtype=bool)
+    taken[0] = True
+    # One matrix-vector product per pick rather than the full 100 x 100 matrix product: multi-threaded
+    # BLAS on a busy 2-core host made the matrix product alone cost 12 ms (0.6 ms single-threaded).
+    max_sim = unit @ unit[0]
+    for _ in range(len(head) - 1):
+        gains = lambda_ * relevance - (1.0 - lambda_) * max_sim
+        gains[taken] = -np.inf
+        best = int(np.argmax(gains))
         picked.append(best)
-        max_sim = np.maximum(max_sim, similarity[best])
+        taken[best] = True
+        np.maximum(max_sim, unit @ unit[best], out=max_sim)
     return [head[i] for i in picked] + tail
 
 
