@@ -4,7 +4,7 @@ Searches keep answering from the old version until the alias switch, then from t
 after changing the CLIP model (the old index is refused for the new model) or the descriptions.
 Enrichment already stored for a song is carried over into the new version.
 
-    python -m scripts.reindex [--limit N] [--batch-size 256] [--keep-old]
+    python -m scripts.reindex [--limit N] [--batch-size 64] [--keep-old]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def reindex(
     search: Any,
     encoder: Encoder,
     *,
-    batch_size: int = 256,
+    batch_size: int = 64,
     keep_old: bool = False,
     progress: bool = True,
 ) -> tuple[IndexReport, dict[str, Any]]:
