@@ -42,6 +42,16 @@ IMAGE_ROOTS: dict[str, list[str]] = {
     "ui": [*COMMON, "gradio", "plotly", "pillow", "numpy"],
 }
 
+# The modules each image runs: its server (or worker) and the jobs compose runs in it. The import scan
+# of tests/deploy and ``python -m deploy.verify_subsets`` check the subsets against them.
+IMAGE_MODULES: dict[str, list[str]] = {
+    "encoder": ["services.encoder.app", "scripts.make_demo_model"],
+    "search": ["services.search.app", "scripts.index_catalog", "scripts.reindex", "scripts.build_catalog"],
+    "auth": ["services.auth.app", "scripts.seed_demo_user"],
+    "enricher": ["services.enricher.worker", "scripts.enrich_all"],
+    "ui": ["services.ui.app"],
+}
+
 # The deployed encoder installs torch from the PyTorch CPU index (see deploy/Dockerfile); those wheels
 # do not depend on the CUDA runtime, so the CUDA packages of the development freeze are left out.
 CPU_ONLY_EXCLUDED_PREFIXES = ("nvidia-", "cuda-", "triton")
