@@ -78,7 +78,3 @@ def effective(stages: dict[str, Stage], target: str, keyword: str) -> Instructio
         if found:
             return found[-1]
     return None
-
-
-def base_image(stages: dict[str, Stage], target: str) -> str:
-    return lineage(stages, target)[-1].base
