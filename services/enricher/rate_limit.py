@@ -21,13 +21,14 @@ import redis
 log = logging.getLogger(__name__)
 
 # KEYS[1]: sorted set of granted calls (score = ms on the Redis clock); KEYS[2]: pause marker.
-# ARGV: capacity, window ms, unique member. Returns {granted 0|1, ms to wait before asking again}.
+# ARGV: capacity, window ms, unique member.
+# Returns {granted 0|1, ms to wait before asking again, now in ms on the Redis clock}.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local paused = redis.call('PTTL', KEYS[2])
 if paused > 0 then
-  return {0, paused}
+  return {0, paused, now}
 end
 local capacity = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -35,10 +36,10 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - wind
 if redis.call('ZCARD', KEYS[1]) < capacity then
   redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window + 1000)
-  return {1, 0}
+  return {1, 0, now}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, math.max(1, tonumber(oldest[2]) + window - now)}
+return {0, math.max(1, tonumber(oldest[2]) + window - now), now}
 """
 
 # Extend the pause marker to ARGV[1] ms unless a longer pause is already in force.
@@ -83,23 +84,29 @@ class RateLimiter:
         self._pause = client.register_script(_PAUSE)
         self._sleep = sleep
 
-    def try_acquire(self) -> float:
-        """Take a slot if one is free: 0.0 when granted, else the seconds to wait before retrying."""
-        granted, wait_ms = self._acquire(
+    def _ask(self) -> tuple[float, float]:
+        """One atomic attempt: (seconds to wait, 0.0 when granted; Redis' clock in unix seconds)."""
+        granted, wait_ms, now_ms = self._acquire(
             keys=self._keys, args=[self.capacity, self.window_ms, uuid.uuid4().hex]
         )
-        return 0.0 if int(granted) else int(wait_ms) / 1000
+        return (0.0 if int(granted) else int(wait_ms) / 1000), int(now_ms) / 1000
+
+    def try_acquire(self) -> float:
+        """Take a slot if one is free: 0.0 when granted, else the seconds to wait before retrying."""
+        return self._ask()[0]
 
     def acquire(self) -> float:
-        """Block until a slot is granted; return the seconds waited. Raise ``RateLimitTimeout``."""
+        """Block until a slot is granted; return the grant's time on Redis' clock (unix seconds).
+
+        Raise ``RateLimitTimeout`` when no slot comes within ``max_wait_s``.
+        """
         start = time.monotonic()
         # Bounded: every turn either returns, or sleeps at least 1 ms toward max_wait_s.
         while True:
-            wait = self.try_acquire()
-            waited = time.monotonic() - start
+            wait, granted_at = self._ask()
             if wait == 0.0:
-                return waited
-            if waited + wait > self.max_wait_s:
+                return granted_at
+            if time.monotonic() - start + wait > self.max_wait_s:
                 raise RateLimitTimeout(f"no rate-limit slot within {self.max_wait_s:.0f}s")
             # A little jitter so workers woken by the same expiry do not all ask in the same ms.
             self._sleep(wait + random.uniform(0, min(0.05, wait)))

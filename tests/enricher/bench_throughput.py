@@ -47,17 +47,12 @@ def _hammer(url: str, name: str, seconds: float, out: multiprocessing.Queue) -> 
     limiter = RateLimiter(redis.Redis.from_url(url), name, 10, 1.0, max_wait_s=seconds + 5)
     granted, stop = [], time.time() + seconds
     while time.time() < stop:
-        limiter.acquire()
-        granted.append(time.time())
+        granted.append(limiter.acquire())  # the grant's time on Redis' clock
     out.put(granted)
 
 
-def limiter_accuracy(url: str, processes: int = 4, seconds: float = 6.0) -> tuple[int, float, int, int]:
-    """(calls, calls/s, worst 1 s window, worst 0.98 s window) for 10 calls/s shared by greedy clients.
-
-    Grants are stamped by each client after the answer, so a stamp can lag its grant on Redis'
-    clock; the 20 ms shorter window absorbs that lag (as the tests do).
-    """
+def limiter_accuracy(url: str, processes: int = 4, seconds: float = 6.0) -> tuple[int, float, int]:
+    """(calls, calls/s, worst 1 s window on Redis' clock) for 10 calls/s shared by greedy clients."""
     name, out = f"bench-{uuid.uuid4().hex[:6]}", multiprocessing.Queue()
     procs = [
         multiprocessing.Process(target=_hammer, args=(url, name, seconds, out)) for _ in range(processes)
@@ -68,7 +63,7 @@ def limiter_accuracy(url: str, processes: int = 4, seconds: float = 6.0) -> tupl
     for p in procs:
         p.join(timeout=10)
     span = granted[-1] - granted[0]
-    return len(granted), (len(granted) - 1) / span, max_in_window(granted, 1.0), max_in_window(granted, 0.98)
+    return len(granted), (len(granted) - 1) / span, max_in_window(granted, 1.0)
 
 
 def throughput(url: str, songs: list[str], worker_count: int, tmp: Path) -> float:
@@ -118,10 +113,10 @@ def main() -> None:
         f"limiter try_acquire (Lua, one round trip): p50 {statistics.median(lat):.3f} ms, "
         f"p99 {lat[int(len(lat) * 0.99)]:.3f} ms"
     )
-    calls, rate, worst, worst_slack = limiter_accuracy(url)
+    calls, rate, worst = limiter_accuracy(url)
     print(
         f"limiter accuracy, 4 greedy processes, limit 10/s for 6 s: {calls} calls, {rate:.2f}/s "
-        f"(ratio to limit {rate / 10:.3f}); worst window on client stamps: 1 s {worst}, 0.98 s {worst_slack}"
+        f"(ratio to limit {rate / 10:.3f}); most calls in any 1 s window: {worst} (limit 10)"
     )
     songs = [row["track_id"] for row in read_rows(Path("data/catalog/spotify_songs.csv.gz"))]
     songs = list(dict.fromkeys(songs))[: args.songs + 2]

@@ -153,8 +153,9 @@ def test_rate_limit_holds_across_two_workers(
     assert {r.worker.split("@")[0] for r in results} == {"w0", "w1"}  # both workers took tasks
     arrivals = [c.at for c in fake_itunes.calls]
     assert len(arrivals) == len(RATE_SONGS)
-    # Slots are granted on Redis' clock; 50 ms of slack covers the hop from the worker to the server.
-    assert max_in_window(arrivals, 2.0 - 0.05) <= 2
+    # Slots are granted on Redis' clock, then the request travels to the server through a loaded
+    # machine; 0.25 s of slack absorbs that hop (unlimited, 6 calls land inside 1.75 s).
+    assert max_in_window(arrivals, 2.0 - 0.25) <= 2
 
 
 @pytest.mark.parametrize("victim", ["pool child", "whole worker"])
