@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,16 +55,20 @@ class PgServer:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def pg_server() -> Iterator[PgServer]:
     base = os.environ.get("DATABASE_URL")
     if base:
         yield PgServer(base)
         return
-    embedded = start_postgres(tmp_path_factory.mktemp("auth-pg") / "pgdata")
+    # Not under pytest's numbered tmp dirs: a concurrent pytest run on the same machine may prune
+    # those, and Postgres shuts down when its data directory disappears.
+    folder = Path(tempfile.mkdtemp(prefix="pixelplay-auth-pg-"))
+    embedded = start_postgres(folder / "pgdata")
     try:
         yield PgServer(embedded.url)
     finally:
         embedded.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

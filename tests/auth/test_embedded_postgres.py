@@ -3,7 +3,9 @@ Postgres stops, requests get a clear 503 quickly, and the service recovers once 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +31,9 @@ def restart_postgres(folder: Path) -> Embedded:
 
 
 @pytest.mark.slow
-def test_embedded_postgres_stop_and_restart(monkeypatch, tmp_path):
+def test_embedded_postgres_stop_and_restart(monkeypatch):
+    # Outside pytest's numbered tmp dirs, which a concurrent pytest run may prune (see conftest).
+    tmp_path = Path(tempfile.mkdtemp(prefix="pixelplay-auth-embedded-"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("PIXELPLAY_DATABASE_URL", raising=False)
     monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
@@ -63,3 +67,4 @@ def test_embedded_postgres_stop_and_restart(monkeypatch, tmp_path):
             assert client.get("/readyz").status_code == 200
     finally:
         get_settings.cache_clear()
+        shutil.rmtree(tmp_path, ignore_errors=True)

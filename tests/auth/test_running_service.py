@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 import psycopg
@@ -90,11 +91,23 @@ def test_recovers_when_its_database_connections_are_killed(auth_url, auth_client
     auth_client.register("erin", "erin@example.com", PASSWORD)
     token = auth_client.login("erin", PASSWORD).token
     with psycopg.connect(auth_db_url, autocommit=True) as admin:
-        killed = admin.execute(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()[0]
-    assert killed >= 1  # the service's pooled connections were really cut
+        pids = [
+            row[0]
+            for row in admin.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+        # A separate statement: in one WHERE clause Postgres may terminate this very backend first.
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+        assert pids  # the service's pooled connections were really cut
+        # pg_terminate_backend only signals; wait (bounded) until those backends are gone.
+        deadline = time.monotonic() + 10
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone()[
+            0
+        ]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
     # Every pooled connection is checked on borrow, so the next requests just work: plain httpx
     # here, because AuthClient would retry a 503 and hide it.
     for _ in range(3):
