@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     # worker of one queue shares one iTunes limit. Tests use their own queue.
     enrich_queue: str = "enrich"
     enrich_mark_ttl_s: int = 3 * 24 * 3600  # a queued-song mark outlives the longest full batch
+    # While search is down (or no rate-limit slot came), a task is re-queued after this delay,
+    # doubling each time up to 10 minutes, at most enrich_requeue_max_tries times.
+    enrich_requeue_initial_s: float = 15.0
+    enrich_requeue_max_tries: int = 12
 
     # --- ui -------------------------------------------------------------------------------------
     # Encrypts the session kept in the browser's localStorage; fixed so a UI restart keeps people

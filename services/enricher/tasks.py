@@ -20,8 +20,9 @@ from services.enricher.worker import app
 
 log = logging.getLogger(__name__)
 
-# Re-queue delays (s) while search is unreachable or no rate-limit slot came: 15 s, 30 s ... 10 min.
-REQUEUE_FIRST_S, REQUEUE_MAX_S, REQUEUE_TRIES = 15, 600, 12
+REQUEUE_MAX_S = 600  # longest delay before a re-queued task runs again
+# Celery's own cap on re-queues; the enrich_requeue_max_tries setting is checked before it.
+REQUEUE_CEILING = 1000
 
 
 def _search_is_down(exc: ServiceError) -> bool:
@@ -34,7 +35,7 @@ def _search_is_down(exc: ServiceError) -> bool:
     name="enricher.enrich_song",
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=REQUEUE_TRIES,
+    max_retries=REQUEUE_CEILING,
 )
 def enrich_song(self, track_id: str, requested_at: float | None = None) -> dict[str, Any]:
     """Enrich one song (by catalog track id) and store the result through the search service.
@@ -59,10 +60,13 @@ def enrich_song(self, track_id: str, requested_at: float | None = None) -> dict[
                 return TaskOutcome(track_id=track_id, action="unknown_track", reason=exc.detail).model_dump()
             raise  # search refused what we sent (401/403/422): a bug or a wrong token, not worth retrying
         # Nothing was decided: try the whole task again later instead of recording a failure.
-        countdown = min(REQUEUE_MAX_S, REQUEUE_FIRST_S * 2**self.request.retries)
-        log.warning("song %s: %s; re-queued in %ss", track_id, exc, countdown)
-        if self.request.retries >= REQUEUE_TRIES:
+        if self.request.retries >= settings.enrich_requeue_max_tries:
+            # Give up for now: the song stays pending, the next batch run queues it again.
             queue_marks.release(redis_client(), settings.enrich_queue, track_id)
+            log.error("song %s: %s; giving up after %d re-queues", track_id, exc, self.request.retries)
+            raise exc
+        countdown = min(REQUEUE_MAX_S, settings.enrich_requeue_initial_s * 2**self.request.retries)
+        log.warning("song %s: %s; re-queued in %.1fs", track_id, exc, countdown)
         raise self.retry(exc=exc, countdown=countdown) from exc
     queue_marks.release(redis_client(), settings.enrich_queue, track_id)
     return outcome.model_dump()

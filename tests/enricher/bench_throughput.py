@@ -28,7 +28,7 @@ from services.enricher.rate_limit import RateLimiter
 from services.enricher.worker import make_celery
 from tests.enricher.conftest import _test_db_url
 from tests.enricher.fake_itunes import FakeItunesServer
-from tests.enricher.stack import TOKEN, search_with_songs, workers
+from tests.enricher.stack import TOKEN, search_url, search_with_songs, workers
 from tests.enricher.test_rate_limit import max_in_window
 
 
@@ -73,7 +73,7 @@ def throughput(url: str, songs: list[str], worker_count: int, tmp: Path) -> floa
             "REDIS_URL": url,
             "PIXELPLAY_ITUNES_URL": fake.url,
             "PIXELPLAY_SERVICE_TOKEN": TOKEN,
-            "PIXELPLAY_SEARCH_URL": str(search._http.base_url).rstrip("/"),
+            "PIXELPLAY_SEARCH_URL": search_url(search),
             "PIXELPLAY_ENRICH_QUEUE": f"bench-{uuid.uuid4().hex[:6]}",
             "PIXELPLAY_ITUNES_CALLS_PER_MINUTE": "1000000",
             "PIXELPLAY_LOG_LEVEL": "WARNING",

@@ -47,9 +47,19 @@ def vector_for(track_id: str) -> list[float]:
     return [(b - 127.5) / 127.5 for b in digest[:DIM]]
 
 
+def index_songs(client: SearchClient, track_ids: set[str]) -> None:
+    """Put those catalog songs into the search index (created for the test model if missing)."""
+    version = client.index_ensure(MODEL_ID, DIM)["version"]
+    items = [
+        {"song": s.model_dump(mode="json"), "vector": vector_for(s.track_id)}
+        for s in catalog_songs(track_ids)
+    ]
+    client.index_points(MODEL_ID, items, version)
+
+
 @contextmanager
-def search_with_songs(track_ids: set[str], data_dir: Path) -> Iterator[SearchClient]:
-    """The real search service (embedded Qdrant under ``data_dir``) holding those catalog songs."""
+def search_service(data_dir: Path) -> Iterator[SearchClient]:
+    """The real search service (embedded Qdrant under ``data_dir``), with no index yet."""
     env = {
         "PIXELPLAY_DATA_DIR": str(data_dir),
         "PIXELPLAY_SERVICE_TOKEN": TOKEN,
@@ -57,16 +67,22 @@ def search_with_songs(track_ids: set[str], data_dir: Path) -> Iterator[SearchCli
     }
     with running_service("services.search.app:app", env) as url:
         client = SearchClient(url, token=TOKEN)
-        version = client.index_ensure(MODEL_ID, DIM)["version"]
-        items = [
-            {"song": s.model_dump(mode="json"), "vector": vector_for(s.track_id)}
-            for s in catalog_songs(track_ids)
-        ]
-        client.index_points(MODEL_ID, items, version)
         try:
             yield client
         finally:
             client.close()
+
+
+@contextmanager
+def search_with_songs(track_ids: set[str], data_dir: Path) -> Iterator[SearchClient]:
+    """The real search service holding those catalog songs."""
+    with search_service(data_dir) as client:
+        index_songs(client, track_ids)
+        yield client
+
+
+def search_url(client: SearchClient) -> str:
+    return str(client._http.base_url).rstrip("/")
 
 
 class Worker:

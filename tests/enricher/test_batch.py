@@ -18,7 +18,7 @@ from services.common.clients.search import SearchClient
 from services.enricher import queue_marks
 from services.enricher.batch import BatchReport, Ticket, enqueue, pending_track_ids, wait
 from tests.enricher.fake_itunes import FakeItunes, Step
-from tests.enricher.stack import TOKEN, search_with_songs, workers
+from tests.enricher.stack import TOKEN, search_url, search_with_songs, workers
 from tests.processes import ROOT
 
 BOHEMIAN, CRITIC_CITY, TAKE_ON_ME, AFRICA = (
@@ -179,7 +179,7 @@ def test_enrich_all_is_safe_to_interrupt_and_rerun(
 ) -> None:
     env = {
         **enricher_env,
-        "PIXELPLAY_SEARCH_URL": str(search._http.base_url).rstrip("/"),
+        "PIXELPLAY_SEARCH_URL": search_url(search),
         "PIXELPLAY_SERVICE_TOKEN": TOKEN,
     }
     fake_itunes.plan("bohemian", [Step(fixture="bohemian_rhapsody")])

@@ -19,7 +19,15 @@ from services.common.clients.search import SearchClient
 from services.common.settings import get_settings
 from services.enricher.worker import make_celery
 from tests.enricher.fake_itunes import FIXTURES, FakeItunes, Step
-from tests.enricher.stack import TOKEN, search_with_songs, wait_for, workers
+from tests.enricher.stack import (
+    TOKEN,
+    index_songs,
+    search_service,
+    search_url,
+    search_with_songs,
+    wait_for,
+    workers,
+)
 from tests.enricher.test_rate_limit import max_in_window
 
 pytestmark = pytest.mark.slow
@@ -63,7 +71,7 @@ def search(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchClient]:
 def worker_env(enricher_env: dict[str, str], search: SearchClient) -> dict[str, str]:
     return {
         **enricher_env,
-        "PIXELPLAY_SEARCH_URL": str(search._http.base_url).rstrip("/"),
+        "PIXELPLAY_SEARCH_URL": search_url(search),
         "PIXELPLAY_SERVICE_TOKEN": TOKEN,
     }
 
@@ -192,3 +200,25 @@ def test_task_survives_its_worker_being_killed(
     assert search.song(track_id)["itunes_id"] == 1440783617
     calls = fake_itunes.calls_for("teen spirit")
     assert len(calls) == 2  # the interrupted lookup and the one that completed, nothing more
+
+
+def test_task_waits_out_a_search_outage(
+    worker_env: dict[str, str], celery_app: Celery, fake_itunes: FakeItunes, tmp_path: Path
+) -> None:
+    # A search service without an index answers 503 for every song, as during a first start.
+    fake_itunes.plan("bohemian", [Step(fixture="bohemian_rhapsody")])
+    with search_service(tmp_path / "var-outage") as down:
+        env = {
+            **worker_env,
+            "PIXELPLAY_SEARCH_URL": search_url(down),
+            "PIXELPLAY_ENRICH_REQUEUE_INITIAL_S": "0.5",
+        }
+        with workers(1, env, tmp_path / "logs"):
+            result = send(celery_app, BOHEMIAN)
+            log = tmp_path / "logs" / "worker-0.log"
+            wait_for(lambda: "re-queued" in log.read_text(), 60, "the task to be re-queued")
+            assert not result.ready() and fake_itunes.calls == []  # nothing recorded, nothing looked up
+            index_songs(down, {BOHEMIAN})  # search is back
+            outcome = result.get(timeout=60)
+        assert outcome["status"] == "ok" and down.song(BOHEMIAN)["enrich_status"] == "ok"
+    assert len(fake_itunes.calls_for("bohemian")) == 1
