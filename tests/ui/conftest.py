@@ -11,6 +11,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,22 +71,30 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
             "PIXELPLAY_HTTP_RETRIES": "2",
             "DATABASE_URL": db_url,
         }
-        env["PIXELPLAY_ENCODER_URL"] = stack.enter_context(
-            running_service("services.encoder.app:app", env, ready_path="/readyz", timeout_s=120)
-        )
-        env["PIXELPLAY_SEARCH_URL"] = stack.enter_context(
-            running_service("services.search.app:app", env, timeout_s=120)
-        )
-        subprocess.run(
-            [sys.executable, "-m", "scripts.index_catalog", "--limit", str(INDEX_LIMIT), "--no-progress"],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-            check=True,
-            timeout=300,
-        )
-        env["PIXELPLAY_AUTH_URL"] = stack.enter_context(
-            running_service("services.auth.app:app", env, ready_path="/readyz", timeout_s=120)
-        )
+        # Auth does not depend on the others: it starts while encoder → search → index run.
+        auth = running_service("services.auth.app:app", dict(env), ready_path="/readyz", timeout_s=180)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            auth_url = pool.submit(auth.__enter__)
+
+            def stop_auth() -> None:  # registered first, so auth stops last; only if it started
+                if auth_url.done() and auth_url.exception() is None:
+                    auth.__exit__(None, None, None)
+
+            stack.callback(stop_auth)
+            env["PIXELPLAY_ENCODER_URL"] = stack.enter_context(
+                running_service("services.encoder.app:app", env, ready_path="/readyz", timeout_s=180)
+            )
+            env["PIXELPLAY_SEARCH_URL"] = stack.enter_context(
+                running_service("services.search.app:app", env, timeout_s=180)
+            )
+            subprocess.run(
+                [sys.executable, "-m", "scripts.index_catalog", "--limit", str(INDEX_LIMIT), "--no-progress"],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+                check=True,
+                timeout=300,
+            )
+            env["PIXELPLAY_AUTH_URL"] = auth_url.result(timeout=180)
         yield Stack(env=env, database_url=db_url)
 
 
