@@ -111,9 +111,10 @@ class Settings(BaseSettings):
     itunes_timeout_s: float = 10.0
     itunes_max_tries: int = 5  # HTTP attempts per lookup (timeouts, connection errors, 429, 5xx)
     itunes_search_limit: int = 10  # candidates asked for per lookup; the matcher picks among them
-    # The global limit is itunes_calls_per_minute scaled to a sliding window of this many seconds
-    # (tests shrink the window to keep the suite fast; production keeps 60).
-    itunes_rate_window_s: float = 60.0
+    # The global limit is itunes_calls_per_minute scaled to a sliding window of this many seconds:
+    # 6 s -> at most 2 calls in any 6 s, so never more than 20 in any minute and no burst of 20.
+    # Pick a window that divides 60 so the per-minute bound holds exactly.
+    itunes_rate_window_s: float = 6.0
     itunes_rate_wait_max_s: float = 600.0  # a worker waits this long for a slot, then re-queues the task
     itunes_backoff_initial_s: float = 1.0  # exponential backoff with jitter between attempts
     itunes_backoff_max_s: float = 60.0
