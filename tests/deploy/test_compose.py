@@ -257,17 +257,12 @@ def test_image_commands_run_existing_modules(target: str) -> None:
         assert _module_exists(module), f"{target} image runs {module}, which does not exist"
 
 
-def _image_of(service: dict[str, Any]) -> str:
-    target = cm.interpolate(service["build"]["target"], {})
-    return "encoder" if target.startswith("encoder") else target
-
-
 @pytest.mark.parametrize("name", sorted(n for n, s in SERVICES.items() if s.get("build")))
 def test_what_a_container_runs_is_declared_for_its_image(name: str) -> None:
     """deploy/pins.py sizes each image's dependencies from IMAGE_MODULES: a job run in an image
     whose list lacks it could import a package that image does not install."""
     service = SERVICES[name]
-    image = _image_of(service)
+    image = cm.interpolate(service["build"]["target"], {})  # the default target names the image
     command = service.get("command") or json.loads(dm.effective(STAGES, image, "CMD").args)
     for module in _modules_in(command):
         declared = pins.IMAGE_MODULES[image]
