@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from services.auth.db import UNAVAILABLE_ERRORS, open_database
 from services.auth.deps import Clock, system_clock
 from services.auth.mailer import make_mailer
+from services.auth.passwords import dummy_hash
 from services.auth.routes import accounts, history, passwords, sessions
 from services.common.observability import configure_logging, instrument
 from services.common.settings import Settings, get_settings
@@ -39,6 +40,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.clock = clock or system_clock
         app.state.db = await run_in_threadpool(open_database, s)
         app.state.mailer = make_mailer(s, app.state.db)
+        # Computed now, not on the first unknown login, which would otherwise take twice as long.
+        await run_in_threadpool(dummy_hash, s.bcrypt_rounds)
         log.info("auth service ready (mail via %s)", "SMTP" if s.smtp_host else "local outbox")
         try:
             yield
