@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -91,6 +92,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for error in UNAVAILABLE_ERRORS:
         app.add_exception_handler(error, database_down)
+
+    @app.exception_handler(psycopg.DataError)
+    async def unstorable_value(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # Text Postgres cannot hold (NUL characters, also inside JSON) reaches here, not a 500.
+        return JSONResponse(
+            {"detail": "the request contains characters or values that cannot be stored (e.g. NUL)"},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
 
 
 def install_body_limit(app: FastAPI) -> None:

@@ -91,3 +91,19 @@ def test_invalid_entries_are_rejected(client, change, status, message):
 def test_bad_paging_is_422(client, query):
     _, token = signed_in(client)
     assert client.get(f"/history?{query}", headers=bearer(token)).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/history", {"kind": "text", "text": "a\x00b"}),
+        ("/history", {"kind": "text", "filters": {"genres": ["\x00"]}}),
+        ("/login", {"login": "a\x00b", "password": "whatever-1"}),
+        ("/password/forgot", {"login": "a\x00b"}),
+    ],
+)
+def test_nul_characters_are_422_not_500(client, path, body):
+    _, token = signed_in(client)
+    response = client.post(path, json=body, headers=bearer(token))
+    assert response.status_code == 422
+    assert "cannot be stored" in response.json()["detail"]
