@@ -267,3 +267,11 @@ def test_what_a_container_runs_is_declared_for_its_image(name: str) -> None:
     for module in _modules_in(command):
         declared = pins.IMAGE_MODULES[image]
         assert module in declared, f"{name} runs {module}: list it in IMAGE_MODULES[{image!r}]"
+
+
+def test_env_example_lists_nothing_compose_ignores() -> None:
+    """A variable no compose file reads would look like a setting but change nothing."""
+    used = {use.name for path in ALL_FILES for use in cm.variable_uses(path.read_text())}
+    compose_own = {"COMPOSE_PROJECT_NAME", "COMPOSE_FILE"}  # read by the compose tool itself
+    stale = _env_example_names() - used - compose_own
+    assert not stale, f".env.example lists variables no compose file uses: {sorted(stale)}"
