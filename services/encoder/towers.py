@@ -15,7 +15,10 @@ import os
 import re
 import tempfile
 import threading
+import types
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,7 +29,7 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 # Bump when the exported graphs change, so stale cached files are not reused.
-EXPORT_VERSION = "1"
+EXPORT_VERSION = "2"
 ONNX_OPSET = 17
 
 
@@ -74,7 +77,9 @@ class TextTower(nn.Module):
         return x @ self.text_projection
 
 
-def _masked_self_attention(attn: nn.MultiheadAttention, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def _masked_self_attention(
+    attn: nn.MultiheadAttention, x: torch.Tensor, mask: torch.Tensor | None
+) -> torch.Tensor:
     """``attn(x, x, x, attn_mask=mask)`` for batch-first x [B, L, D], as plain tensor ops."""
     batch, width = x.shape[0], x.shape[2]
     heads = attn.num_heads
@@ -82,7 +87,9 @@ def _masked_self_attention(attn: nn.MultiheadAttention, x: torch.Tensor, mask: t
     # [B, L, 3, H, d] -> 3 x [B, H, L, d]; -1 keeps the length symbolic in the exported graph.
     qkv = qkv.reshape(batch, -1, 3, heads, width // heads).permute(2, 0, 3, 1, 4)
     q, k, v = qkv[0], qkv[1], qkv[2]
-    scores = (q * (width // heads) ** -0.5) @ k.transpose(-2, -1) + mask
+    scores = (q * (width // heads) ** -0.5) @ k.transpose(-2, -1)
+    if mask is not None:
+        scores = scores + mask
     out = scores.softmax(dim=-1) @ v  # [B, H, L, d]
     out = out.transpose(1, 2).reshape(batch, -1, width)
     return attn.out_proj(out)
@@ -183,9 +190,11 @@ def build_onnx_towers(clip: nn.Module, folder: Path, threads: int, quantize: str
     size = visual.image_size
     height, width = (size, size) if isinstance(size, int) else size
     context = int(clip.positional_embedding.shape[0]) if hasattr(clip, "positional_embedding") else 77
-    image_path = _exported(
-        visual, torch.zeros(2, 3, height, width), folder / "image.onnx", "pixels", {0: "batch"}
-    )
+    blocks = getattr(getattr(visual, "transformer", None), "resblocks", [])
+    with _plain_attention(blocks):
+        image_path = _exported(
+            visual, torch.zeros(2, 3, height, width), folder / "image.onnx", "pixels", {0: "batch"}
+        )
     # Dynamic length axis only when trimming is valid; the full tower always gets `context` tokens.
     text_axes = {0: "batch", 1: "length"} if can_trim else {0: "batch"}
     example_tokens = torch.ones(2, context if not can_trim else 8, dtype=torch.long)
@@ -195,6 +204,27 @@ def build_onnx_towers(clip: nn.Module, folder: Path, threads: int, quantize: str
         image_path, text_path = _quantized(image_path), _quantized(text_path)
         name = "onnx-int8"
     return OnnxTowers(image_path, text_path, threads, can_trim, name)
+
+
+@contextmanager
+def _plain_attention(blocks: nn.Module) -> Iterator[None]:
+    """While exporting, route each standard block's attention through ``_masked_self_attention``.
+
+    Same math and weights; the traced graph is leaner than the one from ``nn.MultiheadAttention``
+    (ViT-B-32, batch 1: about 8% faster in one A/B run on the loaded machine; cosine 1 - 1e-7).
+    """
+    patched = [block for block in blocks if _plain_block(block)]
+
+    def attention(self, q_x, k_x=None, v_x=None, attn_mask=None):
+        return _masked_self_attention(self.attn, q_x, attn_mask)
+
+    for block in patched:
+        block.attention = types.MethodType(attention, block)
+    try:
+        yield
+    finally:
+        for block in patched:
+            del block.attention  # back to the class's method
 
 
 def _exported(module: nn.Module, example: torch.Tensor, path: Path, input_name: str, axes: dict) -> Path:
@@ -222,6 +252,7 @@ def _exported(module: nn.Module, example: torch.Tensor, path: Path, input_name: 
                     dynamic_axes={input_name: axes, "embedding": {0: "batch"}},
                     opset_version=ONNX_OPSET,
                 )
+            os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; other local users may run the service
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -241,6 +272,7 @@ def _quantized(path: Path) -> Path:
                 # Unsigned weights: ORT's u8s8 kernels on AVX2 (no VNNI) can saturate, which cost
                 # ~10x more cosine drift than u8u8 in our measurement.
                 quantize_dynamic(str(path), tmp, weight_type=QuantType.QUInt8)
+                os.chmod(tmp, 0o644)
                 os.replace(tmp, target)
             finally:
                 if os.path.exists(tmp):
