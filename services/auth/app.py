@@ -108,12 +108,25 @@ def install_body_limit(app: FastAPI) -> None:
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
         limit = (getattr(request.app.state, "settings", None) or get_settings()).auth_max_body_bytes
+        too_large = JSONResponse(
+            {"detail": f"request body too large (at most {limit} bytes)"},
+            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+        )
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            return JSONResponse(
-                {"detail": f"request body too large (at most {limit} bytes)"},
-                status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-            )
+        if declared is not None:
+            if declared.isdigit() and int(declared) > limit:
+                return too_large
+        elif request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+            # Chunked upload without a length: read it here, stopping as soon as it passes the limit,
+            # and hand the bytes on (Starlette replays ``_body`` to the app).
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    return too_large
+                chunks.append(chunk)
+            request._body = b"".join(chunks)
         return await call_next(request)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 from uuid import UUID
@@ -19,6 +19,7 @@ from services.auth.db import Database
 from services.common.settings import Settings
 
 log = logging.getLogger("pixelplay.auth.mail")
+OUTBOX_KEEP = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class OutboxMailer:
 
     def send(self, mail: Mail) -> None:
         with self.database.connection() as conn:
+            # The codes inside expire within the hour; a week of mail is plenty to read locally.
+            conn.execute("DELETE FROM mail_outbox WHERE created_at < %s", (mail.created_at - OUTBOX_KEEP,))
             outbox_id = conn.execute(
                 "INSERT INTO mail_outbox (user_id, recipient, subject, body, created_at)"
                 " VALUES (%s, %s, %s, %s, %s) RETURNING id",

@@ -18,7 +18,7 @@ def issue_reset_token(
 ) -> str | None:
     """A new reset token (returned once; only its digest is stored), or None when the user already
     has MAX_LIVE_TOKENS unexpired, unused ones."""
-    conn.execute("DELETE FROM password_resets WHERE user_id = %s AND expires_at <= %s", (user_id, now))
+    conn.execute("DELETE FROM password_resets WHERE expires_at <= %s", (now,))
     live = conn.execute(
         "SELECT count(*) AS n FROM password_resets WHERE user_id = %s AND used_at IS NULL", (user_id,)
     ).fetchone()["n"]

@@ -46,8 +46,9 @@ def create_session(
 ) -> tuple[str, SessionRecord]:
     """A new session; the token is returned once and never stored."""
     token = new_token()
-    # Housekeeping on a path that is rare compared with reads: drop this user's dead sessions.
-    conn.execute("DELETE FROM sessions WHERE user_id = %s AND expires_at <= %s", (user_id, now))
+    # Housekeeping on a path that is rare compared with reads (indexed on expires_at): drop every
+    # dead session, not only this user's, so accounts that never come back do not keep rows forever.
+    conn.execute("DELETE FROM sessions WHERE expires_at <= %s", (now,))
     row = conn.execute(
         f"INSERT INTO sessions (user_id, token_hash, created_at, last_used_at, expires_at, user_agent,"
         f" client_ip) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {SESSION_COLUMNS}",

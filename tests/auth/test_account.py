@@ -70,3 +70,19 @@ def test_oversized_body_is_413(client):
         "/register", content=b"{" + b" " * 300_000 + b"}", headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
+
+
+def test_oversized_chunked_body_is_413_and_small_chunked_body_works(client):
+    def chunks(total: int):
+        for start in range(0, total, 10_000):
+            yield b" " * min(10_000, total - start)
+
+    big = client.post("/register", content=chunks(300_000), headers={"content-type": "application/json"})
+    assert big.status_code == 413
+
+    def small():
+        yield b'{"username": "chunky", "email": "chunky@example.com",'
+        yield b' "password": "violet-Harbor-42"}'
+
+    ok = client.post("/register", content=small(), headers={"content-type": "application/json"})
+    assert ok.status_code == 201, ok.text
