@@ -14,10 +14,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$want" > "$stamp"
 fi
-if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
+# Test-only system tools: Chromium for the browser test, docker-compose 1.29 to check the compose file
+# (it needs no Docker daemon). Both come from Debian's packages.
+if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v docker-compose; } >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null
   else
-    echo "note: chromium not found; the browser test will be skipped (apt-get install chromium)" >&2
+    echo "note: chromium/docker-compose missing; their tests will be skipped (apt-get install them)" >&2
   fi
 fi

@@ -24,8 +24,9 @@ def _env(name: str) -> AliasChoices:
 
 
 class Settings(BaseSettings):
+    # env_ignore_empty: compose passes `VAR=` for unset options; empty means "use the default".
     model_config = SettingsConfigDict(
-        env_prefix="PIXELPLAY_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="PIXELPLAY_", env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
     )
 
     # --- shared ---------------------------------------------------------------------------------
