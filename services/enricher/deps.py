@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import redis
 
+from services.common.clients.search import SearchClient
 from services.common.settings import Settings, get_settings
 from services.enricher.itunes import ItunesClient
 from services.enricher.rate_limit import RateLimiter, capacity_for
@@ -42,9 +43,8 @@ def itunes_client() -> ItunesClient:
 
 
 @lru_cache
-def search_client():  # -> SearchClient (imported late: it is the search engineer's module)
-    from services.common.clients.search import SearchClient
-
+def search_client() -> SearchClient:
+    """Search's API with the service token: the only way results reach the index."""
     settings = get_settings()
     return SearchClient(
         settings.search_url, settings=settings, token=settings.service_token.get_secret_value()
