@@ -47,12 +47,17 @@ def _words(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def _folded_only(text: str) -> str:
+    """Fallback for names that are all brackets or punctuation ("!!!", "(Untitled)"): fold, no more."""
+    return _SPACES.sub(" ", fold(text)).strip()
+
+
 def normalise_title(title: str) -> str:
     """The song's core title: no brackets, guest list or version suffix, folded, punctuation gone."""
     text = _BRACKETS.sub(" ", fold(title))
     text = _VERSION_SUFFIX.sub("", text)
     text = _FEATURING.sub("", f" {text.strip()} ")
-    return _words(text)
+    return _words(text) or _folded_only(title)
 
 
 def normalise_artist(artist: str) -> str:
@@ -60,7 +65,7 @@ def normalise_artist(artist: str) -> str:
     text = _BRACKETS.sub(" ", fold(artist))
     text = _FEATURING.sub("", f" {text.strip()} ")
     text = _words(text)
-    return text[4:] if text.startswith("the ") else text
+    return (text[4:] if text.startswith("the ") else text) or _folded_only(artist)
 
 
 def primary_artist(artist: str) -> str:
@@ -69,7 +74,7 @@ def primary_artist(artist: str) -> str:
     text = _FEATURING.sub("", f" {text.strip()} ")
     first = _ARTIST_SEPARATORS.split(text.strip(), maxsplit=1)[0]
     first = _words(first)
-    return first[4:] if first.startswith("the ") else first
+    return (first[4:] if first.startswith("the ") else first) or normalise_artist(artist)
 
 
 def similarity(a: str, b: str) -> float:

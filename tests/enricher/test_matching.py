@@ -103,3 +103,31 @@ def test_search_term_uses_primary_artist_and_core_title() -> None:
     )
     assert search_term("Señorita", "Shawn Mendes, Camila Cabello") == "Shawn Mendes Señorita"
     assert search_term("Mrs. Robinson", "Simon & Garfunkel") == "Simon & Garfunkel Mrs. Robinson"
+
+
+def test_names_made_of_punctuation_or_brackets_still_compare() -> None:
+    assert normalise_artist("!!!") == "!!!" and artist_similarity("!!!", "!!!") == 1.0
+    assert artist_similarity("!!!", "Chk Chk Chk") < 0.5
+    assert normalise_title("(Untitled)") == "(untitled)"
+
+
+def test_non_latin_titles_are_compared_as_they_are() -> None:
+    song = SongQuery(track_id="x", title="紅蓮華", artist="LiSA", duration_ms=239000)
+    assert score_candidate(song, Candidate(title="紅蓮華", artist="LiSA", duration_ms=239500)).score == 1.0
+    assert score_candidate(song, Candidate(title="炎", artist="LiSA", duration_ms=239000)).score < THRESHOLD
+
+
+def test_the_remix_in_the_catalog_gets_the_remix_not_the_original() -> None:
+    # Titles normalise alike ("memories"); the duration tells the two versions apart.
+    song = SongQuery(
+        track_id="0r7CVbZTWZgbTCYdfa2P31",
+        title="Memories - Dillon Francis Remix",
+        artist="Maroon 5",
+        duration_ms=162600,
+    )
+    original = Candidate(itunes_id=1, title="Memories", artist="Maroon 5", duration_ms=189486)
+    remix = Candidate(
+        itunes_id=2, title="Memories (Dillon Francis Remix)", artist="Maroon 5", duration_ms=162600
+    )
+    accepted, _ = best_match(song, [original, remix], THRESHOLD)
+    assert accepted is not None and accepted.candidate.itunes_id == 2
