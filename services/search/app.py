@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
         app.state.store = open_store(cfg)
         gateway = encoder or EncoderGateway(EncoderClient(cfg.encoder_url, settings=cfg))
         app.state.encoder = gateway
-        explainer = Explainer(cfg.data_dir / "phrase-vectors", gateway.encode_texts, gateway.model_id)
+        explainer = Explainer(cfg.data_dir / "phrase-vectors", gateway.text_vectors)
         app.state.engine = SearchEngine(app.state.store, explainer)
         log.info(
             "search ready: backend=%s alias=%s active=%s",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
@@ -14,41 +12,27 @@ from services.common.settings import Settings
 from services.search.engine import SearchEngine
 from services.search.storage.base import VectorStore
 
-MODEL_ID_TTL_S = 30.0  # how long the encoder's model id is trusted before asking again
-
 
 class EncoderGateway:
-    """The encoder as the search service uses it: vectors plus the id of the model that made them."""
+    """The encoder as the search service uses it: vectors plus the id of the model that made them.
+
+    The model id comes with every answer (not from a cached ``/info``), so a query vector is always
+    checked against the index with the id of the weights that actually produced it.
+    """
 
     def __init__(self, client: EncoderClient):
         self.client = client
-        self._model_id: str | None = None
-        self._checked = 0.0
-        self._lock = threading.Lock()
 
-    def model_id(self) -> str | None:
-        """The encoder's model id (cached briefly); None when the encoder cannot be asked."""
-        with self._lock:
-            if self._model_id is None or time.monotonic() - self._checked > MODEL_ID_TTL_S:
-                try:
-                    self._model_id = self.client.info()["model_id"]
-                    self._checked = time.monotonic()
-                except Exception:  # noqa: BLE001 - callers treat "unknown" as "do not trust"
-                    return None
-            return self._model_id
+    def image_vector(self, data: bytes, filename: str, content_type: str) -> tuple[list[float], str]:
+        """One image → (vector, id of the model that made it), as the encoder answered."""
+        files = {"file": (filename, data, content_type)}
+        body = self.client.request("POST", "/encode/image", files=files).json()
+        return body["vector"], body["model_id"]
 
-    def require_model_id(self) -> str:
-        model_id = self.model_id()
-        if model_id is None:
-            self.client.info()  # raises ServiceUnavailable / ServiceError with the reason
-            raise RuntimeError("encoder /info has no model_id")
-        return model_id
-
-    def encode_image(self, data: bytes, filename: str, content_type: str) -> list[float]:
-        return self.client.encode_image(data, filename, content_type)
-
-    def encode_texts(self, texts: list[str]) -> list[list[float]]:
-        return self.client.encode_texts(texts)
+    def text_vectors(self, texts: list[str]) -> tuple[list[list[float]], str]:
+        """Texts → (vectors, model id); one request (callers send few texts)."""
+        body = self.client.post_json("/encode/texts", {"texts": texts})
+        return body["vectors"], body["model_id"]
 
 
 def get_settings_dep(request: Request) -> Settings:

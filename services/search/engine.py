@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from services.common.schemas import Song
 from services.search.diversity import Candidate, diversified_page
-from services.search.explain import EmbedTexts, PhraseBank, explain
+from services.search.explain import PhraseBank, explain
 from services.search.filters import to_conditions
 from services.search.schemas import Page, SearchHit, SearchPage
 from services.search.storage.base import (
@@ -179,17 +181,30 @@ class SearchEngine:
 class Explainer:
     """Explanations for a page of hits: each song's descriptor phrases nearest the query.
 
-    Phrase vectors come from ``embed`` (the encoder's text tower) once per phrase and model and are
-    saved in ``folder``; phrases are embedded only while the encoder serves the index's model, since
-    vectors of two models are not comparable. An explanation is a nicety: any failure gives [].
+    Phrase vectors come from ``embed`` (the encoder's text tower, answering vectors + model id) once
+    per phrase and model, and are saved in ``folder``. Vectors from a model other than the index's
+    are never stored. An explanation is a nicety: any failure gives [] and embedding is not tried
+    again for ``RETRY_S``, so an encoder outage costs searches nothing.
     """
 
-    def __init__(self, folder: Path, embed: EmbedTexts | None, embed_model_id: Callable[[], str | None]):
+    RETRY_S = 30.0
+
+    def __init__(
+        self,
+        folder: Path,
+        embed: Callable[[list[str]], Any] | None,
+        embed_model_id: Callable[[], str | None] | None = None,
+    ):
+        """``embed(texts)`` answers ``(vectors, model_id)``; or, when ``embed_model_id`` is given,
+        only the vectors and ``embed_model_id()`` names their model."""
         self.folder = folder
+        if embed is not None and embed_model_id is not None:
+            plain, model_of = embed, embed_model_id
+            embed = lambda texts: (plain(texts), model_of())  # noqa: E731
         self.embed = embed
-        self.embed_model_id = embed_model_id
         self._banks: dict[str, PhraseBank] = {}
         self._lock = threading.Lock()
+        self._failed_at = -self.RETRY_S
 
     def __call__(self, model_id: str, query_vector: list[float], songs: list[Song]) -> list[list[str]]:
         try:
@@ -205,10 +220,21 @@ class Explainer:
             if bank is None:
                 bank = self._banks[model_id] = PhraseBank.load(self.folder, model_id)
             missing = [p for p in phrases if p not in bank]
-            if missing and self.embed is not None and self.embed_model_id() == model_id:
-                bank.ensure(missing, self.embed)
+            if missing and self.embed is not None and time.monotonic() - self._failed_at > self.RETRY_S:
+                try:
+                    bank.ensure(missing, lambda texts: self._embed_as(model_id, texts))
+                except Exception:
+                    self._failed_at = time.monotonic()
+                    raise
                 bank.save(self.folder)
             return bank
+
+    def _embed_as(self, model_id: str, texts: list[str]) -> list[list[float]]:
+        assert self.embed is not None
+        vectors, produced_by = self.embed(texts)
+        if produced_by != model_id:
+            raise ModelMismatch(f"the encoder serves '{produced_by}', the index was built with '{model_id}'")
+        return vectors
 
 
 def filter_options(store: VectorStore, batch: int = 2048) -> tuple[list[str], int | None, int | None]:

@@ -36,19 +36,14 @@ def pseudo_vector(key: bytes | str, dim: int = DIM) -> list[float]:
 
 
 class StandInEncoder:
-    """Implements the ``EncoderGateway`` methods the search service calls."""
+    """The encoder for the indexing job (``info``, ``encode_texts``) and for the search service
+    (the ``EncoderGateway`` methods ``image_vector``, ``text_vectors``)."""
 
     def __init__(self, model_id: str = "test:model-a", dim: int = DIM):
         self.id = model_id
         self.dim = dim
         self.text_calls = 0
         self.image_calls = 0
-
-    def model_id(self) -> str | None:
-        return self.id
-
-    def require_model_id(self) -> str:
-        return self.id
 
     def info(self) -> dict:
         return {"model_id": self.id, "dim": self.dim, "model": "stand-in", "is_pretrained": False}
@@ -60,6 +55,13 @@ class StandInEncoder:
     def encode_texts(self, texts: list[str]) -> list[list[float]]:
         self.text_calls += 1
         return [pseudo_vector(f"{self.id}|{t}", self.dim) for t in texts]
+
+    # --- the EncoderGateway methods: vectors plus the model that made them ---
+    def image_vector(self, data: bytes, filename: str, content_type: str) -> tuple[list[float], str]:
+        return self.encode_image(data, filename, content_type), self.id
+
+    def text_vectors(self, texts: list[str]) -> tuple[list[list[float]], str]:
+        return self.encode_texts(texts), self.id
 
 
 @pytest.fixture(scope="session")

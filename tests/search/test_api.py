@@ -66,7 +66,8 @@ def test_text_search_ranks_by_cosine_with_full_songs(ro_client: TestClient, cata
     first = page["hits"][0]["song"]
     assert Song.model_validate(first) == by_id[first["track_id"]]  # the whole payload comes back
     assert page["model_id"] == "test:model-a" and page["query_vector"] == pytest.approx(query.tolist())
-    assert all(isinstance(h["explanation"], list) for h in page["hits"])
+    for hit in page["hits"]:  # reasons are the song's own phrases, nearest the query first
+        assert hit["explanation"] and set(hit["explanation"]) <= set(hit["song"]["descriptors"])
 
 
 def test_hybrid_weight_zero_is_the_image_query_and_one_is_the_text_query(ro_client: TestClient):

@@ -162,7 +162,7 @@ def test_alias_switch_and_drop(filled: VectorStore, vectors: np.ndarray):
     assert filled.versions() == ["songs_v2"]
     with pytest.raises(VersionNotFound):
         filled.meta("songs_v1")
-    assert filled.create_version("model-c", DIM).version == "songs_v3"  # names are never reused
+    assert filled.create_version("model-c", DIM).version == "songs_v3"  # newer than any existing version
 
 
 def test_edge_store_reopens_with_alias_meta_and_points(tmp_path: Path, vectors: np.ndarray):

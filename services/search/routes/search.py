@@ -56,19 +56,20 @@ def search_image(
         raise HTTPException(422, "the uploaded file is empty")
     if len(data) > settings.max_image_bytes:
         raise HTTPException(413, f"the image is larger than {settings.max_image_bytes} bytes")
-    engine.check_model(encoder.require_model_id())  # refuse before spending the encoder's time
     content_type = file.content_type or "application/octet-stream"
-    image_vec = encoder.encode_image(data, file.filename or "image", content_type)
+    image_vec, model_id = encoder.image_vector(data, file.filename or "image", content_type)
     text = (text or "").strip()
     if text and weight > 0:
-        text_vec = encoder.encode_texts([text])[0]
+        [text_vec], text_model = encoder.text_vectors([text])
+        if text_model != model_id:  # the encoder was swapped between the two calls
+            raise HTTPException(503, "the encoder changed models during this request; try again")
         try:
             query = blend(image_vec, text_vec, weight)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
     else:
         query = image_vec
-    return engine.by_vector(query, page, encoder.require_model_id())
+    return engine.by_vector(query, page, model_id)
 
 
 @router.post("/search/text", response_model=SearchPage)
@@ -77,9 +78,8 @@ def search_text(body: TextQuery, engine: EngineDep, encoder: EncoderDep, setting
     check_limit(body, settings)
     if not body.text.strip():
         raise HTTPException(422, "text is blank")
-    engine.check_model(encoder.require_model_id())
-    vector = encoder.encode_texts([body.text.strip()])[0]
-    return engine.by_vector(vector, body, encoder.require_model_id())
+    [vector], model_id = encoder.text_vectors([body.text.strip()])
+    return engine.by_vector(vector, body, model_id)
 
 
 @router.post("/search/vector", response_model=SearchPage)

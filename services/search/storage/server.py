@@ -56,6 +56,7 @@ class ServerStore:
         # qdrant-client's local mode is not thread-safe; a real server does not need the lock
         # but it costs nothing next to a network round trip.
         self._lock = threading.RLock()
+        self._metas: dict[str, CollectionMeta] = {}
 
     def active_version(self) -> str | None:
         with self._lock:
@@ -71,30 +72,37 @@ class ServerStore:
         return sorted(ours, key=lambda v: int(v.rsplit("_v", 1)[1]))
 
     def _resolve(self, version: str | None) -> str:
-        name = version or self.active_version()
-        if name is None:
-            raise IndexMissing(f"the '{self.alias}' index is empty: run scripts/index_catalog.py first")
-        if name not in self.versions():
-            raise VersionNotFound(f"no collection version '{name}'")
-        return name
+        if version is None:
+            # An alias always points at an existing collection: no need to list them (a round trip).
+            if (name := self.active_version()) is None:
+                raise IndexMissing(f"the '{self.alias}' index is empty: run scripts/index_catalog.py first")
+            return name
+        if version not in self.versions():
+            raise VersionNotFound(f"no collection version '{version}'")
+        return version
 
     def meta(self, version: str | None = None) -> CollectionMeta:
         name = self._resolve(version)
+        if name in self._metas:  # a version's model and size never change: ask the server once
+            return self._metas[name]
         with self._lock:
             info = self.client.get_collection(name)
         data = info.config.metadata or {}
-        return CollectionMeta(
+        meta = CollectionMeta(
             version=name,
             model_id=data.get("model_id", ""),
             dim=int(data.get("dim", 0)),
             created_at=float(data.get("created_at", 0.0)),
         )
+        self._metas[name] = meta
+        return meta
 
     def create_version(self, model_id: str, dim: int) -> CollectionMeta:
         with self._lock:
             active = self.active_version()
             name = next_version_name(self.alias, self.versions() + ([active] if active else []))
             created_at = time.time()
+            self._metas.pop(name, None)  # a name freed by a failed re-index can come back
             self.client.create_collection(
                 name,
                 vectors_config={VECTOR_NAME: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
@@ -132,6 +140,7 @@ class ServerStore:
             if version == self.active_version():
                 raise ValueError(f"'{version}' is what '{self.alias}' points at; switch the alias first")
             self.client.delete_collection(version)
+            self._metas.pop(version, None)
 
     def upsert(self, version: str | None, points: list[Upsert]) -> None:
         if not points:
