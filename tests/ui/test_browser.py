@@ -104,8 +104,13 @@ def test_full_user_flow_in_chromium(ui_stack, photo_files):
             expect(page.locator("#pp-vibe")).to_contain_text("Vibe")
             photo_ids = card_ids(page)
             assert len(photo_ids) >= 6
-            results_png = shot(page, "02-results")
-            shutil.copyfile(results_png, ROOT / "docs" / "img" / "results.png")
+            shot(page, "02-results")
+            # For the README: the first screen only (header, form, vibe, first row of cards).
+            readme_png = ARTIFACTS / "02-results-screen.png"
+            page.screenshot(
+                path=str(readme_png), full_page=True, clip={"x": 0, "y": 0, "width": 1360, "height": 1250}
+            )
+            shutil.copyfile(readme_png, ROOT / "docs" / "img" / "results.png")
 
             # Refine with words: the ranking changes.
             field(page, "pp-text").fill("loud aggressive heavy metal")
