@@ -60,8 +60,10 @@ def pg_server() -> Iterator[PgServer]:
     if base:
         yield PgServer(base)
         return
-    # Not under pytest's numbered tmp dirs: a concurrent pytest run on the same machine may prune
-    # those, and Postgres shuts down when its data directory disappears.
+    # Not under /tmp/pytest-of-<user>: run as root, pgserver runs Postgres as the system user
+    # 'pgserver' and opens up the folder's permissions, but every pytest session that starts on the
+    # machine (another engineer's, a nested one) resets that folder to mode 0700, locking Postgres
+    # out of its own data directory mid-run.
     folder = Path(tempfile.mkdtemp(prefix="pixelplay-auth-pg-"))
     embedded = start_postgres(folder / "pgdata")
     try:

@@ -32,7 +32,7 @@ def restart_postgres(folder: Path) -> Embedded:
 
 @pytest.mark.slow
 def test_embedded_postgres_stop_and_restart(monkeypatch):
-    # Outside pytest's numbered tmp dirs, which a concurrent pytest run may prune (see conftest).
+    # Outside /tmp/pytest-of-<user>, whose permissions any new pytest session resets (see conftest).
     tmp_path = Path(tempfile.mkdtemp(prefix="pixelplay-auth-embedded-"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("PIXELPLAY_DATABASE_URL", raising=False)
