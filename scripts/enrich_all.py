@@ -1,6 +1,7 @@
 """Queue an iTunes lookup for every song not enriched yet, wait for the workers, print a summary.
 
-    python -m scripts.enrich_all [--limit N] [--older-than-days D | --all] [--no-wait] [--timeout S]
+    python -m scripts.enrich_all [--limit N] [--older-than-days D | --all] [--retry-failed] [--no-wait]
+                                 [--timeout S]
 
 Needs the search service (PIXELPLAY_SEARCH_URL, PIXELPLAY_SERVICE_TOKEN), Redis (REDIS_URL) and at
 least one worker (``celery -A services.enricher.worker worker``). Safe to interrupt and run again:
@@ -20,7 +21,7 @@ import redis
 from services.common.clients.search import SearchClient
 from services.common.http import ServiceError
 from services.common.settings import get_settings
-from services.enricher.batch import BatchReport, enqueue, pending_track_ids, wait
+from services.enricher.batch import BatchReport, enqueue, failed_track_ids, pending_track_ids, wait
 from services.enricher.rate_limit import capacity_for
 from services.enricher.tasks import enrich_song
 from services.enricher.worker import app, redis_url
@@ -37,6 +38,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also refresh songs whose last lookup is older than this",
     )
     which.add_argument("--all", action="store_true", help="every song, whatever its status")
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="also songs whose last lookup failed (reads every song to find them)",
+    )
     parser.add_argument("--no-wait", action="store_true", help="queue and exit; the workers carry on")
     parser.add_argument(
         "--timeout",
@@ -95,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
         track_ids = pending_track_ids(
             search, limit=args.limit, older_than_days=args.older_than_days, everything=args.all
         )
+        if args.retry_failed and not args.all:
+            chosen = set(track_ids)
+            failed = [t for t in failed_track_ids(search, search.song) if t not in chosen]
+            track_ids = (track_ids + failed)[: args.limit] if args.limit else track_ids + failed
         client.ping()
     except (ServiceError, redis.RedisError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)

@@ -93,6 +93,27 @@ def pending_track_ids(
     return ids if limit is None else ids[:limit]
 
 
+def failed_track_ids(
+    source: PendingSource,
+    read_song: Callable[[str], dict[str, Any]],
+    *,
+    limit: int | None = None,
+    page_size: int = 500,
+) -> list[str]:
+    """Track ids whose last lookup ended ``failed`` (at most ``limit``).
+
+    Search's pending list has no status filter, so this reads every song: about a minute for the
+    whole catalog. It is for an explicit retry (``enrich_all --retry-failed``), not every run.
+    """
+    ids: list[str] = []
+    for track_id in pending_track_ids(source, everything=True, page_size=page_size):
+        if read_song(track_id).get("enrich_status") == "failed":
+            ids.append(track_id)
+            if limit is not None and len(ids) >= limit:
+                break
+    return ids
+
+
 Send = Callable[[str, str, float], None]  # (track_id, task_id, requested_at)
 
 

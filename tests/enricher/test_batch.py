@@ -16,7 +16,7 @@ import redis
 
 from services.common.clients.search import SearchClient
 from services.enricher import queue_marks
-from services.enricher.batch import BatchReport, Ticket, enqueue, pending_track_ids, wait
+from services.enricher.batch import BatchReport, Ticket, enqueue, failed_track_ids, pending_track_ids, wait
 from tests.enricher.fake_itunes import FakeItunes, Step
 from tests.enricher.stack import TOKEN, search_url, search_with_songs, workers
 from tests.processes import ROOT
@@ -56,6 +56,20 @@ def test_pending_ids_follow_every_page_and_stop_at_the_limit() -> None:
     source = Pages(ids)
     assert pending_track_ids(source, limit=12, page_size=10) == ids[:12]
     assert source.calls == 2
+
+
+def test_failed_ids_are_found_by_reading_every_song() -> None:
+    ids = [f"t{i:03d}" for i in range(12)]
+    status = {"t002": "failed", "t007": "failed", "t009": "failed"}
+    read: list[str] = []
+
+    def read_song(track_id: str) -> dict[str, Any]:
+        read.append(track_id)
+        return {"track_id": track_id, "enrich_status": status.get(track_id, "ok")}
+
+    assert failed_track_ids(Pages(ids), read_song, page_size=5) == ["t002", "t007", "t009"]
+    assert read == ids
+    assert failed_track_ids(Pages(ids), read_song, limit=2) == ["t002", "t007"]
 
 
 class Result:
@@ -183,7 +197,7 @@ def test_enrich_all_is_safe_to_interrupt_and_rerun(
         "PIXELPLAY_SERVICE_TOKEN": TOKEN,
     }
     fake_itunes.plan("bohemian", [Step(fixture="bohemian_rhapsody")])
-    fake_itunes.plan("take on me", [Step(fixture="take_on_me")])
+    fake_itunes.plan("take on me", [Step(status=500)])  # fails until step 5
     fake_itunes.plan("critic city", [Step(fixture="bad_guy_covers")])
 
     # 1. No worker yet: queue three songs, then Ctrl-C while waiting.
@@ -214,17 +228,25 @@ def test_enrich_all_is_safe_to_interrupt_and_rerun(
     # 3. With a worker: the fourth song is queued, all four finish, the summary adds up.
     with workers(1, env, tmp_path):
         third = enrich_all(env)
-    assert third.returncode == 0, third.stdout + third.stderr
-    assert "4 songs to enrich: 1 queued now, 3 already queued" in third.stdout
-    assert "4/4 done: ok 2, not_found 2, failed 0" in third.stdout
-    assert "index: pending 0, ok 2, not_found 2, failed 0" in third.stdout
-    assert len(fake_itunes.calls) == 4  # one lookup per song despite three runs
+        assert third.returncode == 0, third.stdout + third.stderr
+        assert "4 songs to enrich: 1 queued now, 3 already queued" in third.stdout
+        assert "4/4 done: ok 1, not_found 2, failed 1" in third.stdout
+        assert "index: pending 0, ok 1, not_found 2, failed 1" in third.stdout
+        assert len(fake_itunes.calls) == 3 + 3  # one lookup per song despite three runs; 3 tries for the 500s
 
-    # 4. Nothing left: a re-run queues nothing and calls nobody.
-    fourth = enrich_all(env)
-    assert fourth.returncode == 0 and "nothing to enrich" in fourth.stdout
-    assert len(fake_itunes.calls) == 4
-    assert search.song(BOHEMIAN)["enrich_status"] == "ok"
+        # 4. Nothing pending: a re-run queues nothing and calls nobody.
+        fourth = enrich_all(env)
+        assert fourth.returncode == 0 and "nothing to enrich" in fourth.stdout
+        assert len(fake_itunes.calls) == 6
+
+        # 5. iTunes is fine again: --retry-failed picks up the failed song only.
+        fake_itunes.plan("take on me", [Step(fixture="take_on_me")])
+        fifth = enrich_all(env, "--retry-failed")
+        assert fifth.returncode == 0, fifth.stdout + fifth.stderr
+        assert "1 songs to enrich: 1 queued now" in fifth.stdout
+        assert "index: pending 0, ok 2, not_found 2, failed 0" in fifth.stdout
+    assert len(fake_itunes.calls) == 7
+    assert search.song(BOHEMIAN)["enrich_status"] == "ok" and search.song(TAKE_ON_ME)["enrich_status"] == "ok"
 
 
 def test_enrich_all_reports_an_unreachable_search_service(enricher_env: dict[str, str]) -> None:
