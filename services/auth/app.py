@@ -50,9 +50,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await run_in_threadpool(app.state.db.close)
 
     app = FastAPI(title="PixelPlay auth", version="1.0", lifespan=lifespan)
-    instrument(app, "auth")
-    install_error_handlers(app)
     install_body_limit(app)
+    instrument(app, "auth")  # added last, so outermost: it also logs and counts the 413s
+    install_error_handlers(app)
     for module in (accounts, sessions, passwords, history):
         app.include_router(module.router)
 
