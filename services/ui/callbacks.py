@@ -470,7 +470,7 @@ class Callbacks:
             )
             base_heading = state.get("base_heading") or state.get("heading") or "Your search"
             ups, downs = len(ratings["positive_track_ids"]), len(ratings["negative_track_ids"])
-            heading = f"{base_heading} · refined by {ups} 👍 and {downs} 👎"
+            heading = f"{base_heading} · refined by {ups} liked and {downs} disliked"
             new_state = state_from_page("feedback", page, heading, filters) | {
                 "feedback": ratings,
                 "base_heading": base_heading,

@@ -22,8 +22,8 @@ from services.ui.radar import radar_svg
 # "like"/"dislike" (issue #9) refine the results with the rating (search's /search/feedback).
 ACTIONS: dict[str, str] = {
     "similar": "Find similar",
-    "like": "👍 More like this",
-    "dislike": "👎 Less like this",
+    "like": "More like this",
+    "dislike": "Less like this",
 }
 
 

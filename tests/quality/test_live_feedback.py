@@ -43,7 +43,7 @@ def test_dislike_like_load_more_rerun_and_export(cb, photo_files):
     out = cb.card_action(
         session, first["search_state"], gr.EventData(None, {"action": "dislike", "track_id": disliked})
     )
-    assert "refined by 0 👍 and 1 👎" in out["results"], out.get("notice")
+    assert "refined by 0 liked and 1 disliked" in out["results"], out.get("notice")
     refined = track_ids(out["results"])
     assert disliked not in refined and refined != shown
     entry = out["history_state"][0]
@@ -53,7 +53,7 @@ def test_dislike_like_load_more_rerun_and_export(cb, photo_files):
     out = cb.card_action(
         session, out["search_state"], gr.EventData(None, {"action": "like", "track_id": liked})
     )
-    assert "refined by 1 👍 and 1 👎" in out["results"]
+    assert "refined by 1 liked and 1 disliked" in out["results"]
     more = cb.load_more(out["search_state"])
     all_ids = track_ids(more["results"])
     assert len(all_ids) == len(set(all_ids)) > cb.settings.ui_page_size

@@ -79,7 +79,7 @@ def test_dislike_refines_the_results_and_is_stored_in_history(ui):
     assert call["filters"] == {"genres": ["pop"]} and call["model_id"] == "m1"
     state = out["search_state"]
     assert state["kind"] == "feedback" and state["hits"][0]["song"]["track_id"] == "r100"
-    assert "refined by 0 👍 and 1 👎" in state["heading"]
+    assert "refined by 0 liked and 1 disliked" in state["heading"]
     entry = backend.saved[-1]
     assert entry["kind"] == "feedback" and entry["text"] == "rain"
     assert entry["feedback"]["negative_track_ids"] == ["t0"]
@@ -93,7 +93,7 @@ def test_ratings_accumulate_and_load_more_stays_refined(ui):
     state = click(cb, state, "like", "r101")["search_state"]
     assert backend.calls[-1][1]["ratings"] == {"positive_track_ids": ["r101"], "negative_track_ids": ["t0"]}
     assert backend.calls[-1][1]["vector"] == VECTOR  # always the original query, never drifting
-    assert state["heading"] == "Songs for “rain” · refined by 1 👍 and 1 👎"
+    assert state["heading"] == "Songs for “rain” · refined by 1 liked and 1 disliked"
     more = cb.load_more(state)
     name, call = backend.calls[-1]
     assert name == "feedback" and call["offset"] == state["next_offset"]
