@@ -54,7 +54,16 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
         app.state.store = open_store(cfg)
         gateway = encoder or EncoderGateway(EncoderClient(cfg.encoder_url, settings=cfg))
         app.state.encoder = gateway
-        explainer = Explainer(cfg.data_dir / "phrase-vectors", gateway.text_vectors)
+        if encoder is None:
+            # Explanations are optional: one quick try, no retries, so an encoder outage never slows
+            # a search by the retry backoff.
+            quick = cfg.model_copy(
+                update={"http_retries": 1, "http_timeout_s": min(cfg.http_timeout_s, 10.0)}
+            )
+            phrases = EncoderGateway(EncoderClient(cfg.encoder_url, settings=quick))
+        else:
+            phrases = encoder
+        explainer = Explainer(cfg.data_dir / "phrase-vectors", phrases.text_vectors)
         app.state.engine = SearchEngine(app.state.store, explainer)
         log.info(
             "search ready: backend=%s alias=%s active=%s",
@@ -66,6 +75,9 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
             yield
         finally:
             app.state.store.close()
+            if encoder is None:
+                gateway.client.close()
+                phrases.client.close()
 
     app = FastAPI(title="PixelPlay search", version="1.0", lifespan=lifespan)
     instrument(app, "search")
