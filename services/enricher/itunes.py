@@ -186,9 +186,10 @@ class ItunesClient:
             retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             if retry_after is not None:
                 retry_after = min(retry_after, s.itunes_retry_after_max_s)
-                if status == 429:
-                    # The API is throttling this client as a whole: hold every worker, not just us.
-                    self.limiter.pause(retry_after)
+            if status == 429:
+                # The API is throttling this client as a whole: hold every worker, not just us, for
+                # as long as it asked, or one rate window when it did not say.
+                self.limiter.pause(retry_after if retry_after is not None else s.itunes_rate_window_s)
             raise RetryableError(f"iTunes answered {status}", retry_after)
         if status >= 400:
             raise LookupFailed(f"iTunes answered {status}: {response.text[:200]}")

@@ -124,6 +124,16 @@ def test_pause_after_429_blocks_other_limiter_users(
     assert 1.0 < other.try_acquire() <= 2.0
 
 
+def test_429_without_retry_after_pauses_every_worker_for_one_window(
+    client: ItunesClient, fake_itunes: FakeItunes, redis_client: redis.Redis
+) -> None:
+    fake_itunes.plan("take on me", [Step(status=429), Step(fixture="take_on_me")])
+    assert client.search("a-ha Take On Me")
+    first, second = fake_itunes.calls
+    assert (first.status, second.status) == (429, 200)
+    assert second.at - first.at >= 0.9  # the 1 s rate window of these tests, not the 0.05 s backoff
+
+
 def test_tries_are_bounded_then_the_reason_is_given(client: ItunesClient, fake_itunes: FakeItunes) -> None:
     fake_itunes.plan("blinding", [Step(status=500)])
     with pytest.raises(LookupFailed, match=r"gave up after 3 tries: iTunes answered 500"):
