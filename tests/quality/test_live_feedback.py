@@ -67,3 +67,18 @@ def test_dislike_like_load_more_rerun_and_export(cb, photo_files):
         rows = list(csv.reader(handle))
     assert [r[4].rsplit("/", 1)[1] for r in rows[1:]] == track_ids(out["results"])
     assert Path(files["export_m3u"]["value"]).read_text(encoding="utf-8").startswith("#EXTM3U\n")
+
+
+def test_harness_runs_against_the_encoder_service(ui_stack, small_catalog, tmp_path, capsys):
+    """The harness's ``--encoder-url`` path: same metrics, vectors from the running encoder."""
+    from scripts import evaluate_quality as eq
+    from tests.quality.test_harness import make_image_set
+
+    folder = make_image_set(tmp_path / "moods", [("a.png", "high", "high"), ("b.png", "low", "low")])
+    url = ui_stack.env["PIXELPLAY_ENCODER_URL"]
+    results = eq.main(
+        ["--images", str(folder), "--encoder-url", url, "--catalog", str(small_catalog), "--songs", "60"]
+    )
+    assert "model local:" in capsys.readouterr().out  # the encoder's own model id
+    assert results["original"].captions <= 18 < results["rich"].captions
+    assert all(len(r["top"]) == 10 for r in results["rich"].per_image)
