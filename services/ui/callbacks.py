@@ -148,7 +148,14 @@ class Callbacks:
     def _signed_in(self, session: dict[str, Any], message: str, kind: str = "ok") -> dict[str, Any]:
         """Everything shown right after sign-in or a page reload with a valid session."""
         out = view(session, message, kind)
-        out.update(self._history_slots(session["token"]))
+        try:
+            out.update(self._history_slots(session["token"]))
+        except Exception as exc:
+            if is_session_error(exc):
+                raise
+            # The account works without its history: sign in anyway and say what is missing.
+            text = f"Your search history could not be loaded: {plain_message(exc)}"
+            out.update({"history": notice_html(text), "history_state": [], "notice": notice_html(text)})
         out.update(self._restore_last(out["history_state"]))
         return out
 

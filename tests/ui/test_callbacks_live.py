@@ -12,6 +12,7 @@ import gradio as gr
 import psycopg
 import pytest
 
+from services.common.http import ServiceError
 from services.common.settings import Settings
 from services.ui.backend import Backend
 from services.ui.callbacks import Callbacks, decode_data_url
@@ -217,3 +218,16 @@ def test_services_down_are_named_in_plain_words(ui_settings: Settings):
         assert "encoder service is not reachable" in cb.load(None)["demo_banner"]
     finally:
         backend.close()
+
+
+def test_sign_in_still_works_when_the_history_cannot_be_loaded(cb, monkeypatch):
+    session, name = _register(cb)
+
+    def broken_history(*args, **kwargs):
+        raise ServiceError("auth", 503, "history table is being migrated")
+
+    monkeypatch.setattr(cb.backend.auth, "history", broken_history)
+    out = cb.sign_in(name, PASSWORD)
+    assert out["session"]["token"] and _visible(out["app_view"])
+    assert "history could not be loaded" in out["notice"] and out["history_state"] == []
+    assert _visible(cb.load(session)["app_view"])
