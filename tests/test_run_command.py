@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -39,12 +42,16 @@ def wait_for(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
     raise TimeoutError(url)
 
 
-def test_run_command_serves_songs_with_embedded_engines(tmp_path, tiny_model_dir):
+def test_run_command_serves_songs_with_embedded_engines(tiny_model_dir):
+    # Not tmp_path: as root, pgserver runs Postgres as its own user, which needs a traversable folder,
+    # and pytest keeps /tmp/pytest-of-root at mode 0700.
+    data_dir = Path(tempfile.mkdtemp(prefix="pixelplay-run-"))
+    os.chmod(data_dir, 0o755)
     ports = {name: free_port() for name in ("encoder", "search", "auth", "ui")}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL")}
     env.update(
         PYTHONPATH=str(ROOT),
-        PIXELPLAY_DATA_DIR=str(tmp_path / "var"),
+        PIXELPLAY_DATA_DIR=str(data_dir / "var"),
         PIXELPLAY_CLIP_CHECKPOINT=str(tiny_model_dir),
         PIXELPLAY_ENCODER_URL=f"http://127.0.0.1:{ports['encoder']}",
         PIXELPLAY_SEARCH_URL=f"http://127.0.0.1:{ports['search']}",
@@ -78,6 +85,7 @@ def test_run_command_serves_songs_with_embedded_engines(tmp_path, tiny_model_dir
         finally:
             if proc.poll() is None:
                 proc.kill()
+            shutil.rmtree(data_dir, ignore_errors=True)
     # Everything it started is gone: the ports are free again.
     for port in ports.values():
         with pytest.raises(httpx.TransportError):
