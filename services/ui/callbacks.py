@@ -20,6 +20,7 @@ from typing import Any
 
 import gradio as gr
 
+from services.common.http import ServiceError
 from services.common.playlists import export_filename, spotify_links, to_csv, to_m3u
 from services.ui.backend import Backend
 from services.ui.cards import ACTIONS, hits_songs, results_html
@@ -169,8 +170,17 @@ class Callbacks:
         for track_id in (entry.get("result_track_ids") or [])[: self.settings.ui_page_size]:
             try:
                 hits.append({"score": None, "song": self.backend.song(track_id), "explanation": []})
-            except Exception as exc:  # noqa: BLE001 - a song removed from the index is skipped
-                log.info("last search: song %s not shown: %s", track_id, exc)
+            except ServiceError as exc:
+                if exc.status < 500:  # a song removed from the index is skipped
+                    log.info("last search: song %s not shown: %s", track_id, exc)
+                    continue
+                # Search is down: one failure (after its retries) is enough; the page loads
+                # without the last results instead of waiting on every song.
+                return self._page_slots(empty_search_state(), "") | {
+                    "notice": notice_html(plain_message(exc))
+                }
+            except Exception as exc:  # noqa: BLE001 - one odd song must not break signing in
+                log.warning("last search: song %s not shown: %s", track_id, exc)
         state = empty_search_state() | {"hits": hits, "heading": f"Your last search: {describe_entry(entry)}"}
         return self._page_slots(state, "")
 

@@ -12,7 +12,7 @@ import gradio as gr
 import psycopg
 import pytest
 
-from services.common.http import ServiceError
+from services.common.http import ServiceError, ServiceUnavailable
 from services.common.settings import Settings
 from services.ui.backend import Backend
 from services.ui.callbacks import Callbacks, decode_data_url
@@ -231,3 +231,19 @@ def test_sign_in_still_works_when_the_history_cannot_be_loaded(cb, monkeypatch):
     assert out["session"]["token"] and _visible(out["app_view"])
     assert "history could not be loaded" in out["notice"] and out["history_state"] == []
     assert _visible(cb.load(session)["app_view"])
+
+
+def test_reload_with_search_down_opens_the_app_and_asks_search_once(cb, monkeypatch):
+    session, _ = _register(cb)
+    _search(cb, session, text="quiet rainy morning")
+    calls = []
+
+    def search_down(track_id):
+        calls.append(track_id)
+        raise ServiceUnavailable("search", 503, "search unreachable")
+
+    monkeypatch.setattr(cb.backend.search, "song", search_down)
+    out = cb.load(session)
+    assert _visible(out["app_view"]) and len(out["history_state"]) == 1
+    assert "The search service is not reachable right now" in out["notice"]
+    assert len(calls) == 1, "one failed song lookup is enough to know search is down"
