@@ -88,16 +88,17 @@ def filters_from(
     """The Filters object for the search service; ``None`` when nothing narrows the search.
 
     A year bound equal to the catalog's own bound is left out: songs without a year would
-    otherwise be filtered away by a range that the user never set.
+    otherwise be filtered away by a range that the user never set. Without the catalog's range
+    (search ``/filters`` failed) the sliders still hold placeholders, so no year bound is sent.
     """
     options = options or {}
     out: dict[str, Any] = {}
     if genres:
         out["genres"] = list(genres)
     lo, hi = options.get("year_min"), options.get("year_max")
-    if year_min is not None and (lo is None or int(year_min) > lo):
+    if lo is not None and year_min is not None and int(year_min) > lo:
         out["year_min"] = int(year_min)
-    if year_max is not None and (hi is None or int(year_max) < hi):
+    if hi is not None and year_max is not None and int(year_max) < hi:
         out["year_max"] = int(year_max)
     return out or None
 
