@@ -61,9 +61,13 @@ class Page(Generic[T]):
     next_offset: int | None  # None when no result follows this page
 
 
+SCORE_DECIMALS = 6  # scores equal to this precision tie, so float32/float64 noise never decides
+
+
 def ranked(candidates: Sequence[Candidate[T]]) -> list[Candidate[T]]:
-    """Score descending, then track id: a total order, so equal scores never swap between calls."""
-    return sorted(candidates, key=lambda c: (-c.score, c.track_id))
+    """Score descending, then track id: a total order, so equal scores never swap between calls or
+    between storage backends (whose float arithmetic differs in the last digits)."""
+    return sorted(candidates, key=lambda c: (-round(c.score, SCORE_DECIMALS), c.track_id))
 
 
 def artist_key(name: str) -> str:

@@ -33,6 +33,7 @@ from services.search.storage.base import (
 from services.search.vectors import normalise
 
 Fetch = Callable[[int, int, bool], list[StoredPoint]]
+FEEDBACK_ANCHORS = 3  # the query's best unrated songs, standing for the query among song vectors
 log = logging.getLogger(__name__)
 
 
@@ -101,10 +102,17 @@ class SearchEngine:
         page: Page,
         model_id: str | None = None,
     ) -> SearchPage:
-        """Thumbs up / down refine the next page (issue #9): recommend (best score) with the original
-        query vector plus the liked songs as positives and the disliked songs as negatives; rated
-        songs are filtered out. The query vector stays a positive, so down-only feedback means "like
-        my photo, not like these" instead of the food demo's negated mean ("anything unlike these")."""
+        """Thumbs up / down refine the next page (issue #9): recommend (best score) with positives =
+        the query vector, the query's top ``FEEDBACK_ANCHORS`` unrated songs and the liked songs,
+        negatives = the disliked songs; rated songs are filtered out. No ratings: the plain search.
+
+        Why anchors: CLIP's modality gap puts song (text) vectors much nearer each other (cosine
+        ~0.7-0.9) than to any photo (~0.2-0.35). Against a photo query alone, every song is nearer a
+        disliked song than the photo, so best score would ignore the photo entirely. The anchors
+        stand for the photo on the text side, so "like my photo, not like these" compares like with
+        like, and down-only feedback needs no negated mean (which drifts to "anything unlike these")."""
+        if not positive_track_ids and not negative_track_ids:
+            return self.by_vector(vector, page, model_id)
         meta = self.check_model(model_id, len(vector))
         overlap = sorted(set(positive_track_ids) & set(negative_track_ids))
         if overlap:
@@ -112,10 +120,11 @@ class SearchEngine:
         query = normalise(vector)
         rated = [*positive_track_ids, *negative_track_ids]
         vectors = self._song_vectors(rated)
-        recommend = Recommend(
-            [query, *vectors[: len(positive_track_ids)]], vectors[len(positive_track_ids) :]
-        )
         cond = to_conditions(page.filters, exclude_ids=[point_id(t) for t in rated])
+        best = self.store.query(None, query, cond, FEEDBACK_ANCHORS, 0, with_vectors=True)
+        anchors = [p.vector for p in best if p.vector]
+        liked, disliked = vectors[: len(positive_track_ids)], vectors[len(positive_track_ids) :]
+        recommend = Recommend([query, *anchors, *liked], disliked)
 
         def fetch(limit: int, offset: int, with_vectors: bool = False) -> list[StoredPoint]:
             return self.store.query(None, recommend, cond, limit, offset, with_vectors)

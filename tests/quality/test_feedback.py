@@ -42,8 +42,16 @@ def expected_ids(vectors: dict[str, np.ndarray], positives, negatives, exclude, 
         best_pos = max(float(vec @ p) for p in positives)
         best_neg = max((float(vec @ n) for n in negatives), default=-np.inf)
         if best_pos > best_neg:
-            scored.append((-best_pos, tid))
+            scored.append((-round(best_pos, 6), tid))  # the service's tie rule: 6 decimals, then id
     return [tid for _, tid in sorted(scored)[:k]]
+
+
+def anchors(
+    vectors: dict[str, np.ndarray], query: np.ndarray, exclude: set[str], k: int = 3
+) -> list[np.ndarray]:
+    """The query's best k unrated songs: they stand for the query among song vectors."""
+    ranked = sorted((-float(v @ query), tid) for tid, v in vectors.items() if tid not in exclude)
+    return [vectors[tid] for _, tid in ranked[:k]]
 
 
 def test_down_only_feedback_keeps_the_query_and_pushes_away(client, encoder, catalog_slice):
@@ -55,13 +63,18 @@ def test_down_only_feedback_keeps_the_query_and_pushes_away(client, encoder, cat
     assert answer.status_code == 200, answer.text
     got = [h["song"]["track_id"] for h in answer.json()["hits"]]
     assert disliked not in got
-    assert got == expected_ids(vectors, [query], [vectors[disliked]], {disliked})
-    # Every song shown is nearer the photo/text query than the disliked song.
-    assert all(float(vectors[t] @ query) > float(vectors[t] @ vectors[disliked]) for t in got)
-    # Not just the old page minus one: at least one song of the plain ranking was pushed out.
+    positives = [query, *anchors(vectors, query, {disliked})]
+    assert got == expected_ids(vectors, positives, [vectors[disliked]], {disliked})
+    # The query still leads: its best unrated songs come first, whatever the disliked song is like.
     plain = [
         h["song"]["track_id"] for h in first_page(client, 11)["hits"] if h["song"]["track_id"] != disliked
     ]
+    assert set(got[:3]) == set(plain[:3])  # each scores 1.0 (itself), so they tie and sort by id
+    # Every song shown is nearer the query's side (query or its best songs) than the disliked song.
+    assert all(
+        max(float(vectors[t] @ p) for p in positives) > float(vectors[t] @ vectors[disliked]) for t in got
+    )
+    # Not just the old page minus one: songs of the plain ranking were pushed out.
     assert got != plain[:10]
     assert answer.json()["query_vector"] == pytest.approx(page["query_vector"])
 
@@ -74,7 +87,8 @@ def test_up_and_down_feedback_ranks_by_best_positive(client, encoder, catalog_sl
     assert answer.status_code == 200, answer.text
     got = [h["song"]["track_id"] for h in answer.json()["hits"]]
     query = np.asarray(page["query_vector"])
-    assert got == expected_ids(vectors, [query, vectors[liked]], [vectors[disliked]], {liked, disliked})
+    positives = [query, *anchors(vectors, query, {liked, disliked}), vectors[liked]]
+    assert got == expected_ids(vectors, positives, [vectors[disliked]], {liked, disliked})
     assert all(h["explanation"] == [] or set(h["explanation"]) <= set(h["song"]["descriptors"])
                for h in answer.json()["hits"])  # fmt: skip
 
