@@ -24,7 +24,7 @@ from services.common.settings import get_settings
 from services.encoder.batching import MicroBatcher, QueueFull
 from services.encoder.deps import AppSettings, EncoderState, State
 from services.encoder.encoding import ClipEncoder, build_encoder
-from services.encoder.images import ImageRejected, open_checked, to_pixels
+from services.encoder.images import ImageRejected, prepare_upload
 from services.encoder.model_loading import ModelLoadError
 from services.encoder.schemas import ImageVector, ModelInfo, TextsRequest, TextVectors
 
@@ -152,12 +152,15 @@ def create_app() -> FastAPI:
         """One JPEG/PNG/WebP upload (multipart field ``file``) → its unit-length vector."""
         data = await file.read(settings.max_image_bytes + 1)  # one byte more tells "too big" apart
 
-        def prepare() -> np.ndarray:
-            image = open_checked(data, settings.max_image_bytes, settings.max_image_pixels)
-            return to_pixels(image, state.encoder.clip.preprocess)
-
         # Decoding runs per request (its errors are that request's 4xx), outside the shared batch.
-        pixels = await run_in_threadpool(prepare)
+        pixels = await run_in_threadpool(
+            prepare_upload,
+            data,
+            state.encoder.clip.preprocess,
+            settings.max_image_bytes,
+            settings.max_image_pixels,
+            settings.encoder_jpeg_draft,
+        )
         vector = await state.images.submit(pixels)
         return ImageVector(vector=vector.tolist(), dim=state.encoder.dim, model_id=state.encoder.model_id)
 

@@ -133,3 +133,24 @@ def test_plan_groups_by_length_and_trims_each_pass() -> None:
     untrimmed = plan_text_batches(eot, batch_size=4, context=77, can_trim=False)
     assert [b.length for b in untrimmed] == [77, 77]
     assert sorted(np.concatenate([b.rows for b in batches]).tolist()) == list(range(6))
+
+
+def test_jpeg_draft_upload_path_stays_within_parity(onnx_encoder: ClipEncoder) -> None:
+    """The service's default upload path (JPEG draft decoding) vs plain open_clip on the full image."""
+    import io
+
+    import open_clip
+    from PIL import Image
+
+    from services.encoder.images import prepare_upload
+    from tests.encoder.conftest import encode
+
+    transform = open_clip.image_transform(224, is_train=False)
+    for i, size in enumerate([(1600, 1200), (1024, 768), (640, 480), (500, 900)]):
+        data = encode(photo(size, seed=i), "JPEG", quality=90)
+        ours = onnx_encoder.encode_pixels([prepare_upload(data, onnx_encoder.clip.preprocess, 10**7, 10**8)])
+        with torch.inference_mode():
+            reference = onnx_encoder.clip.model.encode_image(
+                transform(Image.open(io.BytesIO(data)))[None], normalize=True
+            ).numpy()
+        assert cosines(ours, reference)[0] >= 0.999

@@ -135,3 +135,19 @@ def test_other_resize_modes_defer_to_open_clip() -> None:
     )(image)
     np.testing.assert_allclose(to_pixels(image, spec), expected.numpy(), atol=1e-5)
     assert torch.is_tensor(expected)
+
+
+def test_jpeg_draft_decodes_smaller_but_still_covers_the_model_input() -> None:
+    data = encode(photo((1600, 1200)), "JPEG", quality=90)
+    drafted = open_checked(data, MAX_BYTES, MAX_PIXELS, jpeg_draft=(224, 224))
+    assert drafted.size == (400, 300)  # 1/4 scale: the largest reduction keeping both sides >= 224
+    full = open_checked(data, MAX_BYTES, MAX_PIXELS)
+    assert full.size == (1600, 1200)
+    # Same geometry after preprocessing; pixel values differ only by resampling detail.
+    diff = np.abs(to_pixels(drafted, SPEC) - to_pixels(full, SPEC))
+    assert diff.mean() < 0.05
+
+
+def test_jpeg_draft_leaves_other_formats_alone() -> None:
+    data = encode(photo((1600, 1200)), "PNG")
+    assert open_checked(data, MAX_BYTES * 10, MAX_PIXELS, jpeg_draft=(224, 224)).size == (1600, 1200)
