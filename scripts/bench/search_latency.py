@@ -97,7 +97,7 @@ def service_benchmark(queries: int, seed: int) -> None:
 
 
 def edge_benchmark(scales: list[int], queries: int, budget_s: float, seed: int) -> None:
-    from services.search.storage.base import Conditions, Upsert
+    from services.search.storage.base import Conditions, Upsert, point_id
     from services.search.storage.edge import EdgeStore
 
     rng = np.random.default_rng(seed + 1)
@@ -123,7 +123,7 @@ def edge_benchmark(scales: list[int], queries: int, budget_s: float, seed: int) 
                     None,
                     [
                         Upsert(
-                            str(base + start + i),
+                            point_id(str(base + start + i)),
                             v.tolist(),
                             {
                                 "track_id": str(base + start + i),
@@ -148,7 +148,7 @@ def edge_benchmark(scales: list[int], queries: int, budget_s: float, seed: int) 
                 store.query(None, q.tolist(), cond, K)
                 filtered.append(time.perf_counter() - t0)
                 exact = set(np.argsort(-(all_vecs @ q))[:K].astype(str))
-                recalls.append(len({h.id for h in hits} & exact) / K)
+                recalls.append(len({h.payload["track_id"] for h in hits} & exact) / K)
                 if time.monotonic() > deadline + 120:
                     break
             p50, p99 = percentiles(timings)
