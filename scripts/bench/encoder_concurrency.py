@@ -64,6 +64,7 @@ def main() -> None:
         "PIXELPLAY_TORCH_THREADS": "2",
         "PIXELPLAY_LOG_LEVEL": "WARNING",
         "PIXELPLAY_ENCODER_MAX_QUEUE": "1024",
+        "UVICORN_LOG_LEVEL": "warning",  # no access log lines in the benchmark output
     }
     results = {}
     for name, env in CONFIGS.items():
