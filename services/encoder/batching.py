@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -141,13 +141,3 @@ class MicroBatcher(Generic[T, R]):
         for item in (job, *rest):
             self._queue.put_nowait(item)
 
-
-def describe(batcher: MicroBatcher[Any, Any]) -> dict[str, Any]:
-    """Recent batch sizes, for logs and tests."""
-    sizes = batcher.batch_sizes
-    return {
-        "batches": len(sizes),
-        "mean_size": round(sum(sizes) / len(sizes), 2) if sizes else 0.0,
-        "max_size": max(sizes, default=0),
-        "queued": batcher.queued,
-    }
