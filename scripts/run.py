@@ -107,11 +107,6 @@ def environment(settings: Settings, stack: Stack, demo_model: bool) -> dict[str,
     return env
 
 
-def index_is_empty(settings: Settings) -> bool:
-    info = httpx.get(f"{settings.search_url}/info", timeout=10).json()
-    return not info.get("points")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo-model", action="store_true", help="use a tiny random CLIP model")
@@ -133,10 +128,13 @@ def main() -> None:
         wait_ready(stack, "encoder", f"{settings.encoder_url}/readyz", timeout_s=900)
         wait_ready(stack, "search", f"{settings.search_url}/healthz", timeout_s=120)
         wait_ready(stack, "auth", f"{settings.auth_url}/readyz", timeout_s=120)
-        if index_is_empty(settings):
-            print("[run] first start: building the song index (resumable if interrupted)", flush=True)
-            limit = ["--limit", str(args.index_limit)] if args.index_limit else []
-            subprocess.run([PY, "-m", "scripts.index_catalog", *limit], cwd=ROOT, env=env, check=True)
+        # Every start: the job skips songs already indexed, so this resumes an interrupted first
+        # build and costs seconds otherwise. A mismatched model makes it exit with its message.
+        print("[run] checking the song index (first start builds it)", flush=True)
+        limit = ["--limit", str(args.index_limit)] if args.index_limit else []
+        indexing = subprocess.run([PY, "-m", "scripts.index_catalog", *limit], cwd=ROOT, env=env)
+        if indexing.returncode != 0:
+            raise SystemExit("[run] indexing failed; see its message above")
         if not args.no_worker:
             worker = ["-A", "services.enricher.worker", "worker", "-c", "1", "--loglevel", "INFO"]
             stack.start("enricher", [PY, "-m", "celery", *worker], env)

@@ -92,7 +92,7 @@ class ServiceClient:
         @retry(
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(max(1, self.settings.http_retries)),
-            wait=wait_exponential_jitter(initial=0.2, max=3.0),
+            wait=wait_exponential_jitter(multiplier=0.2, max=3.0, jitter=0.2),
             reraise=True,
         )
         def send() -> httpx.Response:
