@@ -2,12 +2,13 @@
 
 register → sign out → sign in → upload a PNG → cards (title, artist, radar) → refine with text
 changes the ranking → load more → "Find similar" → reload keeps the session and the last search,
-history lists the searches → sign out. Screenshots go to test-artifacts/ui/; the results page is
-copied to docs/img/results.png for the README.
+history lists the searches → sign out. Screenshots go to test-artifacts/ui/; with
+PIXELPLAY_UPDATE_README_SCREENSHOT=1 the results page is also copied to docs/img/results.png.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -110,7 +111,8 @@ def test_full_user_flow_in_chromium(ui_stack, photo_files):
             page.screenshot(
                 path=str(readme_png), full_page=True, clip={"x": 0, "y": 0, "width": 1360, "height": 1250}
             )
-            shutil.copyfile(readme_png, ROOT / "docs" / "img" / "results.png")
+            if os.environ.get("PIXELPLAY_UPDATE_README_SCREENSHOT") == "1":  # never dirty a CI checkout
+                shutil.copyfile(readme_png, ROOT / "docs" / "img" / "results.png")
 
             # Refine with words: the ranking changes.
             field(page, "pp-text").fill("loud aggressive heavy metal")
