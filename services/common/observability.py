@@ -39,6 +39,21 @@ def set_request_id(value: str | None) -> contextvars.Token:
     return _request_id.set(value)
 
 
+def _stamp_request_ids() -> None:
+    """Give every log record the request id of the context it was created in (idempotent)."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "stamps_request_id", False):
+        return
+
+    def record_with_request_id(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = _request_id.get()
+        return record
+
+    record_with_request_id.stamps_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(record_with_request_id)
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, service: str):
         super().__init__()
@@ -52,7 +67,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if (rid := current_request_id()) is not None:
+        if (rid := getattr(record, "request_id", None)) is not None:
             entry["request_id"] = rid
         for key in ("method", "path", "status", "ms"):
             if hasattr(record, key):
@@ -63,6 +78,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -> None:
+    _stamp_request_ids()
     handler = logging.StreamHandler(sys.stderr)
     if as_json:
         handler.setFormatter(JsonFormatter(service))
@@ -75,6 +91,7 @@ def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -
 
 def instrument(app: FastAPI, service: str) -> None:
     """Add request ids, access logs, metrics and ``/metrics`` + ``/healthz`` to ``app``."""
+    _stamp_request_ids()
     access = logging.getLogger(f"pixelplay.{service}.access")
 
     @app.middleware("http")
@@ -96,7 +113,11 @@ def instrument(app: FastAPI, service: str) -> None:
                 REQUESTS.labels(service, request.method, path, str(status)).inc()
                 LATENCY.labels(service, request.method, path).observe(elapsed)
                 access.info(
-                    "request",
+                    "%s %s %s %.1f ms",
+                    request.method,
+                    request.url.path,
+                    status,
+                    elapsed * 1000,
                     extra={
                         "method": request.method,
                         "path": request.url.path,
