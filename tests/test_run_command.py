@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,7 @@ import pytest
 from PIL import Image
 
 from services.common.embedded import free_port
-from tests.processes import ROOT
+from tests.processes import ROOT, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -27,19 +26,6 @@ def png() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 120, 30)).save(buf, "PNG")
     return buf.getvalue()
-
-
-def wait_for(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"run command exited early with {proc.returncode}"
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(url)
 
 
 def test_run_command_serves_songs_with_embedded_engines(tiny_model_dir):
@@ -61,7 +47,7 @@ def test_run_command_serves_songs_with_embedded_engines(tiny_model_dir):
     )
     proc = subprocess.Popen([sys.executable, "-m", "scripts.run", "--index-limit", "300"], cwd=ROOT, env=env)
     try:
-        wait_for(f"http://127.0.0.1:{ports['ui']}/", proc, timeout_s=300)
+        wait_until_ready(f"http://127.0.0.1:{ports['ui']}/", proc, timeout_s=300)
         search = env["PIXELPLAY_SEARCH_URL"]
         info = httpx.get(f"{search}/info", timeout=10).json()
         assert info["points"] >= 290  # a few of the first 300 share nothing but are all indexed

@@ -55,16 +55,18 @@ class ServiceClient:
     """One service's HTTP API. Subclasses add one typed method per endpoint."""
 
     service = "service"
+    url_setting = ""  # the Settings field holding this service's base URL, e.g. "search_url"
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None = None,
         *,
         settings: Settings | None = None,
         token: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ):
         self.settings = settings or get_settings()
+        base_url = base_url or getattr(self.settings, self.url_setting)
         headers = {SERVICE_TOKEN_HEADER: token} if token else {}
         self._http = httpx.Client(
             base_url=base_url,
@@ -72,6 +74,13 @@ class ServiceClient:
             headers=headers,
             transport=transport,
         )
+
+    def ready(self) -> bool:
+        """True when the service answers ``/readyz`` with 200; never raises."""
+        try:
+            return self._http.get("/readyz").status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def close(self) -> None:
         self._http.close()

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.common.http import ServiceClient, ServiceError
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings
 
 
 class AuthUser(BaseModel):
@@ -39,6 +39,7 @@ class AuthClient(ServiceClient):
     """``AuthClient(settings.auth_url)``; pass ``service_token=`` to call ``validate``."""
 
     service = "auth"
+    url_setting = "auth_url"
 
     def __init__(
         self,
@@ -48,8 +49,7 @@ class AuthClient(ServiceClient):
         service_token: str | None = None,
         **kwargs: Any,
     ):
-        settings = settings or get_settings()
-        super().__init__(base_url or settings.auth_url, settings=settings, token=service_token, **kwargs)
+        super().__init__(base_url, settings=settings, token=service_token, **kwargs)
 
     # --- accounts --------------------------------------------------------------------------------
     def register(self, username: str, email: str, password: str) -> AuthUser:
@@ -116,12 +116,6 @@ class AuthClient(ServiceClient):
         """The user behind a session token (needs ``service_token``); 401 ServiceError when not live."""
         return AuthUser.model_validate(self.post_json("/validate", {"token": token}))
 
-    def ready(self) -> bool:
-        """True when ``/readyz`` answers 200 (database reachable); never raises."""
-        try:
-            return self._http.get("/readyz").status_code == 200
-        except Exception:  # noqa: BLE001 - any failure means "not ready"
-            return False
 
 
 def current_user(client: AuthClient, token: str | None) -> AuthUser | None:

@@ -10,28 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from services.common.http import ServiceClient
-from services.common.settings import Settings, get_settings
 
 
 class EncoderClient(ServiceClient):
     """``EncoderClient(settings.encoder_url)``; vectors come back L2-normalised."""
 
     service = "encoder"
-
-    def __init__(self, base_url: str | None = None, *, settings: Settings | None = None, **kwargs: Any):
-        settings = settings or get_settings()
-        super().__init__(base_url or settings.encoder_url, settings=settings, **kwargs)
+    url_setting = "encoder_url"
 
     def info(self) -> dict[str, Any]:
         """``{"model", "pretrained", "checkpoint", "is_pretrained", "dim", "model_id"}``."""
         return self.get_json("/info")
 
-    def ready(self) -> bool:
-        """True when the encoder answers ``/readyz`` with 200 (model loaded); never raises."""
-        try:
-            return self._http.get("/readyz").status_code == 200
-        except Exception:  # noqa: BLE001 - any failure means "not ready"
-            return False
 
     def encode_image(
         self, data: bytes, filename: str = "image", content_type: str = "application/octet-stream"

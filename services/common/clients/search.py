@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.common.http import ServiceClient
-from services.common.settings import Settings, get_settings
 
 Filters = dict[str, Any] | None
 
@@ -26,22 +25,13 @@ class SearchClient(ServiceClient):
     """``SearchClient(settings.search_url, token=...)``."""
 
     service = "search"
-
-    def __init__(self, base_url: str | None = None, *, settings: Settings | None = None, **kwargs: Any):
-        settings = settings or get_settings()
-        super().__init__(base_url or settings.search_url, settings=settings, **kwargs)
+    url_setting = "search_url"
 
     # --- public -----------------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """``{"collection", "backend", "points", "model_id", "dim", "version"}``."""
         return self.get_json("/info")
 
-    def ready(self) -> bool:
-        """True when ``/readyz`` answers 200 (an index exists); never raises."""
-        try:
-            return self._http.get("/readyz").status_code == 200
-        except Exception:  # noqa: BLE001 - any failure means "not ready"
-            return False
 
     def filters(self) -> dict[str, Any]:
         """``{"genres": [...], "year_min", "year_max"}``."""
