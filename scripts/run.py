@@ -73,7 +73,8 @@ def wait_ready(stack: Stack, name: str, url: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if reason := stack.dead():
-            raise SystemExit(f"[run] {reason} while waiting for {name}; see its error above")
+            hint = " (no model hub reachable? try --demo-model)" if name == "encoder" else ""
+            raise SystemExit(f"[run] {reason} while waiting for {name}; see its error above{hint}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 print(f"[run] {name} ready", flush=True)
