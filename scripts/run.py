@@ -124,7 +124,9 @@ def main() -> None:
         env = environment(settings, stack, args.demo_model)
         stack.start("encoder", uvicorn("services.encoder.app:app", settings.encoder_url), env)
         stack.start("search", uvicorn("services.search.app:app", settings.search_url), env)
-        stack.start("auth", uvicorn("services.auth.app:app", settings.auth_url), env)
+        # The UI forwards each browser's address; auth may believe one proxy hop (it listens locally).
+        auth_env = {"PIXELPLAY_TRUSTED_PROXY_HOPS": "1", **env}
+        stack.start("auth", uvicorn("services.auth.app:app", settings.auth_url), auth_env)
         # The encoder loads CLIP (and may export its fast runtime) before it is ready.
         wait_ready(stack, "encoder", f"{settings.encoder_url}/readyz", timeout_s=900)
         wait_ready(stack, "search", f"{settings.search_url}/healthz", timeout_s=120)

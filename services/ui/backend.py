@@ -111,9 +111,9 @@ class Backend:
     def register(self, username: str, email: str, password: str) -> dict[str, Any]:
         return self.auth.register(username, email, password).model_dump(mode="json")
 
-    def login(self, login: str, password: str) -> dict[str, Any]:
+    def login(self, login: str, password: str, client_address: str | None = None) -> dict[str, Any]:
         """``{"token", "expires_at", "user"}`` as JSON-ready values (the browser stores them)."""
-        return self.auth.login(login, password).model_dump(mode="json")
+        return self.auth.login(login, password, client_address).model_dump(mode="json")
 
     def logout(self, token: str) -> None:
         self.auth.logout(token)

@@ -272,11 +272,11 @@ class Callbacks:
         return out
 
     @slots(*VIEW_SLOTS, "history", "history_state", *SEARCH_SLOTS, "login_password")
-    def sign_in(self, login: str, password: str) -> dict[str, Any]:
+    def sign_in(self, login: str, password: str, request: gr.Request | None = None) -> dict[str, Any]:
         if not (login or "").strip() or not password:
             return {"notice": notice_html("Enter your username or email and your password.")}
         try:
-            answer = self.backend.login(login.strip(), password)
+            answer = self.backend.login(login.strip(), password, browser_address(request))
             session = {"token": answer["token"], "user": answer["user"]}
             out = self._signed_in(session, "")
         except Exception as exc:  # noqa: BLE001
@@ -286,7 +286,9 @@ class Callbacks:
         return out
 
     @slots(*VIEW_SLOTS, "history", "history_state", *SEARCH_SLOTS, "register_password")
-    def register(self, username: str, email: str, password: str) -> dict[str, Any]:
+    def register(
+        self, username: str, email: str, password: str, request: gr.Request | None = None
+    ) -> dict[str, Any]:
         """Create the account, then sign in with it at once."""
         if not (username or "").strip() or not (email or "").strip() or not password:
             return {"notice": notice_html("Fill in a username, an email address and a password.")}
@@ -294,7 +296,7 @@ class Callbacks:
             self.backend.register(username.strip(), email.strip(), password)
         except Exception as exc:  # noqa: BLE001
             return {"notice": notice_html(plain_message_login(exc))}
-        out = self.sign_in(username.strip(), password)
+        out = self.sign_in(username.strip(), password, request)
         out["register_password"] = ""
         if "session" in out and out["session"].get("token"):
             out["notice"] = notice_html(f"Welcome to PixelPlay, {username.strip()}!", "ok")
@@ -647,6 +649,13 @@ class Callbacks:
         new_entry["image_fingerprint"] = entry.get("image_fingerprint")
         new_entry["thumbnail"] = entry.get("thumbnail")
         return self._show_page(session, state, new_entry, message) | form
+
+
+def browser_address(request: gr.Request | None) -> str | None:
+    """The signing-in browser's address, forwarded to auth so its login throttle counts people,
+    not this UI process (which is every user's TCP peer as far as auth can see)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None)
 
 
 def plain_message_login(exc: BaseException) -> str:

@@ -56,9 +56,13 @@ class AuthClient(ServiceClient):
         body = self.post_json("/register", {"username": username, "email": email, "password": password})
         return AuthUser.model_validate(body["user"])
 
-    def login(self, login: str, password: str) -> LoginResult:
-        """``login`` is a username or an e-mail address."""
-        return LoginResult.model_validate(self.post_json("/login", {"login": login, "password": password}))
+    def login(self, login: str, password: str, client_address: str | None = None) -> LoginResult:
+        """``login`` is a username or an e-mail address. A front end passes its user's address
+        (``client_address``) so auth throttles per person, not per front end; auth believes it only
+        when ``PIXELPLAY_TRUSTED_PROXY_HOPS`` says a proxy stands in front of it."""
+        headers = {"X-Forwarded-For": client_address} if client_address else None
+        body = {"login": login, "password": password}
+        return LoginResult.model_validate(self.post_json("/login", body, headers=headers))
 
     def logout(self, token: str) -> None:
         self.request("POST", "/logout", headers=_bearer(token))

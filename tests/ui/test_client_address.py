@@ -1,0 +1,36 @@
+"""The UI tells auth which browser is signing in, so auth's per-address login throttle counts
+people rather than the UI process (every login's TCP peer)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import httpx
+
+from services.common.clients.auth import AuthClient
+from services.ui.callbacks import browser_address
+
+LOGIN_ANSWER = {
+    "token": "t" * 43,
+    "expires_at": "2026-12-25T00:00:00Z",
+    "user": {"id": "u1", "username": "ada", "email": "ada@example.com", "created_at": "2026-11-25T00:00:00Z"},
+}
+
+
+def test_browser_address_comes_from_the_gradio_request():
+    assert browser_address(SimpleNamespace(client=SimpleNamespace(host="203.0.113.7"))) == "203.0.113.7"
+    assert browser_address(None) is None
+    assert browser_address(SimpleNamespace(client=None)) is None
+
+
+def test_auth_client_forwards_the_address_only_when_given():
+    seen: list[str | None] = []
+
+    def auth(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("x-forwarded-for"))
+        return httpx.Response(200, json=LOGIN_ANSWER)
+
+    client = AuthClient("http://auth", transport=httpx.MockTransport(auth))
+    assert client.login("ada", "pw", "203.0.113.7").user.username == "ada"
+    client.login("ada", "pw")
+    assert seen == ["203.0.113.7", None]
