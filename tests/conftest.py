@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
 from scripts.make_demo_model import make_tiny_checkpoint
 from services.common.settings import get_settings
+
+# pgserver logs from its atexit hook, after pytest has closed the streams that logging wrote to,
+# which prints "I/O operation on closed file" tracebacks at the end of every run.
+logging.getLogger("pgserver").propagate = False
 
 
 @pytest.fixture(scope="session")
