@@ -66,8 +66,11 @@ class Settings(BaseSettings):
     # "onnx": ONNX Runtime towers exported once into data_dir/encoder/onnx (faster on CPU);
     # "torch": plain open_clip modules. Both give the same vectors (parity tested).
     encoder_runtime: Literal["onnx", "torch"] = "onnx"
-    # "int8": dynamically quantised ONNX towers; faster, but vectors drift (see docs/benchmarks.md).
-    encoder_quantize: Literal["none", "int8"] = "none"
+    # "auto": the image tower runs int8 when the CPU has VNNI and int8 stays within
+    # encoder_int8_min_cosine of fp32 on probe images at start-up, else fp32; texts stay fp32.
+    # "int8": both towers int8 (vectors drift, see docs/benchmarks.md); "none": fp32 only.
+    encoder_quantize: Literal["auto", "none", "int8"] = "auto"
+    encoder_int8_min_cosine: float = Field(default=0.999, gt=0, le=1)
     encoder_text_batch_size: int = 64  # texts per forward pass inside one /encode/texts call
     encoder_max_queue: int = 256  # queued encode requests beyond this get 503 + Retry-After
     # Decode JPEGs at a reduced DCT scale that still covers the model input (2-3x faster decode;

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from services.common.settings import Settings
+from services.encoder.images import probe_pixels
 from services.encoder.model_loading import LoadedClip, load_clip
 from services.encoder.towers import OnnxTowers, TorchTowers, Towers, build_onnx_towers, onnx_folder
 
@@ -136,7 +137,15 @@ def build_encoder(settings: Settings) -> ClipEncoder:
     towers: Towers
     if settings.encoder_runtime == "onnx":
         folder = onnx_folder(settings.data_dir, clip.model_id)
-        towers = build_onnx_towers(clip.model, folder, settings.torch_threads, settings.encoder_quantize)
+        probe = probe_pixels(clip.preprocess) if settings.encoder_quantize == "auto" else None
+        towers = build_onnx_towers(
+            clip.model,
+            folder,
+            settings.torch_threads,
+            settings.encoder_quantize,
+            probe,
+            settings.encoder_int8_min_cosine,
+        )
     else:
         towers = TorchTowers(clip.model)
     encoder = ClipEncoder(clip, towers, settings.encoder_text_batch_size)

@@ -12,7 +12,7 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from services.encoder.model_loading import PreprocessSpec
 
@@ -154,3 +154,30 @@ def _open_clip_transform(spec: PreprocessSpec):
         interpolation=spec.interpolation,
         fill_color=spec.fill_color,
     )
+
+
+def probe_pixels(spec: PreprocessSpec, count: int = 8) -> np.ndarray:
+    """``count`` deterministic synthetic photos as model input [count, 3, H, W].
+
+    Smooth colour waves, filled shapes and sensor-like noise at several sizes and aspect ratios:
+    what the start-up int8 parity check runs on, since the service ships no real photos.
+    """
+    rng = np.random.default_rng(20261125)
+    sizes = [(640, 480), (480, 640), (800, 800), (1024, 576)]
+    pixels = []
+    for i in range(count):
+        w, h = sizes[i % len(sizes)]
+        y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+        phase, freq = rng.uniform(0, 6.28, 3), rng.uniform(0.004, 0.04, 3)
+        angle = [x * np.cos(phase[c]) + y * np.sin(phase[c]) for c in range(3)]
+        waves = [127 + 100 * np.sin(freq[c] * angle[c] + phase[c]) for c in range(3)]
+        base = np.stack(waves, axis=-1) + rng.normal(0, 8, (h, w, 3))
+        image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+        draw = ImageDraw.Draw(image)
+        for _ in range(10):
+            cx, cy, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(8, min(w, h) // 3))
+            fill = tuple(int(c) for c in rng.integers(0, 256, 3))
+            shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+            shape([cx - r, cy - r, cx + r, cy + r], fill=fill)
+        pixels.append(to_pixels(image, spec))
+    return np.stack(pixels)

@@ -29,7 +29,7 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 # Bump when the exported graphs change, so stale cached files are not reused.
-EXPORT_VERSION = "2"
+EXPORT_VERSION = "3"
 ONNX_OPSET = 17
 
 
@@ -95,6 +95,59 @@ def _masked_self_attention(
     return attn.out_proj(out)
 
 
+class ImageTower(nn.Module):
+    """open_clip ``VisionTransformer.forward`` for 'tok' pooling, with the last block on the class token only.
+
+    Only the class token's output is read, so the last block needs keys and values for every
+    token but queries, attention output, out-projection and MLP for that one token: the same
+    numbers with about 1/14 less arithmetic (ViT-B-32: 50 tokens → 1 in 82 % of the last block).
+    """
+
+    def __init__(self, visual: nn.Module):
+        super().__init__()
+        self.visual = visual
+        self.blocks = visual.transformer.resblocks
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        visual = self.visual
+        x = visual._embeds(pixels)
+        for block in self.blocks[:-1]:
+            x = x + block.ls_1(_masked_self_attention(block.attn, block.ln_1(x), None))
+            x = x + block.ls_2(block.mlp(block.ln_2(x)))
+        last = self.blocks[-1]
+        x = x[:, :1] + last.ls_1(_class_token_attention(last.attn, last.ln_1(x)))
+        x = x + last.ls_2(last.mlp(last.ln_2(x)))
+        pooled = visual.ln_post(x[:, 0])  # LayerNorm is per token: before or after pooling is the same
+        return pooled @ visual.proj
+
+
+def _class_token_attention(attn: nn.MultiheadAttention, x: torch.Tensor) -> torch.Tensor:
+    """Row 0 of ``_masked_self_attention(attn, x, None)``: [B, 1, D], queries from token 0 only."""
+    batch, width = x.shape[0], x.shape[2]
+    heads, head_dim = attn.num_heads, width // attn.num_heads
+    w_q, w_kv = attn.in_proj_weight.split([width, 2 * width])
+    b_q, b_kv = attn.in_proj_bias.split([width, 2 * width])
+    q = nn.functional.linear(x[:, :1], w_q, b_q).reshape(batch, 1, heads, head_dim).transpose(1, 2)
+    kv = nn.functional.linear(x, w_kv, b_kv).reshape(batch, -1, 2, heads, head_dim).permute(2, 0, 3, 1, 4)
+    scores = (q * head_dim**-0.5) @ kv[0].transpose(-2, -1)  # [B, H, 1, L]
+    out = (scores.softmax(dim=-1) @ kv[1]).transpose(1, 2).reshape(batch, 1, width)
+    return attn.out_proj(out)
+
+
+def image_tower(visual: nn.Module) -> nn.Module:
+    """``ImageTower`` for a plain CLIP ViT with class-token pooling, else the model's own visual tower."""
+    plain_vit = (
+        all(hasattr(visual, a) for a in ("_embeds", "transformer", "ln_post", "proj"))
+        and getattr(visual, "pool_type", None) == "tok"
+        and getattr(visual, "attn_pool", None) is None
+        and not getattr(visual, "output_tokens", False)
+        and visual.proj is not None
+        and getattr(visual.transformer, "batch_first", False)
+        and all(_plain_block(block) for block in visual.transformer.resblocks)
+    )
+    return ImageTower(visual).eval() if plain_vit else visual.eval()
+
+
 class FullTextTower(nn.Module):
     """Fallback for text towers whose output may depend on padding (e.g. 'last' pooling)."""
 
@@ -150,28 +203,46 @@ class TorchTowers:
 
 
 class OnnxTowers:
-    """ONNX Runtime sessions for both towers (optionally int8 dynamically quantised)."""
+    """ONNX Runtime sessions for both towers (fp32, or int8 dynamically quantised)."""
 
     def __init__(self, image_path: Path, text_path: Path, threads: int, can_trim: bool, name: str):
-        import onnxruntime as ort
-
-        def session(path: Path) -> Any:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = max(1, threads)
-            options.inter_op_num_threads = 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
         self.name = name
         self.can_trim = can_trim
-        self._image = session(image_path)
-        self._text = session(text_path)
+        self._image = onnx_session(image_path, threads)
+        self._text = onnx_session(text_path, threads)
 
     def image(self, pixels: np.ndarray) -> np.ndarray:
         return self._image.run(None, {"pixels": pixels})[0]
 
     def text(self, tokens: np.ndarray) -> np.ndarray:
         return self._text.run(None, {"tokens": tokens})[0]
+
+
+def onnx_session(path: Path, threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle workers sleep instead of spinning: two sessions (and torch) share the cores, and one
+    # session's spinning workers slowed the next run of the other (or of torch) by 5-30 % in A/B runs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
+    """True when the CPU has int8 dot-product instructions (AVX512-VNNI or AVX-VNNI).
+
+    With them ONNX Runtime's int8 MatMuls run about twice as fast as fp32 on ViT-B-32; without
+    them int8 is barely faster (docs/benchmarks.md).
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    return re.search(r"\b(avx512_vnni|avx_vnni)\b", cpuinfo) is not None
 
 
 _export_lock = threading.Lock()
@@ -183,27 +254,69 @@ def onnx_folder(data_dir: Path, model_id: str) -> Path:
     return Path(data_dir) / "encoder" / "onnx" / f"{slug}-v{EXPORT_VERSION}-torch{torch.__version__}"
 
 
-def build_onnx_towers(clip: nn.Module, folder: Path, threads: int, quantize: str = "none") -> OnnxTowers:
-    """Export (first time only) and open both towers from ``folder``."""
+def build_onnx_towers(
+    clip: nn.Module,
+    folder: Path,
+    threads: int,
+    quantize: str = "none",
+    probe: np.ndarray | None = None,
+    min_cosine: float = 0.999,
+) -> OnnxTowers:
+    """Export (first time only) and open both towers from ``folder``.
+
+    ``quantize``: "none" (fp32), "int8" (both towers), or "auto": the image tower in int8 only
+    when this CPU has VNNI and, on every ``probe`` image, the int8 vector stays within
+    ``min_cosine`` of the fp32 one; the text tower (the catalog index) stays fp32.
+    """
     visual = clip.visual.eval()
     text_module, can_trim = text_tower(clip)
     size = visual.image_size
     height, width = (size, size) if isinstance(size, int) else size
     context = int(clip.positional_embedding.shape[0]) if hasattr(clip, "positional_embedding") else 77
     blocks = getattr(getattr(visual, "transformer", None), "resblocks", [])
-    with _plain_attention(blocks):
-        image_path = _exported(
-            visual, torch.zeros(2, 3, height, width), folder / "image.onnx", "pixels", {0: "batch"}
-        )
+    with _plain_attention(blocks):  # for a visual tower ImageTower does not cover
+        example = torch.zeros(2, 3, height, width)
+        image_path = _exported(image_tower(visual), example, folder / "image.onnx", "pixels", {0: "batch"})
     # Dynamic length axis only when trimming is valid; the full tower always gets `context` tokens.
     text_axes = {0: "batch", 1: "length"} if can_trim else {0: "batch"}
     example_tokens = torch.ones(2, context if not can_trim else 8, dtype=torch.long)
     text_path = _exported(text_module, example_tokens, folder / "text.onnx", "tokens", text_axes)
     name = "onnx"
     if quantize == "int8":
-        image_path, text_path = _quantized(image_path), _quantized(text_path)
+        signed = cpu_has_vnni()
+        image_path, text_path = _quantized(image_path, signed), _quantized(text_path, signed)
         name = "onnx-int8"
+    elif quantize == "auto" and _int8_image_is_close(image_path, probe, threads, min_cosine):
+        image_path = _quantized(image_path, signed=True)
+        name = "onnx-int8-image"
     return OnnxTowers(image_path, text_path, threads, can_trim, name)
+
+
+def _int8_image_is_close(fp32_path: Path, probe: np.ndarray | None, threads: int, min_cosine: float) -> bool:
+    """Whether "auto" may use the int8 image tower: VNNI present and parity held on the probe images."""
+    if not cpu_has_vnni():
+        log.info("image tower stays fp32: this CPU has no VNNI, so int8 would not be faster")
+        return False
+    if probe is None or len(probe) == 0:
+        log.info("image tower stays fp32: no probe images to check int8 parity on")
+        return False
+    int8_path = _quantized(fp32_path, signed=True)
+    reference = onnx_session(fp32_path, threads).run(None, {"pixels": probe})[0]
+    candidate = onnx_session(int8_path, threads).run(None, {"pixels": probe})[0]
+    cosines = (reference * candidate).sum(axis=1) / (
+        np.linalg.norm(reference, axis=1) * np.linalg.norm(candidate, axis=1) + 1e-12
+    )
+    worst = float(cosines.min())
+    if worst < min_cosine:
+        log.warning(
+            "image tower stays fp32: int8 min cosine %.6f < %.6f over %d probe images",
+            worst,
+            min_cosine,
+            len(probe),
+        )
+        return False
+    log.info("image tower runs int8: min cosine %.6f to fp32 over %d probe images", worst, len(probe))
+    return True
 
 
 @contextmanager
@@ -260,18 +373,22 @@ def _exported(module: nn.Module, example: torch.Tensor, path: Path, input_name: 
         return path
 
 
-def _quantized(path: Path) -> Path:
+def _quantized(path: Path, signed: bool) -> Path:
+    """``path`` dynamically quantised to int8 (cached beside it).
+
+    Signed weights (u8 activations x s8 weights) run on VNNI. Without VNNI, ORT's u8s8 kernels can
+    saturate, which cost ~10x more cosine drift than u8u8 in our measurement, so weights are unsigned.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    target = path.with_name(path.stem + "-int8.onnx")
+    target = path.with_name(f"{path.stem}-int8-{'s8' if signed else 'u8'}.onnx")
     with _export_lock:
         if not target.is_file():
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
             os.close(fd)
             try:
-                # Unsigned weights: ORT's u8s8 kernels on AVX2 (no VNNI) can saturate, which cost
-                # ~10x more cosine drift than u8u8 in our measurement.
-                quantize_dynamic(str(path), tmp, weight_type=QuantType.QUInt8)
+                weight_type = QuantType.QInt8 if signed else QuantType.QUInt8
+                quantize_dynamic(str(path), tmp, weight_type=weight_type)
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, target)
             finally:

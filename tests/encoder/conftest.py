@@ -57,7 +57,9 @@ def encoder_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def onnx_encoder(tiny_model_dir: Path, encoder_data_dir: Path):
     from services.encoder.encoding import build_encoder
 
-    return build_encoder(settings_for(tiny_model_dir, encoder_data_dir, encoder_runtime="onnx"))
+    # fp32: the ONNX parity reference ("auto" may pick the int8 image tower, tested on its own).
+    settings = settings_for(tiny_model_dir, encoder_data_dir, encoder_runtime="onnx", encoder_quantize="none")
+    return build_encoder(settings)
 
 
 @pytest.fixture(scope="session")

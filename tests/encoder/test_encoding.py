@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from services.encoder.encoding import ClipEncoder, eot_positions, plan_text_batches
-from services.encoder.images import to_pixels
+from services.encoder import towers
+from services.encoder.encoding import ClipEncoder, build_encoder, eot_positions, plan_text_batches
+from services.encoder.images import probe_pixels, to_pixels
 from tests.encoder.conftest import photo, settings_for
 
 TEXTS = [
@@ -109,8 +110,6 @@ def test_image_in_a_batch_equals_image_alone(onnx_encoder: ClipEncoder) -> None:
 def test_int8_option_runs_and_stays_close(tiny_model_dir, encoder_data_dir, onnx_encoder) -> None:
     """int8 is opt-in and lossy; its drift is reported in docs/benchmarks.md. Here: it works and
     still points the same way (a broken quantisation gives cosines near 0)."""
-    from services.encoder.encoding import build_encoder
-
     int8 = build_encoder(settings_for(tiny_model_dir, encoder_data_dir, encoder_quantize="int8"))
     assert int8.runtime == "onnx-int8"
     assert cosines(int8.encode_texts(TEXTS), onnx_encoder.encode_texts(TEXTS)).min() >= 0.95
@@ -154,3 +153,64 @@ def test_jpeg_draft_upload_path_stays_within_parity(onnx_encoder: ClipEncoder) -
                 transform(Image.open(io.BytesIO(data)))[None], normalize=True
             ).numpy()
         assert cosines(ours, reference)[0] >= 0.999
+
+
+def test_class_token_tower_equals_the_visual_tower(onnx_encoder: ClipEncoder) -> None:
+    """The exported image tower runs the last block on the class token only: same numbers."""
+    visual = onnx_encoder.clip.model.visual
+    module = towers.image_tower(visual)
+    assert isinstance(module, towers.ImageTower)
+    pixels = torch.from_numpy(probe_pixels(onnx_encoder.clip.preprocess, count=3))
+    with torch.inference_mode():
+        np.testing.assert_allclose(module(pixels).numpy(), visual(pixels).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_other_visual_towers_are_exported_whole(onnx_encoder: ClipEncoder, monkeypatch) -> None:
+    visual = onnx_encoder.clip.model.visual
+    monkeypatch.setattr(visual, "pool_type", "avg")  # mean pooling reads every token
+    assert towers.image_tower(visual) is visual
+
+
+def test_cpu_flags_decide_vnni() -> None:
+    assert towers.cpu_has_vnni("flags : fpu avx2 avx512f avx512_vnni avx512_bf16")
+    assert towers.cpu_has_vnni("flags : fpu avx2 avx_vnni")
+    assert not towers.cpu_has_vnni("flags : fpu avx2 fma avx512f avx512vl")
+
+
+def auto_encoder(tiny_model_dir, data_dir, monkeypatch, vnni: bool, **overrides) -> ClipEncoder:
+    monkeypatch.setattr(towers, "cpu_has_vnni", lambda cpuinfo=None: vnni)
+    return build_encoder(settings_for(tiny_model_dir, data_dir, encoder_quantize="auto", **overrides))
+
+
+def onnx_files(data_dir) -> set[str]:
+    return {p.name for p in (data_dir / "encoder" / "onnx").rglob("*.onnx")}
+
+
+def test_auto_runs_the_image_tower_int8_when_it_keeps_parity(
+    tiny_model_dir, encoder_data_dir, onnx_encoder, monkeypatch
+) -> None:
+    auto = auto_encoder(tiny_model_dir, encoder_data_dir, monkeypatch, vnni=True)
+    assert auto.runtime == "onnx-int8-image"
+    assert "image-int8-s8.onnx" in onnx_files(encoder_data_dir)
+    pixels = [to_pixels(photo(size, seed=i), auto.clip.preprocess) for i, size in
+              enumerate([(640, 480), (300, 500), (224, 224)])]
+    image = auto.encode_pixels(pixels)
+    assert cosines(image, plain_image_vectors(auto, pixels)).min() >= 0.999
+    assert cosines(image, onnx_encoder.encode_pixels(pixels)).min() < 1 - 1e-7  # really int8
+    # The text tower (the catalog index) stays fp32: the same vectors as the fp32 encoder.
+    np.testing.assert_allclose(auto.encode_texts(TEXTS), onnx_encoder.encode_texts(TEXTS), atol=1e-6)
+
+
+def test_auto_keeps_fp32_when_int8_drifts_too_far(
+    tiny_model_dir, encoder_data_dir, onnx_encoder, monkeypatch
+) -> None:
+    auto = auto_encoder(tiny_model_dir, encoder_data_dir, monkeypatch, vnni=True, encoder_int8_min_cosine=1.0)
+    assert auto.runtime == "onnx"
+    pixels = [to_pixels(photo(seed=i), auto.clip.preprocess) for i in range(2)]
+    np.testing.assert_allclose(auto.encode_pixels(pixels), onnx_encoder.encode_pixels(pixels), atol=1e-6)
+
+
+def test_auto_keeps_fp32_without_vnni(tiny_model_dir, tmp_path, monkeypatch) -> None:
+    auto = auto_encoder(tiny_model_dir, tmp_path, monkeypatch, vnni=False)
+    assert auto.runtime == "onnx"
+    assert onnx_files(tmp_path) == {"image.onnx", "text.onnx"}  # nothing quantised
