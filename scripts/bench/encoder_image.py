@@ -1,13 +1,15 @@
 """Issue #8 target 1: one image at a time, optimised service path vs plain open_clip, same run.
 
-    PYTHONPATH=. python -m scripts.bench.encoder_image [--rounds 5] [--no-int8]
+    PYTHONPATH=. python -m scripts.bench.encoder_image [--rounds 5]
 
 ViT-B-32 with random weights (same cost as the real weights; "random weights, same cost").
 Both sides start from the uploaded bytes: plain = PIL open + open_clip preprocess +
-``encode_image`` (torch, inference_mode); optimised = the service's ``open_checked`` + ``to_pixels``
-+ ``ClipEncoder.encode_pixels`` (ONNX Runtime). Runs alternate per image so load changes from
-other users of the machine hit both sides alike. Prints p50s, the ratio and cosine parity; with
-int8, also its parity and top-10 overlap against fp32 over catalog song vectors.
+``encode_image`` (torch, inference_mode); optimised = the service's ``prepare_upload`` +
+``ClipEncoder.encode_pixels`` (ONNX Runtime) with the service defaults, i.e. quantisation "auto"
+(the int8 image tower when this CPU has VNNI and int8 keeps parity, else fp32), and the same
+with fp32 forced. Runs alternate per image so load changes from other users of the machine hit
+every side alike. Prints p50s, ratios, cosine parity against open_clip fp32 and, when the default
+runs int8, the top-10 overlap of its rankings with fp32 ones over catalog song vectors.
 """
 
 from __future__ import annotations
@@ -37,15 +39,14 @@ def optimised(encoder: ClipEncoder, data: bytes, jpeg_draft: bool = True) -> np.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="passes over the 12 test photos")
-    parser.add_argument("--no-int8", action="store_true", help="skip the int8 variant")
     parser.add_argument("--songs", type=int, default=2000, help="catalog songs for the top-10 overlap")
     args = parser.parse_args()
 
     torch.set_num_threads(2)
     checkpoint = vit_b32_checkpoint()
     settings = Settings(clip_checkpoint=checkpoint, data_dir=BENCH_DIR / "var", torch_threads=2)
-    fast = build_encoder(settings.model_copy(update={"encoder_runtime": "onnx"}))
-    int8 = None if args.no_int8 else build_encoder(settings.model_copy(update={"encoder_quantize": "int8"}))
+    default = build_encoder(settings.model_copy(update={"encoder_runtime": "onnx"}))
+    fp32 = build_encoder(settings.model_copy(update={"encoder_quantize": "none"}))
     plain_model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{checkpoint}")
     plain_model.eval()
 
@@ -54,79 +55,77 @@ def main() -> None:
             pixels = preprocess(Image.open(io.BytesIO(data)))[None]
             return plain_model.encode_image(pixels, normalize=True)[0].numpy()
 
+    sides = {
+        "plain": plain,
+        "default": lambda data: optimised(default, data),
+        "fp32": lambda data: optimised(fp32, data),
+        "fp32, no JPEG draft": lambda data: optimised(fp32, data, False),
+    }
     photos = test_photos()
     for _, data in photos[:2]:  # warm-up: first runs allocate and pick kernels
-        plain(data), optimised(fast, data), int8 and optimised(int8, data)
-
-    times: dict[str, list[float]] = {
-        "plain": [], "onnx": [], "exact": [], "int8": [], "plain_model": [], "onnx_model": []
-    }
-    vectors: dict[str, dict[str, np.ndarray]] = {"plain": {}, "onnx": {}, "exact": {}, "int8": {}}
+        for run in sides.values():
+            run(data)
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    vectors: dict[str, dict[str, np.ndarray]] = {name: {} for name in sides}
     for _ in range(args.rounds):
-        for name, data in photos:
-            t, vectors["plain"][name] = timed(plain, data)
-            times["plain"].append(t)
-            t, vectors["onnx"][name] = timed(optimised, fast, data)
-            times["onnx"].append(t)
-            t, vectors["exact"][name] = timed(optimised, fast, data, False)
-            times["exact"].append(t)
-            if int8 is not None:
-                t, vectors["int8"][name] = timed(optimised, int8, data)
-                times["int8"].append(t)
-    # Model only (pixels already prepared), to separate the tower from decoding.
-    pixels = to_pixels(open_checked(photos[0][1], MAX_BYTES, MAX_PIXELS), fast.clip.preprocess)[None]
+        for photo, data in photos:
+            for name, run in sides.items():
+                elapsed, vectors[name][photo] = timed(run, data)
+                times[name].append(elapsed)
+    # Model only (pixels already prepared), to separate the towers from decoding.
+    pixels = to_pixels(open_checked(photos[0][1], MAX_BYTES, MAX_PIXELS), fp32.clip.preprocess)[None]
+    towers = {"plain": plain_model.encode_image, "default": default.towers.image, "fp32": fp32.towers.image}
+    model_times: dict[str, list[float]] = {name: [] for name in towers}
     with torch.inference_mode():
         tensor = torch.from_numpy(pixels)
         for _ in range(args.rounds * 4):
-            times["plain_model"].append(timed(plain_model.encode_image, tensor)[0])
-            times["onnx_model"].append(timed(fast.towers.image, pixels)[0])
+            for name, run in towers.items():
+                model_times[name].append(timed(run, tensor if name == "plain" else pixels)[0])
 
     def cos(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b))
 
-    onnx_parity = [cos(vectors["onnx"][n], vectors["plain"][n]) for n, _ in photos]
-    plain_p50, onnx_p50 = p(times["plain"], 50), p(times["onnx"], 50)
+    plain_p50 = p(times["plain"], 50)
     print(f"# encoder_image — ViT-B-32, random weights, same cost; {machine_line()}")
     print(f"photos: {len(photos)} ({', '.join(n for n, _ in photos)}), rounds: {args.rounds}, batch 1")
-    print(f"plain open_clip (torch, PIL preprocess) p50 {plain_p50:7.1f} ms, p90 {p(times['plain'], 90):.1f}")
-    print(f"optimised (onnx fp32, service path)      p50 {onnx_p50:7.1f} ms, p90 {p(times['onnx'], 90):.1f}")
-    exact_p50 = p(times["exact"], 50)
-    print(f"  without JPEG draft decoding: p50 {exact_p50:7.1f} ms, ratio {exact_p50 / plain_p50:.3f}")
-    print(f"RATIO optimised/plain p50: {onnx_p50 / plain_p50:.3f} (target <= 0.45)")
-    exact_parity = [cos(vectors["exact"][n], vectors["plain"][n]) for n, _ in photos]
-    print(
-        f"parity onnx vs open_clip fp32: min cosine {min(onnx_parity):.6f} over {len(photos)} photos"
-        f" (target >= 0.999); without JPEG draft {min(exact_parity):.6f}"
-    )
-    plain_model_p50, onnx_model_p50 = p(times["plain_model"], 50), p(times["onnx_model"], 50)
-    print(
-        f"model only: plain {plain_model_p50:.1f} ms, onnx {onnx_model_p50:.1f} ms,"
-        f" ratio {onnx_model_p50 / plain_model_p50:.3f}"
-    )
-    if int8 is not None:
-        int8_parity = [cos(vectors["int8"][n], vectors["plain"][n]) for n, _ in photos]
-        int8_p50 = p(times["int8"], 50)
+    print(f"service default runtime: {default.runtime}")
+    for name in sides:
+        p50 = p(times[name], 50)
+        parity = min(cos(vectors[name][n], vectors["plain"][n]) for n, _ in photos)
         print(
-            f"int8 (opt-in) p50 {int8_p50:7.1f} ms, ratio {int8_p50 / plain_p50:.3f};"
-            f" min cosine vs fp32 {min(int8_parity):.6f}, mean {np.mean(int8_parity):.6f}"
+            f"{name:20s} p50 {p50:6.1f} ms, p90 {p(times[name], 90):6.1f} ms, ratio {p50 / plain_p50:.3f},"
+            f" min cosine to open_clip fp32 {parity:.6f}"
         )
-        overlap = top10_overlap(fast, vectors, args.songs)
-        print(f"int8 top-10 overlap vs fp32 over {args.songs} catalog songs: {overlap}")
+    print(
+        f"RATIO default/plain p50: {p(times['default'], 50) / plain_p50:.3f} (target <= 0.45, cos >= 0.999)"
+    )
+    plain_model_p50 = p(model_times["plain"], 50)
+    print(
+        "model only p50: "
+        + ", ".join(
+            f"{n} {p(t, 50):.1f} ms ({p(t, 50) / plain_model_p50:.3f})" for n, t in model_times.items()
+        )
+    )
+    if "int8" in default.runtime:
+        overlap = top10_overlap(fp32, vectors["plain"], vectors["default"], args.songs)
+        print(f"default (int8) top-10 overlap with fp32 over {args.songs} catalog songs: {overlap}")
 
 
-def top10_overlap(fast: ClipEncoder, vectors: dict[str, dict[str, np.ndarray]], songs: int) -> str:
-    """Mean share of the fp32 top-10 songs that int8 image vectors also rank top-10."""
+def top10_overlap(
+    fp32: ClipEncoder, reference: dict[str, np.ndarray], candidate: dict[str, np.ndarray], songs: int
+) -> str:
+    """Mean share of the fp32 top-10 songs that the candidate's image vectors also rank top-10."""
     from services.common.catalog import load_catalog
     from services.common.settings import get_settings
 
     catalog, _ = load_catalog(get_settings().catalog_path)
     texts = list(dict.fromkeys(song.description for song in catalog))[:songs]
-    index = fast.encode_texts(texts)
+    index = fp32.encode_texts(texts)
     overlaps = []
-    for name, reference in vectors["plain"].items():
-        top_ref = set(np.argsort(-index @ reference)[:10])
-        top_int8 = set(np.argsort(-index @ vectors["int8"][name])[:10])
-        overlaps.append(len(top_ref & top_int8) / 10)
+    for name, vector in reference.items():
+        top_ref = set(np.argsort(-index @ vector)[:10])
+        top_candidate = set(np.argsort(-index @ candidate[name])[:10])
+        overlaps.append(len(top_ref & top_candidate) / 10)
     return f"mean {np.mean(overlaps):.2f}, min {min(overlaps):.1f} over {len(overlaps)} photos"
 
 
