@@ -29,7 +29,7 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 # Bump when the exported graphs change, so stale cached files are not reused.
-EXPORT_VERSION = "3"
+EXPORT_VERSION = "4"
 ONNX_OPSET = 17
 
 
@@ -374,21 +374,33 @@ def _exported(module: nn.Module, example: torch.Tensor, path: Path, input_name: 
 
 
 def _quantized(path: Path, signed: bool) -> Path:
-    """``path`` dynamically quantised to int8 (cached beside it).
+    """``path`` with its MatMuls dynamically quantised to int8 (cached beside it).
 
+    The final projection (the MatMul that writes the output) stays fp32, and so does the patch
+    Conv: on ViT-B-32 that cut the int8 drift about 3x (min cosine to fp32 0.99981 → 0.99994) for
+    no measurable time, since both see one token or run once.
     Signed weights (u8 activations x s8 weights) run on VNNI. Without VNNI, ORT's u8s8 kernels can
     saturate, which cost ~10x more cosine drift than u8u8 in our measurement, so weights are unsigned.
     """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = path.with_name(f"{path.stem}-int8-{'s8' if signed else 'u8'}.onnx")
     with _export_lock:
         if not target.is_file():
+            graph = onnx.load(str(path), load_external_data=False).graph
+            outputs = {output.name for output in graph.output}
+            projection = [node.name for node in graph.node if outputs.intersection(node.output)]
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
             os.close(fd)
             try:
-                weight_type = QuantType.QInt8 if signed else QuantType.QUInt8
-                quantize_dynamic(str(path), tmp, weight_type=weight_type)
+                quantize_dynamic(
+                    str(path),
+                    tmp,
+                    weight_type=QuantType.QInt8 if signed else QuantType.QUInt8,
+                    op_types_to_quantize=["MatMul"],
+                    nodes_to_exclude=projection,
+                )
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, target)
             finally:
