@@ -139,7 +139,10 @@ async def run(users: int, seconds: float) -> dict:
     results = Results()
     peak: dict[str, int] = {}
     stop = asyncio.Event()
-    limits = httpx.Limits(max_connections=users * 2, max_keepalive_connections=users * 2)
+    # Expire idle connections before uvicorn closes them (5 s), or a reused one fails with ReadError.
+    limits = httpx.Limits(
+        max_connections=users * 2, max_keepalive_connections=users * 2, keepalive_expiry=2.0
+    )
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         sampler = asyncio.create_task(sample_rss(stop, peak))
         # Sign-ups cost two bcrypt hashes each; do them before the clock starts.

@@ -51,6 +51,11 @@ def _detail(response: httpx.Response) -> str:
     return detail if isinstance(detail, str) else str(detail)
 
 
+# Idle connections are dropped before uvicorn drops them (its keep-alive timeout is 5 s, the same
+# as httpx's default expiry): reusing a connection the server is closing fails with ReadError.
+KEEPALIVE_EXPIRY_S = 2.0
+
+
 class ServiceClient:
     """One service's HTTP API. Subclasses add one typed method per endpoint."""
 
@@ -73,6 +78,7 @@ class ServiceClient:
             timeout=self.settings.http_timeout_s,
             headers=headers,
             transport=transport,
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S),
         )
 
     def ready(self) -> bool:
