@@ -12,6 +12,7 @@ Ctrl-C (or SIGTERM) stops everything in reverse order. If any part dies, everyth
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import signal
 import subprocess
@@ -85,6 +86,26 @@ def wait_ready(stack: Stack, name: str, url: str, timeout_s: float) -> None:
     raise SystemExit(f"[run] {name} not ready at {url} after {timeout_s:.0f}s")
 
 
+def lock_data_dir(data_dir: Path) -> int:
+    """Hold ``data_dir/run.lock`` for this process's lifetime, or exit if another run command does.
+
+    Two run commands on one data dir would share the embedded Postgres and Redis folders, and the
+    second one's start and stop would pull them from under the first.
+    """
+    fd = os.open(data_dir / "run.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        raise SystemExit(
+            f"[run] another run command (pid {holder}) is using {data_dir}; stop it first,"
+            " or give this one its own PIXELPLAY_DATA_DIR (and ports)"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd  # the lock goes with the process, however it ends
+
+
 def environment(settings: Settings, stack: Stack, demo_model: bool) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if not settings.database_url:
@@ -118,6 +139,7 @@ def main() -> None:
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock_data_dir(settings.data_dir)
     stack = Stack()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -64,6 +64,13 @@ def test_run_command_serves_songs_with_embedded_engines(tiny_model_dir):
         assert scores == sorted(scores, reverse=True)
         # The auth service runs on the embedded Postgres.
         assert httpx.get(f"{env['PIXELPLAY_AUTH_URL']}/readyz", timeout=10).status_code == 200
+        # A second run command on the same data dir refuses to start and leaves this one alone.
+        command = [sys.executable, "-m", "scripts.run"]
+        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0
+        assert f"another run command (pid {proc.pid}) is using" in second.stderr
+        assert httpx.get(f"{search}/readyz", timeout=10).status_code == 200
+        assert httpx.get(f"{env['PIXELPLAY_AUTH_URL']}/readyz", timeout=10).status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
