@@ -4,7 +4,7 @@ Not a test (pytest does not collect it). Builds a qdrant-edge index of the full 
 512-d vectors in a temp folder, then times one page (limit 20) per strategy and prints each as a
 ratio to the plain search. Timings are never asserted anywhere.
 
-    PYTHONPATH=. .venv/bin/python -m tests.quality.bench_rerank [--queries 30]
+    PYTHONPATH=. .venv/bin/python -m scripts.bench.search_rerank [--queries 30]
 """
 
 from __future__ import annotations

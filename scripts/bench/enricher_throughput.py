@@ -1,6 +1,6 @@
 """Enricher benchmark: rate-limiter cost and accuracy, and worker throughput with no limit.
 
-    REDIS_URL=redis://127.0.0.1:6379/0 python -m tests.enricher.bench_throughput [--songs 40]
+    REDIS_URL=redis://127.0.0.1:6379/0 python -m scripts.bench.enricher_throughput [--songs 40]
 
 Uses the same real pieces as the tests (Redis, the fake iTunes server, the search service, Celery
 worker processes). Prints raw numbers and ratios; asserts nothing about speed.

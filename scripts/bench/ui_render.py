@@ -1,7 +1,7 @@
 """What the UI layer costs on top of the services (prints numbers and ratios; asserts nothing).
 
-PYTHONPATH=. python -m tests.ui.bench_ui              # pure pieces only
-PYTHONPATH=. python -m tests.ui.bench_ui --live       # + a photo search through the UI handler
+PYTHONPATH=. python -m scripts.bench.ui_render              # pure pieces only
+PYTHONPATH=. python -m scripts.bench.ui_render --live       # + a photo search through the UI handler
                                                       #   vs the bare search client (needs the
                                                       #   services at PIXELPLAY_*_URL)
 """
