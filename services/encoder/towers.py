@@ -300,9 +300,13 @@ def _int8_image_is_close(fp32_path: Path, probe: np.ndarray | None, threads: int
     if probe is None or len(probe) == 0:
         log.info("image tower stays fp32: no probe images to check int8 parity on")
         return False
-    int8_path = _quantized(fp32_path, signed=True)
-    reference = onnx_session(fp32_path, threads).run(None, {"pixels": probe})[0]
-    candidate = onnx_session(int8_path, threads).run(None, {"pixels": probe})[0]
+    try:
+        int8_path = _quantized(fp32_path, signed=True)
+        reference = onnx_session(fp32_path, threads).run(None, {"pixels": probe})[0]
+        candidate = onnx_session(int8_path, threads).run(None, {"pixels": probe})[0]
+    except Exception:  # an optional speed-up must never stop the encoder from starting
+        log.warning("image tower stays fp32: int8 quantisation failed", exc_info=True)
+        return False
     cosines = (reference * candidate).sum(axis=1) / (
         np.linalg.norm(reference, axis=1) * np.linalg.norm(candidate, axis=1) + 1e-12
     )

@@ -214,3 +214,13 @@ def test_auto_keeps_fp32_without_vnni(tiny_model_dir, tmp_path, monkeypatch) -> 
     auto = auto_encoder(tiny_model_dir, tmp_path, monkeypatch, vnni=False)
     assert auto.runtime == "onnx"
     assert onnx_files(tmp_path) == {"image.onnx", "text.onnx"}  # nothing quantised
+
+
+def test_auto_keeps_fp32_when_quantisation_fails(tiny_model_dir, tmp_path, monkeypatch) -> None:
+    def broken(path, signed):
+        raise RuntimeError("unsupported op")
+
+    monkeypatch.setattr(towers, "_quantized", broken)
+    auto = auto_encoder(tiny_model_dir, tmp_path, monkeypatch, vnni=True)
+    assert auto.runtime == "onnx"
+    assert auto.encode_texts(["still works"]).shape == (1, auto.dim)
