@@ -205,11 +205,11 @@ class TorchTowers:
 class OnnxTowers:
     """ONNX Runtime sessions for both towers (fp32, or int8 dynamically quantised)."""
 
-    def __init__(self, image_path: Path, text_path: Path, threads: int, can_trim: bool, name: str):
+    def __init__(self, image: Any, text: Any, can_trim: bool, name: str):
         self.name = name
         self.can_trim = can_trim
-        self._image = onnx_session(image_path, threads)
-        self._text = onnx_session(text_path, threads)
+        self._image = image  # onnxruntime.InferenceSession
+        self._text = text
 
     def image(self, pixels: np.ndarray) -> np.ndarray:
         return self._image.run(None, {"pixels": pixels})[0]
@@ -281,32 +281,36 @@ def build_onnx_towers(
     text_axes = {0: "batch", 1: "length"} if can_trim else {0: "batch"}
     example_tokens = torch.ones(2, context if not can_trim else 8, dtype=torch.long)
     text_path = _exported(text_module, example_tokens, folder / "text.onnx", "tokens", text_axes)
-    name = "onnx"
     if quantize == "int8":
         signed = cpu_has_vnni()
-        image_path, text_path = _quantized(image_path, signed), _quantized(text_path, signed)
-        name = "onnx-int8"
-    elif quantize == "auto" and _int8_image_is_close(image_path, probe, threads, min_cosine):
-        image_path = _quantized(image_path, signed=True)
-        name = "onnx-int8-image"
-    return OnnxTowers(image_path, text_path, threads, can_trim, name)
+        image, name = onnx_session(_quantized(image_path, signed), threads), "onnx-int8"
+        text_path = _quantized(text_path, signed)
+    elif quantize == "auto":
+        image, name = _auto_image_session(image_path, probe, threads, min_cosine)
+    else:
+        image, name = onnx_session(image_path, threads), "onnx"
+    return OnnxTowers(image, onnx_session(text_path, threads), can_trim, name)
 
 
-def _int8_image_is_close(fp32_path: Path, probe: np.ndarray | None, threads: int, min_cosine: float) -> bool:
-    """Whether "auto" may use the int8 image tower: VNNI present and parity held on the probe images."""
+def _auto_image_session(
+    fp32_path: Path, probe: np.ndarray | None, threads: int, min_cosine: float
+) -> tuple[Any, str]:
+    """(session, runtime name) for "auto": the int8 image tower when this CPU has VNNI and int8
+    kept parity on the probe images, else the fp32 one."""
+    fp32 = onnx_session(fp32_path, threads)
     if not cpu_has_vnni():
         log.info("image tower stays fp32: this CPU has no VNNI, so int8 would not be faster")
-        return False
+        return fp32, "onnx"
     if probe is None or len(probe) == 0:
         log.info("image tower stays fp32: no probe images to check int8 parity on")
-        return False
+        return fp32, "onnx"
     try:
-        int8_path = _quantized(fp32_path, signed=True)
-        reference = onnx_session(fp32_path, threads).run(None, {"pixels": probe})[0]
-        candidate = onnx_session(int8_path, threads).run(None, {"pixels": probe})[0]
+        int8 = onnx_session(_quantized(fp32_path, signed=True), threads)
+        reference = fp32.run(None, {"pixels": probe})[0]
+        candidate = int8.run(None, {"pixels": probe})[0]
     except Exception:  # an optional speed-up must never stop the encoder from starting
         log.warning("image tower stays fp32: int8 quantisation failed", exc_info=True)
-        return False
+        return fp32, "onnx"
     cosines = (reference * candidate).sum(axis=1) / (
         np.linalg.norm(reference, axis=1) * np.linalg.norm(candidate, axis=1) + 1e-12
     )
@@ -318,9 +322,9 @@ def _int8_image_is_close(fp32_path: Path, probe: np.ndarray | None, threads: int
             min_cosine,
             len(probe),
         )
-        return False
+        return fp32, "onnx"
     log.info("image tower runs int8: min cosine %.6f to fp32 over %d probe images", worst, len(probe))
-    return True
+    return int8, "onnx-int8-image"
 
 
 @contextmanager
