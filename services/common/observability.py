@@ -128,8 +128,13 @@ def instrument(app: FastAPI, service: str) -> None:
             _request_id.reset(token)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    def metrics(request: Request) -> Response:
+        body = generate_latest()
+        # An app may add its own collectors in a registry at app.state.metrics (per app, so apps
+        # sharing a process, as in tests, never report each other's figures).
+        if (own := getattr(request.app.state, "metrics", None)) is not None:
+            body += generate_latest(own)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
 
 from services.common.clients.encoder import EncoderClient
 from services.common.http import ServiceError, ServiceUnavailable
@@ -19,6 +20,7 @@ from services.common.settings import Settings, get_settings
 from services.search.deps import EncoderGateway, StoreDep
 from services.search.engine import Explainer, SearchEngine, SongNotFound
 from services.search.enrichment import UnknownSong
+from services.search.metrics import EnrichmentCollector
 from services.search.routes import index, search, songs
 from services.search.schemas import Info
 from services.search.storage import open_store
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
             phrases = encoder
         explainer = Explainer(cfg.data_dir / "phrase-vectors", phrases.text_vectors)
         app.state.engine = SearchEngine(app.state.store, explainer)
+        app.state.metrics = CollectorRegistry()  # served by /metrics beside the request metrics
+        app.state.metrics.register(EnrichmentCollector(app.state.store))
         log.info(
             "search ready: backend=%s alias=%s active=%s",
             app.state.store.backend,

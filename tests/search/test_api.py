@@ -49,6 +49,8 @@ def test_empty_index_is_not_ready_and_searches_say_how_to_fix_it(empty_client: T
     assert empty_client.get("/info").json()["points"] == 0
     answer = empty_client.post("/search/text", json={"text": "calm"})
     assert answer.status_code == 503 and "index_catalog" in answer.json()["detail"]
+    metrics = empty_client.get("/metrics")  # no collection yet: no song counts, and no error
+    assert metrics.status_code == 200 and "pixelplay_songs{" not in metrics.text
 
 
 # --- queries -----------------------------------------------------------------------------------------
@@ -280,6 +282,11 @@ def test_pending_list_pages_and_stats(client: TestClient, catalog_slice: list[So
         client.patch(f"/songs/{track}/enrichment", json={"enrich_status": status, "enriched_at": 1000.0 + i})
     stats = client.get("/stats/enrichment").json()
     assert stats == {"pending": len(catalog_slice) - 5, "ok": 3, "not_found": 0, "failed": 2}
+    # The same counts on /metrics, for operators watching enrichment progress.
+    metrics = client.get("/metrics").text
+    assert f'pixelplay_songs{{enrich_status="pending"}} {len(catalog_slice) - 5}.0' in metrics
+    assert 'pixelplay_songs{enrich_status="ok"} 3.0' in metrics
+    assert 'pixelplay_songs{enrich_status="failed"} 2.0' in metrics
 
     seen: list[str] = []
     after = None
