@@ -23,11 +23,11 @@ from services.search.schemas import Page, SearchHit, SearchPage
 from services.search.storage.base import (
     CollectionMeta,
     Conditions,
-    DimensionMismatch,
     ModelMismatch,
     Recommend,
     StoredPoint,
     VectorStore,
+    checked_meta,
     point_id,
 )
 from services.search.vectors import normalise
@@ -51,22 +51,10 @@ class SearchEngine:
     def collection(self) -> CollectionMeta:
         return self.store.meta()
 
-    def check_model(self, model_id: str | None, dim: int | None = None) -> CollectionMeta:
-        """The active collection, after refusing vectors from another model or of another size."""
-        meta = self.store.meta()
-        if model_id is not None and model_id != meta.model_id:
-            raise ModelMismatch(
-                f"the index was built with model '{meta.model_id}' but the query uses '{model_id}'; "
-                "re-index with scripts/reindex.py"
-            )
-        if dim is not None and dim != meta.dim:
-            raise DimensionMismatch(f"the vector has {dim} dimensions, the index expects {meta.dim}")
-        return meta
-
     # --- strategies -------------------------------------------------------------------------------
     def by_vector(self, vector: list[float], page: Page, model_id: str | None) -> SearchPage:
         """Nearest songs to a query vector (image, text, blend or a "load more" page): exact cosine."""
-        meta = self.check_model(model_id, len(vector))
+        meta = checked_meta(self.store, None, model_id, len(vector))
         query = normalise(vector)
         cond = to_conditions(page.filters)
 
@@ -113,7 +101,7 @@ class SearchEngine:
         like, and down-only feedback needs no negated mean (which drifts to "anything unlike these")."""
         if not positive_track_ids and not negative_track_ids:
             return self.by_vector(vector, page, model_id)
-        meta = self.check_model(model_id, len(vector))
+        meta = checked_meta(self.store, None, model_id, len(vector))
         overlap = sorted(set(positive_track_ids) & set(negative_track_ids))
         if overlap:
             raise ValueError(f"track(s) rated both up and down: {', '.join(overlap)}")

@@ -13,9 +13,9 @@ from services.search.schemas import IndexItem, VersionInfo
 from services.search.storage.base import (
     CollectionMeta,
     DimensionMismatch,
-    ModelMismatch,
     Upsert,
     VectorStore,
+    checked_meta,
     point_id,
 )
 
@@ -29,19 +29,7 @@ def ensure_index(store: VectorStore, model_id: str, dim: int) -> CollectionMeta:
         meta = store.create_version(model_id, dim)
         store.switch_alias(meta.version)
         return meta
-    return check_version(store, None, model_id, dim)
-
-
-def check_version(store: VectorStore, version: str | None, model_id: str, dim: int | None) -> CollectionMeta:
-    meta = store.meta(version)
-    if meta.model_id != model_id:
-        raise ModelMismatch(
-            f"collection '{meta.version}' was built with model '{meta.model_id}', not '{model_id}'; "
-            "re-index with scripts/reindex.py"
-        )
-    if dim is not None and dim != meta.dim:
-        raise DimensionMismatch(f"vectors have {dim} dimensions, collection '{meta.version}' has {meta.dim}")
-    return meta
+    return checked_meta(store, None, model_id, dim)
 
 
 def upsert_items(store: VectorStore, version: str | None, model_id: str, items: list[IndexItem]) -> int:
@@ -49,7 +37,7 @@ def upsert_items(store: VectorStore, version: str | None, model_id: str, items: 
     active one) is kept, so re-indexing never sends the enricher back to the start."""
     if not items:
         return 0
-    meta = check_version(store, version, model_id, None)
+    meta = checked_meta(store, version, model_id, None)
     for item in items:
         if len(item.vector) != meta.dim:
             raise DimensionMismatch(

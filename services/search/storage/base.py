@@ -159,6 +159,24 @@ class VectorStore(Protocol):
     def close(self) -> None: ...
 
 
+def checked_meta(
+    store: VectorStore, version: str | None, model_id: str | None, dim: int | None
+) -> CollectionMeta:
+    """``store.meta(version)``, after refusing vectors from another model or of another size
+    (``None`` skips that check). One rule for queries and for indexing."""
+    meta = store.meta(version)
+    if model_id is not None and model_id != meta.model_id:
+        raise ModelMismatch(
+            f"collection '{meta.version}' was built with model '{meta.model_id}', not '{model_id}'; "
+            "re-index with scripts/reindex.py"
+        )
+    if dim is not None and dim != meta.dim:
+        raise DimensionMismatch(
+            f"vectors have {dim} dimensions, collection '{meta.version}' expects {meta.dim}"
+        )
+    return meta
+
+
 def next_version_name(alias: str, existing: list[str]) -> str:
     """``songs_v<max+1>``: always newer than every version that still exists."""
     numbers = [int(v.rsplit("_v", 1)[1]) for v in existing if v.rsplit("_v", 1)[-1].isdigit()]
