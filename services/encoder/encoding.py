@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -137,7 +138,7 @@ def build_encoder(settings: Settings) -> ClipEncoder:
     towers: Towers
     if settings.encoder_runtime == "onnx":
         folder = onnx_folder(settings.data_dir, clip.model_id)
-        probe = probe_pixels(clip.preprocess) if settings.encoder_quantize == "auto" else None
+        probe = partial(probe_pixels, clip.preprocess)  # made only if "auto" has a VNNI CPU to check
         towers = build_onnx_towers(
             clip.model,
             folder,
