@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     qdrant_path: Path | None = None  # embedded shard folder; default data_dir / "qdrant"
     max_page_size: int = 100
 
+    # --- search: song names, similar by sound, moodboards ----------------------------------------
+    # Share of the audio-feature vector in "Find similar" (0 = description only, 1 = sound only);
+    # chosen by measurement, see docs/quality.md.
+    similar_audio_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+
     # --- auth -----------------------------------------------------------------------------------
     bcrypt_rounds: int = 12
     session_days: int = 30

@@ -67,6 +67,8 @@ class VectorQuery(Page):
 class SimilarQuery(Page):
     track_id: str = Field(min_length=1)
     negative_track_ids: list[str] = Field(default_factory=list, max_length=50)
+    # Share of the audio vector in "similar" (0 = description only); None: the service's setting.
+    audio_weight: float | None = Field(None, ge=0.0, le=1.0)
 
 
 class FeedbackQuery(Page):
@@ -91,6 +93,23 @@ class SearchPage(BaseModel):
     next_offset: int | None
     query_vector: list[float]
     model_id: str
+    # "Similar" pages: the share of sound (audio features) in the ranking actually used; 0 when the
+    # source song has no audio vector, so the page is by description alone.
+    audio_weight: float | None = None
+
+
+class SongMatch(BaseModel):
+    """A song found by its name: enough to show it in a suggestion list and pick it."""
+
+    track_id: str
+    title: str
+    artist: str
+    year: int | None = None
+    genre: str | None = None
+
+
+class NameMatches(BaseModel):
+    matches: list[SongMatch]
 
 
 class Info(BaseModel):

@@ -112,8 +112,10 @@ class SearchClient(ServiceClient):
         limit: int = 20,
         offset: int = 0,
         diversity: str = "artist",
+        audio_weight: float | None = None,
     ) -> dict[str, Any]:
-        """Songs like ``track_id`` (never itself), away from ``negative_track_ids``."""
+        """Songs like ``track_id`` (never itself), away from ``negative_track_ids``; the page's
+        ``audio_weight`` is the share of sound used (``None`` asks for the service's setting)."""
         body = {
             "track_id": track_id,
             "negative_track_ids": negative_track_ids or [],
@@ -121,6 +123,7 @@ class SearchClient(ServiceClient):
             "limit": limit,
             "offset": offset,
             "diversity": diversity,
+            "audio_weight": audio_weight,
         }
         return self.post_json("/search/similar", body)
 
@@ -148,6 +151,10 @@ class SearchClient(ServiceClient):
             "model_id": model_id,
         }
         return self.post_json("/search/feedback", body)
+
+    def song_names(self, text: str, limit: int = 8) -> list[dict[str, Any]]:
+        """Songs whose title/artist words start with the words of ``text`` (``[]`` when none)."""
+        return self.get_json("/songs/names", params={"q": text, "limit": limit})["matches"]
 
     def song(self, track_id: str) -> dict[str, Any]:
         """One Song as a dict; ``ServiceError`` with status 404 for an unknown id."""
