@@ -20,6 +20,7 @@ from services.common.observability import configure_logging, instrument
 from services.common.settings import Settings, get_settings
 from services.ui.backend import Backend
 from services.ui.callbacks import SIGNED_OUT, Callbacks, empty_search_state
+from services.ui.song_search import SongSearch, song_search_box
 from services.ui.theme import ACTION_JS, CSS, pixelplay_theme
 
 HEADER = (
@@ -124,6 +125,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                                 1900, 2030, value=2030, step=1, label="To year", elem_id="pp-year-max"
                             )
                         search_btn = gr.Button("Find songs", variant="primary", elem_id="pp-search")
+                        song_matches = song_search_box()
                     with gr.Column(scale=3, min_width=300):
                         vibe = gr.HTML(elem_id="pp-vibe")
                         # Issue #9: the songs on screen as M3U / CSV downloads and Spotify links to
@@ -176,6 +178,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "export_m3u": export_m3u,
             "export_csv": export_csv,
             "export_links": export_links,
+            "song_matches": song_matches,
         }
 
         _wire(demo.load, cb.load, [session], comps)
@@ -192,6 +195,9 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             _wire(trigger, cb.search, search_inputs, comps, preprocess=False)
         _wire(load_more.click, cb.load_more, [search_state], comps)
         _wire(results.click, cb.card_action, [session, search_state], comps)
+        # Start from a song: debounced matches; a pick is the card's own "Find similar".
+        _wire(song_matches.input, SongSearch(backend).suggest, [], comps, show_progress="hidden")
+        _wire(song_matches.click, cb.card_action, [session, search_state], comps)
         _wire(search_state.change, cb.exports, [search_state], comps)
         _wire(refresh_btn.click, cb.refresh_history, [session], comps)
         _wire(clear_btn.click, cb.clear_history, [session], comps)

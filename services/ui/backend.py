@@ -107,6 +107,9 @@ class Backend:
     def song(self, track_id: str) -> dict[str, Any]:
         return self.search.song(track_id)
 
+    def song_names(self, text: str, limit: int) -> list[dict[str, Any]]:
+        return self.search.song_names(text, limit)
+
     # --- auth ----------------------------------------------------------------------------------
     def register(self, username: str, email: str, password: str) -> dict[str, Any]:
         return self.auth.register(username, email, password).model_dump(mode="json")

@@ -27,6 +27,7 @@ from services.ui.cards import ACTIONS, hits_songs, results_html
 from services.ui.errors import SESSION_EXPIRED, SessionExpired, is_session_error, plain_message
 from services.ui.history import describe_entry, history_html
 from services.ui.images import Upload, read_upload, thumbnail_data_url
+from services.ui.similarity import similar_by
 from services.ui.vibe import vibe_summary
 
 log = logging.getLogger("pixelplay.ui")
@@ -465,7 +466,7 @@ class Callbacks:
                 label = f"{source.title} — {source.artist}"
             filters = state.get("filters")
             page = self.backend.similar(track_id, filters, self.settings.ui_page_size)
-            new_state = state_from_page("similar", page, f"Similar to {label}", filters)
+            new_state = state_from_page("similar", page, f"Similar to {label}{similar_by(page)}", filters)
             new_state["source_track_id"] = track_id
             entry = history_entry("similar", text=label, filters=filters, source_track_id=track_id)
             return self._show_page(session, new_state, entry)
@@ -606,7 +607,7 @@ class Callbacks:
             form["year_max"] = (filters or {}).get("year_max") or opts["year_max"]
         if kind == "similar" and entry.get("source_track_id"):
             page = self.backend.similar(entry["source_track_id"], filters, limit)
-            state = state_from_page("similar", page, f"Similar to {text}", filters)
+            state = state_from_page("similar", page, f"Similar to {text}{similar_by(page)}", filters)
             state["source_track_id"] = entry["source_track_id"]
             new_entry = history_entry(
                 "similar", text=text, filters=filters, source_track_id=entry["source_track_id"]
