@@ -112,6 +112,44 @@ class NameMatches(BaseModel):
     matches: list[SongMatch]
 
 
+# --- moodboards: several photos, one playlist ----------------------------------------------------
+Order = Literal["ranked", "smooth", "arc"]
+
+
+class Jump(BaseModel):
+    """Mean absolute change between neighbouring songs of a playlist."""
+
+    energy: float
+    tempo: float  # BPM
+
+
+class Jumps(BaseModel):
+    ranked: Jump  # the playlist in ranked order
+    ordered: Jump  # the playlist as returned (equal to ranked for order "ranked")
+
+
+class RejectedPhoto(BaseModel):
+    filename: str
+    reason: str
+
+
+class MoodboardPage(SearchPage):
+    """One playlist for several photos: no further pages (``next_offset`` is null)."""
+
+    order: Order
+    photos_used: int
+    rejected: list[RejectedPhoto] = Field(default_factory=list)
+    jumps: Jumps
+
+
+class MoodboardVectorQuery(Page):
+    """A moodboard again from its stored combined vector (history "Run again")."""
+
+    vector: list[float] = Field(min_length=1)
+    model_id: str | None = None
+    order: Order = "ranked"
+
+
 class Info(BaseModel):
     collection: str
     backend: Literal["edge", "server"]
