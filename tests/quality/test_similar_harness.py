@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from scripts import evaluate_similar as es
@@ -54,3 +55,23 @@ def test_run_on_a_slice_orders_the_rankings_as_promised(tmp_path: Path, tiny_mod
     assert abs(chance.same_genre - 1 / 6) <= 0.08
     assert before.same_genre > chance.same_genre
     assert out.read_text().count('"label"') == 4
+
+
+def test_moodboard_scores_on_hand_made_vectors():
+    from scripts.evaluate_moodboard import list_scores
+
+    photos = np.asarray([[1.0, 0.0], [0.0, 1.0]])
+    only_first = np.asarray([[1.0, 0.0]] * 4)
+    fit, worst, share = list_scores(photos, only_first)
+    assert (fit, worst, share) == (0.5, 0.0, 1.0)  # serves one photo, ignores the other
+    both = np.asarray([[1.0, 0.0], [0.0, 1.0]] * 2)
+    assert list_scores(photos, both) == (0.5, 0.5, 0.5)
+
+
+def test_moodboard_run_on_a_slice(tiny_model_dir, spread_catalog):
+    from scripts import evaluate_moodboard as em
+
+    result = em.main(["--checkpoint", str(tiny_model_dir), "--catalog", str(spread_catalog), "--boards", "6"])
+    assert set(result) == {"mean", "recommend", "ranked", "smooth", "arc"}
+    assert result["smooth"]["energy"] < result["ranked"]["energy"]
+    assert result["mean"]["worst"] <= result["mean"]["fit"]
