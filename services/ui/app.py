@@ -20,6 +20,7 @@ from services.common.observability import configure_logging, instrument
 from services.common.settings import Settings, get_settings
 from services.ui.backend import Backend
 from services.ui.callbacks import SIGNED_OUT, Callbacks, empty_search_state
+from services.ui.moodboard import Moodboard, moodboard_box
 from services.ui.song_search import SongSearch, song_search_box
 from services.ui.theme import ACTION_JS, CSS, pixelplay_theme
 
@@ -126,6 +127,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                             )
                         search_btn = gr.Button("Find songs", variant="primary", elem_id="pp-search")
                         song_matches = song_search_box()
+                        moodboard_files, moodboard_order, moodboard_btn = moodboard_box()
                     with gr.Column(scale=3, min_width=300):
                         vibe = gr.HTML(elem_id="pp-vibe")
                         # Issue #9: the songs on screen as M3U / CSV downloads and Spotify links to
@@ -198,6 +200,10 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
         # Start from a song: debounced matches; a pick is the card's own "Find similar".
         _wire(song_matches.input, SongSearch(backend).suggest, [], comps, show_progress="hidden")
         _wire(song_matches.click, cb.card_action, [session, search_state], comps)
+        moodboard = Moodboard(cb)
+        cb.reruns["moodboard"] = moodboard.rerun
+        moodboard_inputs = [session, moodboard_files, moodboard_order, *search_inputs[4:]]  # + filters
+        _wire(moodboard_btn.click, moodboard.make, moodboard_inputs, comps)
         _wire(search_state.change, cb.exports, [search_state], comps)
         _wire(refresh_btn.click, cb.refresh_history, [session], comps)
         _wire(clear_btn.click, cb.clear_history, [session], comps)

@@ -128,6 +128,8 @@ class Callbacks:
         }
         missing = set(ACTIONS) - set(self.card_handlers)
         assert not missing, f"card actions without a handler: {missing}"
+        # History kinds whose screen lives in its own module: kind -> rerun(session, entry).
+        self.reruns: dict[str, Callable[[dict, dict[str, Any]], dict[str, Any]]] = {}
 
     # --- helpers -------------------------------------------------------------------------------
     def _fail(self, exc: BaseException) -> dict[str, Any]:
@@ -605,6 +607,8 @@ class Callbacks:
         if opts.get("year_min") is not None:
             form["year_min"] = (filters or {}).get("year_min") or opts["year_min"]
             form["year_max"] = (filters or {}).get("year_max") or opts["year_max"]
+        if kind in self.reruns:
+            return self.reruns[kind](session, entry) | form
         if kind == "similar" and entry.get("source_track_id"):
             page = self.backend.similar(entry["source_track_id"], filters, limit)
             state = state_from_page("similar", page, f"Similar to {text}{similar_by(page)}", filters)

@@ -152,6 +152,38 @@ class SearchClient(ServiceClient):
         }
         return self.post_json("/search/feedback", body)
 
+    def moodboard(
+        self,
+        photos: list[tuple[str, bytes, str]],
+        *,
+        order: str = "ranked",
+        filters: Filters = None,
+        limit: int = 20,
+        diversity: str = "artist",
+    ) -> dict[str, Any]:
+        """One playlist for 2-6 ``(filename, bytes, content type)`` photos → MoodboardPage
+        (``rejected`` names the photos that could not be used)."""
+        form: dict[str, Any] = {"order": order, "limit": str(limit), "diversity": diversity}
+        if filters:
+            form["filters"] = json.dumps(_dump(filters))
+        files = [("files", photo) for photo in photos]
+        return self.request("POST", "/search/moodboard", files=files, data=form).json()
+
+    def moodboard_again(
+        self,
+        vector: list[float],
+        *,
+        model_id: str | None,
+        order: str = "ranked",
+        filters: Filters = None,
+        limit: int = 20,
+        diversity: str = "artist",
+    ) -> dict[str, Any]:
+        """A stored moodboard's combined ``vector`` as a playlist again."""
+        body = {"vector": vector, "model_id": model_id, "order": order, "filters": _dump(filters),
+                "limit": limit, "diversity": diversity}  # fmt: skip
+        return self.post_json("/search/moodboard/vector", body)
+
     def song_names(self, text: str, limit: int = 8) -> list[dict[str, Any]]:
         """Songs whose title/artist words start with the words of ``text`` (``[]`` when none)."""
         return self.get_json("/songs/names", params={"q": text, "limit": limit})["matches"]
