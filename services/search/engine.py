@@ -22,6 +22,7 @@ from services.search.explain import PhraseBank, explain
 from services.search.filters import to_conditions
 from services.search.schemas import Page, SearchHit, SearchPage
 from services.search.storage.base import (
+    BUNDLED_SOURCE,
     CollectionMeta,
     Conditions,
     Fused,
@@ -253,17 +254,22 @@ class Explainer:
         return vectors
 
 
-def filter_options(store: VectorStore, batch: int = 2048) -> tuple[list[str], int | None, int | None]:
-    """Every genre in the index and its year range, read by scrolling the two payload fields."""
+def filter_options(
+    store: VectorStore, batch: int = 2048
+) -> tuple[list[str], int | None, int | None, list[str]]:
+    """Every genre in the index, its year range and its catalog sources, read by scrolling the
+    three payload fields (a song indexed before sources existed counts as "bundled")."""
     genres: set[str] = set()
+    sources: set[str] = set()
     years: list[int] = []
     after: str | None = None
     for _ in range(10_000):  # bounded: 20M songs at most
-        points, after = store.scroll(None, Conditions(), batch, after, ["genres", "year"])
+        points, after = store.scroll(None, Conditions(), batch, after, ["genres", "year", "source"])
         for p in points:
             genres.update(p.payload.get("genres") or [])
+            sources.add(p.payload.get("source") or BUNDLED_SOURCE)
             if isinstance(p.payload.get("year"), int):
                 years.append(p.payload["year"])
         if after is None:
             break
-    return sorted(genres), (min(years) if years else None), (max(years) if years else None)
+    return sorted(genres), (min(years) if years else None), (max(years) if years else None), sorted(sources)

@@ -54,7 +54,9 @@ def upsert_items(store: VectorStore, version: str | None, model_id: str, items: 
         there = {p.id: p.payload for p in store.retrieve(active, ids)}
     points = []
     for pid, item in zip(ids, items, strict=True):
-        payload = item.song.model_dump(mode="json")
+        payload = item.song.model_dump(mode="json") | {"source": item.source}
+        if item.import_hash:
+            payload["import_hash"] = item.import_hash
         kept = newest_enrichment(here.get(pid), there.get(pid))
         if kept is not None and (payload.get("enriched_at") or 0) < kept["enriched_at"]:
             payload.update(kept)

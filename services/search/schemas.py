@@ -35,6 +35,7 @@ class Filters(BaseModel):
     year_min: int | None = None
     year_max: int | None = None
     features: dict[str, FeatureRange] | None = None
+    sources: list[str] | None = None  # catalogs (any of): "bundled" or an imported catalog's name
 
     @model_validator(mode="after")
     def _valid(self) -> Filters:
@@ -163,6 +164,7 @@ class FilterOptions(BaseModel):
     genres: list[str]
     year_min: int | None
     year_max: int | None
+    sources: list[str] = Field(default_factory=list)  # catalogs in the index ("bundled", imports)
 
 
 class EnrichmentUpdate(Enrichment):
@@ -213,6 +215,10 @@ class IndexStatus(BaseModel):
 class IndexItem(BaseModel):
     song: Song
     vector: list[float]
+    # Which catalog the song comes from ("bundled" or an imported one) and, for imports, the
+    # hash of what the row said, so a re-import can skip the songs it would not change.
+    source: str = Field("bundled", min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    import_hash: str | None = Field(None, max_length=64)
 
 
 class IndexPoints(BaseModel):
@@ -230,6 +236,24 @@ class IndexPresent(BaseModel):
 
 class TrackIds(BaseModel):
     track_ids: list[str]
+
+
+class ImportedHashes(BaseModel):
+    """Songs of an import with the hash of their row, to find the ones already stored as is."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[dict[str, str]] = Field(description='[{"track_id": ..., "import_hash": ...}]')
+
+
+class ReplaceCatalog(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class Replaced(BaseModel):
+    source: str
+    deleted: int
+    remaining: int
 
 
 class Activation(BaseModel):

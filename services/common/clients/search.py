@@ -242,5 +242,13 @@ class SearchClient(ServiceClient):
         params = {"drop_old": str(drop_old).lower()}
         return self.post_json(f"/index/versions/{version}/activate", params=params)
 
+    def catalog_unchanged(self, items: list[dict[str, str]]) -> list[str]:
+        """Of ``[{"track_id", "import_hash"}]``, the ids already stored with that hash."""
+        return self.post_json("/catalog/unchanged", {"items": items})["track_ids"]
+
+    def catalog_replace(self, source: str) -> dict[str, Any]:
+        """Delete every song not from ``source``; ``{"source", "deleted", "remaining"}``."""
+        return self.post_json("/catalog/replace", {"source": source})
+
     def index_drop(self, version: str) -> None:
         self.request("DELETE", f"/index/versions/{version}")

@@ -125,9 +125,11 @@ def filters(store: StoreDep) -> FilterOptions:
     active = store.active_version()
     key = (id(store), active, store.count() if active else 0)
     if key not in _filter_cache:
-        genres, year_min, year_max = filter_options(store)
+        genres, year_min, year_max, sources = filter_options(store)
         _filter_cache.clear()
-        _filter_cache[key] = FilterOptions(genres=genres, year_min=year_min, year_max=year_max)
+        _filter_cache[key] = FilterOptions(
+            genres=genres, year_min=year_min, year_max=year_max, sources=sources
+        )
     return _filter_cache[key]
 
 

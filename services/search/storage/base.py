@@ -22,7 +22,8 @@ AUDIO_VECTOR = "audio"
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pixelplay.local/track")
 
 # Payload indexes: every field a filter may name (each costs ~0.2 s to create on the edge shard).
-KEYWORD_FIELDS = ("genre", "genres", "enrich_status")
+KEYWORD_FIELDS = ("genre", "genres", "enrich_status", "source")
+BUNDLED_SOURCE = "bundled"  # the catalog shipped in data/catalog; imports name their own
 INTEGER_FIELDS = ("year", "popularity")
 FLOAT_FIELDS = (*UNIT_FEATURES, "loudness", "tempo", "enriched_at")
 # Full-text indexes (prefix tokens, lowercased) for finding a song by its name.
@@ -171,6 +172,10 @@ class VectorStore(Protocol):
         with_vectors: bool = False,
     ) -> list[StoredPoint]:
         """Exact nearest neighbours (cosine), best first, payload included."""
+        ...
+
+    def delete_other_sources(self, version: str | None, source: str) -> None:
+        """Delete every point whose ``source`` payload is not ``source`` (or is missing)."""
         ...
 
     def match_names(

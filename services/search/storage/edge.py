@@ -37,6 +37,7 @@ from qdrant_edge import (
     IsEmptyCondition,
     MatchAny,
     MatchText,
+    MatchValue,
     OrderBy,
     PayloadSchemaType,
     PayloadSelector,
@@ -269,6 +270,12 @@ class EdgeStore:
             StoredPoint(str(h.id), dict(h.payload or {}), h.score, _vector(h.vector), audio_of(h.vector))
             for h in hits
         ]
+
+    def delete_other_sources(self, version: str | None, source: str) -> None:
+        keep = Filter(must_not=[FieldCondition("source", match=MatchValue(source))])
+        with self._shard(version) as shard:
+            shard.update(UpdateOperation.delete_points_by_filter(keep))
+            shard.flush()
 
     def match_names(
         self, version: str | None, words: list[str], limit: int, fields: list[str]

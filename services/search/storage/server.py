@@ -208,6 +208,14 @@ class ServerStore:
             for p in response.points
         ]
 
+    def delete_other_sources(self, version: str | None, source: str) -> None:
+        name = self._resolve(version)
+        keep = models.Filter(
+            must_not=[models.FieldCondition(key="source", match=models.MatchValue(value=source))]
+        )
+        with self._lock:
+            self.client.delete(name, points_selector=models.FilterSelector(filter=keep), wait=True)
+
     def match_names(
         self, version: str | None, words: list[str], limit: int, fields: list[str]
     ) -> list[StoredPoint]:
