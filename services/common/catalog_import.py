@@ -40,6 +40,8 @@ HEADER_ALIASES = {
     **{name: (name,) for name in FEATURES},
 }
 DESCRIBED = ("energy", "valence", "tempo", "danceability", "acousticness", "instrumentalness", "speechiness")
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+BUNDLED = "bundled"  # the shipped catalog's source name, not available to an import
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 MAX_TEXT = 300  # longest title, artist or genre kept
 
@@ -140,6 +142,10 @@ def track_id_for(source: str, title: str, artist: str, spotify_id: str | None) -
 
 def read_catalog(data: bytes, source: str) -> ImportReport:
     """Validate every row of a CSV file's bytes; the report holds the songs and each problem."""
+    if not SOURCE_NAME.match(source) or source == BUNDLED:
+        raise CatalogFileError(
+            f"catalog name {source!r}: use lowercase letters, digits, - and _ (and not {BUNDLED!r})"
+        )
     report = ImportReport()
     reader = csv.reader(io.StringIO(decode_lines(data), newline=""))
     try:
