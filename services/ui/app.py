@@ -125,6 +125,9 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                             year_max = gr.Slider(
                                 1900, 2030, value=2030, step=1, label="To year", elem_id="pp-year-max"
                             )
+                            catalogs = gr.Dropdown(
+                                [], multiselect=True, label="Catalogs", visible=False, elem_id="pp-catalogs"
+                            )
                         search_btn = gr.Button("Find songs", variant="primary", elem_id="pp-search")
                         song_matches = song_search_box()
                         moodboard_files, moodboard_order, moodboard_btn = moodboard_box()
@@ -171,6 +174,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "genres": genres,
             "year_min": year_min,
             "year_max": year_max,
+            "catalogs": catalogs,
             "vibe": vibe,
             "results": results,
             "load_more": load_more,
@@ -190,7 +194,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
         _wire(forgot_btn.click, cb.forgot_password, [forgot_login], comps)
         _wire(reset_btn.click, cb.reset_password, [reset_code, reset_password], comps)
         _wire(sign_out_btn.click, cb.sign_out, [session], comps)
-        search_inputs = [session, photo, text, weight, genres, year_min, year_max, filter_options]
+        search_inputs = [session, photo, text, weight, genres, year_min, year_max, filter_options, catalogs]
         # preprocess=False: the photo reaches the handler as the uploaded file, unparsed, so a
         # broken file gets the encoder's own 4xx message instead of a Gradio error.
         for trigger in (search_btn.click, text.submit):

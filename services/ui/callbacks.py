@@ -36,7 +36,7 @@ SIGNED_OUT: dict[str, Any] = {"token": None, "user": None}
 # Slots every handler that talks to the auth service may update (to sign an expired session out).
 VIEW_SLOTS = ("session", "auth_view", "app_view", "user_badge", "notice", "auth_tabs")
 SEARCH_SLOTS = ("results", "vibe", "load_more", "search_state")
-FILTER_SLOTS = ("genres", "year_min", "year_max", "filter_options")
+FILTER_SLOTS = ("genres", "year_min", "year_max", "filter_options", "catalogs")
 MAX_EMPTY_PAGES = 3  # "load more" skips at most this many pages that bring nothing new
 
 
@@ -84,7 +84,11 @@ def event_data(evt: Any) -> dict[str, Any]:
 
 
 def filters_from(
-    genres: Sequence[str] | None, year_min: float | None, year_max: float | None, options: dict | None
+    genres: Sequence[str] | None,
+    year_min: float | None,
+    year_max: float | None,
+    options: dict | None,
+    catalogs: Sequence[str] | None = None,
 ) -> dict[str, Any] | None:
     """The Filters object for the search service; ``None`` when nothing narrows the search.
 
@@ -96,6 +100,8 @@ def filters_from(
     out: dict[str, Any] = {}
     if genres:
         out["genres"] = list(genres)
+    if catalogs:  # imported catalogs beside the bundled one (docs/catalog.md)
+        out["sources"] = list(catalogs)
     lo, hi = options.get("year_min"), options.get("year_max")
     if lo is not None and year_min is not None and int(year_min) > lo:
         out["year_min"] = int(year_min)
@@ -268,7 +274,12 @@ class Callbacks:
         except Exception as exc:  # noqa: BLE001 - searching still works without the filter lists
             return {"filter_error": plain_message(exc)}
         lo, hi = options.get("year_min"), options.get("year_max")
-        out = {"genres": gr.update(choices=list(options.get("genres") or [])), "filter_options": options}
+        sources = list(options.get("sources") or [])
+        out = {
+            "genres": gr.update(choices=list(options.get("genres") or [])),
+            "filter_options": options,
+            "catalogs": gr.update(choices=sources, visible=len(sources) > 1),  # only with an import
+        }
         if lo is not None and hi is not None:
             out["year_min"] = gr.update(minimum=lo, maximum=hi, value=lo)
             out["year_max"] = gr.update(minimum=lo, maximum=hi, value=hi)
@@ -361,12 +372,13 @@ class Callbacks:
         year_min: float | None,
         year_max: float | None,
         options: dict | None,
+        catalogs: list[str] | None = None,
         progress=gr.Progress(),
     ) -> dict[str, Any]:
         """Photo (with optional refine text weighted by ``weight``) or text alone → first page."""
         text = (text or "").strip()
         weight = 0.3 if weight is None else float(weight)
-        filters = filters_from(genres, year_min, year_max, options)
+        filters = filters_from(genres, year_min, year_max, options, catalogs)
         limit = self.settings.ui_page_size
         try:
             self._token(session)

@@ -85,6 +85,7 @@ class Moodboard:
         year_min: float | None,
         year_max: float | None,
         options: dict | None,
+        catalogs: list[str] | None = None,
     ) -> dict[str, Any]:
         files = [f for f in files or [] if upload_path(f)]
         if not MIN_PHOTOS <= len(files) <= MAX_PHOTOS:
@@ -92,7 +93,7 @@ class Moodboard:
                 "notice": notice_html(f"Add {MIN_PHOTOS} to {MAX_PHOTOS} photos; you added {len(files)}.")
             }
         order = ORDER_OF_LABEL.get(order_label or "", "ranked")
-        filters = filters_from(genres, year_min, year_max, options)
+        filters = filters_from(genres, year_min, year_max, options, catalogs)
         try:
             self.cb._token(session)
             uploads: list[Upload] = []

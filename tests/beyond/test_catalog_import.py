@@ -185,3 +185,11 @@ def test_catalog_routes_are_internal_and_check_their_input(client: TestClient):
     assert client.post("/catalog/replace", json={"source": "Not OK"}).status_code == 422
     too_many = {"items": [{"track_id": str(i), "import_hash": "h"} for i in range(2001)]}
     assert client.post("/catalog/unchanged", json=too_many).status_code == 422
+
+
+def test_the_documented_example_file_imports_cleanly():
+    example = Path(__file__).parents[2] / "docs" / "catalog-example.csv"
+    report = read_catalog(example.read_bytes(), "example")
+    assert len(report.songs) == 5 and report.problems == []
+    porch = next(s.song for s in report.songs if s.song.title == "Sunday Porch")
+    assert porch.description == "a euphoric song from the 1990s"
