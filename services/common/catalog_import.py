@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from services.common.catalog import MISSING, RANGES, release_year
-from services.common.descriptions import describe
+from services.common.descriptions import GENRE_NOUNS, describe
 from services.common.schemas import Song
 
 FEATURES = ("danceability", "energy", "valence", "tempo", "acousticness", "instrumentalness",
@@ -231,6 +231,8 @@ def _song(row: dict[str, str], line: int, source: str, report: ImportReport) -> 
     description = describe(genre=genre or "unknown", subgenre=None, year=year, **described)
     if genre is None:  # no genre to name: "a cheerful, lively song", not "an unknown song"
         description = dataclasses.replace(description, style="song", noun="song")
+    elif genre not in GENRE_NOUNS:  # "synthwave song", not "synthwave synthwave song"
+        description = dataclasses.replace(description, noun="song")
     spotify_url = (
         f"https://open.spotify.com/track/{spotify_id}"
         if spotify_id

@@ -193,3 +193,8 @@ def test_the_documented_example_file_imports_cleanly():
     assert len(report.songs) == 5 and report.problems == []
     porch = next(s.song for s in report.songs if s.song.title == "Sunday Porch")
     assert porch.description == "a euphoric song from the 1990s"
+    neon = next(s.song for s in report.songs if s.song.title == "Neon Rain")
+    expected = "a bittersweet, energetic mid-tempo instrumental synthwave song from the late 2010s"
+    assert neon.description == expected  # a genre outside the bundled six: "<genre> song"
+    queen = next(s.song for s in report.songs if s.song.title == "Bohemian Rhapsody")
+    assert queen.description == "a wistful, mellow slow rock song from the 1970s"  # the bundled rules
