@@ -50,7 +50,23 @@ class Enrichment(BaseModel):
     match_score: float | None = None
 
 
-class Song(AudioFeatures, Enrichment):
+class SpotifyArt(BaseModel):
+    """Album art from Spotify's oEmbed endpoint, keyed by the track id (no matching needed).
+
+    Kept in its own fields, apart from the iTunes result: each source writes only its own fields,
+    so a failed lookup of one source can never blank what the other one filled.
+    """
+
+    spotify_art_status: EnrichStatus = "pending"
+    spotify_art_reason: str | None = None
+    spotify_art_at: float | None = None  # unix time of the oEmbed call; newer results win
+    spotify_art_url: str | None = None
+
+
+ArtSource = Literal["itunes", "spotify"]
+
+
+class Song(AudioFeatures, Enrichment, SpotifyArt):
     """One catalog track: everything a result card needs, stored as the Qdrant point payload."""
 
     track_id: str
@@ -68,6 +84,30 @@ class Song(AudioFeatures, Enrichment):
     spotify_url: str
     description: str  # the sentence that was embedded with CLIP's text tower
     descriptors: list[str] = Field(default_factory=list)  # the phrases that sentence is made of
+
+    @property
+    def art_source(self) -> ArtSource | None:
+        """Where the card's art comes from: iTunes' 600x600 art when matched, else Spotify's."""
+        if self.enrich_status == "ok" and self.art_url:
+            return "itunes"
+        if self.spotify_art_status == "ok" and self.spotify_art_url:
+            return "spotify"
+        return None
+
+    @property
+    def card_art_url(self) -> str | None:
+        return {"itunes": self.art_url, "spotify": self.spotify_art_url, None: None}[self.art_source]
+
+    @property
+    def field_sources(self) -> dict[str, str]:
+        """Which source each displayed field came from: itunes, spotify or catalog."""
+        matched = self.enrich_status == "ok"
+        return {
+            "art": self.art_source or "none",
+            "preview": "itunes" if matched and self.preview_url else "none",
+            "genre": "itunes" if matched and self.itunes_genre else "catalog",
+            "year": "itunes" if matched and self.itunes_year else "catalog",
+        }
 
     @property
     def display_genre(self) -> str:

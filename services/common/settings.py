@@ -145,6 +145,19 @@ class Settings(BaseSettings):
     enrich_requeue_initial_s: float = 15.0
     enrich_requeue_max_tries: int = 12
 
+    # --- enricher: songs on screen first, Spotify oEmbed art ------------------------------------
+    # Search queues the songs of every page it answers (art, then iTunes) ahead of the backlog, once
+    # per song per enrich_visible_ttl_s. Needs REDIS_URL; off when it is unset or this is False.
+    enrich_on_view: bool = True
+    enrich_visible_ttl_s: int = 3600
+    spotify_oembed_url: str = "https://open.spotify.com/oembed"
+    # Spotify publishes no figure for oEmbed; 180/min in 2 s windows (6 per 2 s) fills a page of 12
+    # cards in about 4 s and stays a polite, steady rate. Shared by every worker, like iTunes'.
+    spotify_oembed_calls_per_minute: int = 180
+    spotify_oembed_rate_window_s: float = 2.0
+    spotify_oembed_timeout_s: float = 10.0
+    spotify_oembed_max_tries: int = 5
+
     # --- ui -------------------------------------------------------------------------------------
     # Encrypts the session kept in the browser's localStorage; fixed so a UI restart keeps people
     # signed in. Change it in production (a change signs everyone out of the UI, nothing else).

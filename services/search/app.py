@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 from services.common.clients.encoder import EncoderClient
+from services.common.enrich_requests import EnrichRequests
 from services.common.http import ServiceError, ServiceUnavailable
 from services.common.observability import configure_logging, instrument
 from services.common.settings import Settings, get_settings
@@ -67,6 +68,11 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
             phrases = encoder
         explainer = Explainer(cfg.data_dir / "phrase-vectors", phrases.text_vectors)
         app.state.engine = SearchEngine(app.state.store, explainer)
+        app.state.enrich_requests = (
+            EnrichRequests(cfg.redis_url, cfg.enrich_queue, cfg.enrich_visible_ttl_s)
+            if cfg.redis_url and cfg.enrich_on_view
+            else None
+        )
         app.state.metrics = CollectorRegistry()  # served by /metrics beside the request metrics
         app.state.metrics.register(EnrichmentCollector(app.state.store))
         log.info(
@@ -79,6 +85,8 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
             yield
         finally:
             app.state.store.close()
+            if app.state.enrich_requests is not None:
+                app.state.enrich_requests.close()
             if encoder is None:
                 gateway.client.close()
                 phrases.client.close()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import BackgroundTasks, Depends, Header, HTTPException, Request
 
 from services.common.clients.encoder import EncoderClient
+from services.common.enrich_requests import EnrichRequests
 from services.common.settings import Settings
 from services.search.engine import SearchEngine
+from services.search.schemas import SearchPage
 from services.search.storage.base import VectorStore
 
 
@@ -51,6 +53,23 @@ def get_encoder(request: Request) -> EncoderGateway:
     return request.app.state.encoder
 
 
+class OnScreen:
+    """Asks the enricher for a page's songs once the answer has been sent (never slowing it)."""
+
+    def __init__(self, requests: EnrichRequests | None, background: BackgroundTasks):
+        self.requests = requests
+        self.background = background
+
+    def shown(self, page: SearchPage) -> SearchPage:
+        if self.requests is not None and page.hits:
+            self.background.add_task(self.requests.request_quietly, [hit.song for hit in page.hits])
+        return page
+
+
+def get_on_screen(request: Request, background: BackgroundTasks) -> OnScreen:
+    return OnScreen(request.app.state.enrich_requests, background)
+
+
 def require_service_token(
     settings: Annotated[Settings, Depends(get_settings_dep)],
     x_service_token: Annotated[str | None, Header()] = None,
@@ -66,4 +85,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StoreDep = Annotated[VectorStore, Depends(get_store)]
 EngineDep = Annotated[SearchEngine, Depends(get_engine)]
 EncoderDep = Annotated[EncoderGateway, Depends(get_encoder)]
+OnScreenDep = Annotated[OnScreen, Depends(get_on_screen)]
 Internal = [Depends(require_service_token)]

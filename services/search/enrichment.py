@@ -6,11 +6,14 @@ import threading
 import time
 from typing import Any
 
-from services.common.schemas import Enrichment, EnrichStatus, Song
+from pydantic import BaseModel
+
+from services.common.schemas import Enrichment, EnrichStatus, Song, SpotifyArt
 from services.search.schemas import EnrichmentResult, EnrichmentStats
 from services.search.storage.base import Conditions, VectorStore, point_id
 
 ENRICHMENT_FIELDS = tuple(Enrichment.model_fields)
+SPOTIFY_ART_FIELDS = tuple(SpotifyArt.model_fields)
 STATUSES: tuple[EnrichStatus, ...] = ("pending", "ok", "not_found", "failed")
 DAY_S = 86_400
 
@@ -28,18 +31,33 @@ def is_stale(stored_at: float | None, incoming_at: float | None) -> bool:
 
 
 def apply_enrichment(store: VectorStore, track_id: str, update: Enrichment) -> EnrichmentResult:
-    """Write ``update`` onto the song's payload unless a newer result is already stored."""
+    """Write an iTunes result onto the song's payload unless a newer one is already stored."""
     update = update.model_copy(update={"enriched_at": update.enriched_at or time.time()})
+    return _apply(store, track_id, update, "enriched_at")
+
+
+def apply_spotify_art(store: VectorStore, track_id: str, update: SpotifyArt) -> EnrichmentResult:
+    """Write an oEmbed result onto the song's payload unless a newer one is already stored.
+
+    It touches only the ``spotify_art_*`` fields, so it never changes what iTunes filled.
+    """
+    update = update.model_copy(update={"spotify_art_at": update.spotify_art_at or time.time()})
+    return _apply(store, track_id, update, "spotify_art_at")
+
+
+def _apply(store: VectorStore, track_id: str, update: BaseModel, stamp: str) -> EnrichmentResult:
     pid = point_id(track_id)
+    incoming_at = getattr(update, stamp)
     with _update_lock:
         points = store.retrieve(None, [pid])
         if not points:
             raise UnknownSong(f"no song with track_id '{track_id}'")
         song = Song.model_validate(points[0].payload)
-        if is_stale(song.enriched_at, update.enriched_at):
+        stored_at = getattr(song, stamp)
+        if is_stale(stored_at, incoming_at):
             reason = (
-                f"ignored: this result (enriched_at={update.enriched_at}) is older than the stored one "
-                f"(enriched_at={song.enriched_at})"
+                f"ignored: this result ({stamp}={incoming_at}) is older than the stored one "
+                f"({stamp}={stored_at})"
             )
             return EnrichmentResult(**song.model_dump(), applied=False, reason=reason)
         fields = update.model_dump(mode="json")
@@ -47,13 +65,31 @@ def apply_enrichment(store: VectorStore, track_id: str, update: Enrichment) -> E
         return EnrichmentResult(**{**song.model_dump(), **fields}, applied=True)
 
 
-def newest_enrichment(*payloads: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The enrichment fields of whichever payload was enriched last (None if none was)."""
-    done = [p for p in payloads if p and p.get("enriched_at") is not None]
-    if not done:
-        return None
-    best = max(done, key=lambda p: p["enriched_at"])
-    return {k: best.get(k) for k in ENRICHMENT_FIELDS}
+# Each source's fields and the timestamp that orders its results.
+SOURCES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (ENRICHMENT_FIELDS, "enriched_at"),
+    (SPOTIFY_ART_FIELDS, "spotify_art_at"),
+)
+
+
+def newest_enrichment(*payloads: dict[str, Any] | None) -> dict[str, Any]:
+    """Per source, the fields of whichever payload that source wrote last (empty if none did)."""
+    kept: dict[str, Any] = {}
+    for fields, stamp in SOURCES:
+        done = [p for p in payloads if p and p.get(stamp) is not None]
+        if done:
+            best = max(done, key=lambda p: p[stamp])
+            kept.update({k: best.get(k) for k in fields})
+    return kept
+
+
+def carry_enrichment(payload: dict[str, Any], *older: dict[str, Any] | None) -> dict[str, Any]:
+    """``payload`` with each source's result taken from ``older`` payloads when theirs is newer."""
+    kept = newest_enrichment(*older)
+    for fields, stamp in SOURCES:
+        if stamp in kept and (payload.get(stamp) or 0) < kept[stamp]:
+            payload.update({k: kept[k] for k in fields})
+    return payload
 
 
 def pending_conditions(older_than_days: float | None, everything: bool, now: float) -> Conditions:
@@ -68,10 +104,11 @@ def pending_conditions(older_than_days: float | None, everything: bool, now: flo
 
 def pending(
     store: VectorStore, limit: int, after: str | None, older_than_days: float | None, everything: bool
-) -> tuple[list[str], str | None]:
+) -> tuple[list[str], list[int | None], str | None]:
+    """One page of songs needing a lookup: (track ids, their catalog popularity, next cursor)."""
     cond = pending_conditions(older_than_days, everything, time.time())
-    points, nxt = store.scroll(None, cond, limit, after, ["track_id"])
-    return [p.payload["track_id"] for p in points], nxt
+    points, nxt = store.scroll(None, cond, limit, after, ["track_id", "popularity"])
+    return [p.payload["track_id"] for p in points], [p.payload.get("popularity") for p in points], nxt
 
 
 def stats(store: VectorStore) -> EnrichmentStats:

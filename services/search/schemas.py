@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.common.schemas import UNIT_FEATURES, Enrichment, Song
+from services.common.schemas import UNIT_FEATURES, Enrichment, Song, SpotifyArt
 from services.search.diversity import MAX_CANDIDATES
 
 # Payload fields a feature range may filter on: the 0..1 audio features plus three raw ones.
@@ -171,6 +171,10 @@ class EnrichmentUpdate(Enrichment):
     model_config = ConfigDict(extra="forbid")
 
 
+class SpotifyArtUpdate(SpotifyArt):
+    model_config = ConfigDict(extra="forbid")
+
+
 class EnrichmentResult(Song):
     """The song after the update; ``applied`` is False when the result was older than the stored one."""
 
@@ -180,6 +184,7 @@ class EnrichmentResult(Song):
 
 class PendingPage(BaseModel):
     track_ids: list[str]
+    popularity: list[int | None] = Field(default_factory=list)  # catalog popularity, same order
     next: str | None
 
 

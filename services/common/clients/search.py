@@ -197,6 +197,10 @@ class SearchClient(ServiceClient):
         """The song after the update plus ``applied`` (False: an older result than the stored one)."""
         return self.request("PATCH", f"/songs/{track_id}/enrichment", json=_dump(enrichment)).json()
 
+    def update_spotify_art(self, track_id: str, art: dict[str, Any] | BaseModel) -> dict[str, Any]:
+        """Like ``update_enrichment``, for an oEmbed art result (``spotify_art_*`` fields only)."""
+        return self.request("PATCH", f"/songs/{track_id}/spotify-art", json=_dump(art)).json()
+
     def pending_enrichment(
         self,
         limit: int = 100,
@@ -204,7 +208,7 @@ class SearchClient(ServiceClient):
         older_than_days: float | None = None,
         all: bool = False,  # noqa: A002 - the query parameter's name
     ) -> dict[str, Any]:
-        """``{"track_ids": [...], "next": cursor|None}``; pass ``next`` back as ``after``."""
+        """``{"track_ids", "popularity" (same order), "next": cursor|None}``; pass ``next`` as ``after``."""
         params: dict[str, Any] = {"limit": limit, "all": str(all).lower()}
         if after:
             params["after"] = after

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import ValidationError
 
-from services.search.deps import EncoderDep, EngineDep, SettingsDep, StoreDep
+from services.search.deps import EncoderDep, EngineDep, OnScreenDep, SettingsDep, StoreDep
 from services.search.engine import filter_options
 from services.search.filters import FilterError, parse_filters
 from services.search.schemas import (
@@ -32,6 +32,7 @@ def check_limit(page: Page, settings: SettingsDep) -> None:
 
 @router.post("/search/image", response_model=SearchPage)
 def search_image(
+    on_screen: OnScreenDep,
     engine: EngineDep,
     encoder: EncoderDep,
     settings: SettingsDep,
@@ -69,48 +70,57 @@ def search_image(
             raise HTTPException(422, str(exc)) from None
     else:
         query = image_vec
-    return engine.by_vector(query, page, model_id)
+    return on_screen.shown(engine.by_vector(query, page, model_id))
 
 
 @router.post("/search/text", response_model=SearchPage)
-def search_text(body: TextQuery, engine: EngineDep, encoder: EncoderDep, settings: SettingsDep) -> SearchPage:
+def search_text(
+    on_screen: OnScreenDep, body: TextQuery, engine: EngineDep, encoder: EncoderDep, settings: SettingsDep
+) -> SearchPage:
     """A mood in words → songs whose CLIP text vector is nearest."""
     check_limit(body, settings)
     if not body.text.strip():
         raise HTTPException(422, "text is blank")
     [vector], model_id = encoder.text_vectors([body.text.strip()])
-    return engine.by_vector(vector, body, model_id)
+    return on_screen.shown(engine.by_vector(vector, body, model_id))
 
 
 @router.post("/search/vector", response_model=SearchPage)
-def search_vector(body: VectorQuery, engine: EngineDep, settings: SettingsDep) -> SearchPage:
+def search_vector(
+    on_screen: OnScreenDep, body: VectorQuery, engine: EngineDep, settings: SettingsDep
+) -> SearchPage:
     """A query vector from an earlier page (``query_vector``) → the same ranking at any offset."""
     check_limit(body, settings)
     try:
-        return engine.by_vector(body.vector, body, body.model_id)
+        return on_screen.shown(engine.by_vector(body.vector, body, body.model_id))
     except ValueError as exc:  # zero or non-finite vector
         raise HTTPException(422, str(exc)) from None
 
 
 @router.post("/search/similar", response_model=SearchPage)
-def search_similar(body: SimilarQuery, engine: EngineDep, settings: SettingsDep) -> SearchPage:
+def search_similar(
+    on_screen: OnScreenDep, body: SimilarQuery, engine: EngineDep, settings: SettingsDep
+) -> SearchPage:
     """Songs like one song (never that song itself), optionally away from some others: by its
     description and, with ``audio_weight`` (default: the setting), by how it sounds."""
     check_limit(body, settings)
     weight = settings.similar_audio_weight if body.audio_weight is None else body.audio_weight
-    return engine.similar_to(body.track_id, body.negative_track_ids, body, weight)
+    return on_screen.shown(engine.similar_to(body.track_id, body.negative_track_ids, body, weight))
 
 
 @router.post("/search/feedback", response_model=SearchPage)
-def search_feedback(body: FeedbackQuery, engine: EngineDep, settings: SettingsDep) -> SearchPage:
+def search_feedback(
+    on_screen: OnScreenDep, body: FeedbackQuery, engine: EngineDep, settings: SettingsDep
+) -> SearchPage:
     """A page's query vector refined by thumbs up / down; down-only feedback works too."""
     check_limit(body, settings)
     try:
-        return engine.from_feedback(
+        page = engine.from_feedback(
             body.vector, body.positive_track_ids, body.negative_track_ids, body, body.model_id
         )
     except ValueError as exc:  # zero or non-finite vector, a song rated both ways
         raise HTTPException(422, str(exc)) from None
+    return on_screen.shown(page)
 
 
 _filter_cache: dict[tuple[int, str | None, int], FilterOptions] = {}

@@ -9,7 +9,13 @@ from fastapi import APIRouter, HTTPException, Query
 from services.common.schemas import Song
 from services.search import enrichment
 from services.search.deps import EngineDep, Internal, StoreDep
-from services.search.schemas import EnrichmentResult, EnrichmentStats, EnrichmentUpdate, PendingPage
+from services.search.schemas import (
+    EnrichmentResult,
+    EnrichmentStats,
+    EnrichmentUpdate,
+    PendingPage,
+    SpotifyArtUpdate,
+)
 
 router = APIRouter(tags=["songs"])
 
@@ -25,10 +31,10 @@ def pending_enrichment(
 ) -> PendingPage:
     """Track ids still waiting for a lookup (plus, with ``older_than_days``, stale ones)."""
     try:
-        track_ids, nxt = enrichment.pending(store, limit, after, older_than_days, all)
+        track_ids, popularity, nxt = enrichment.pending(store, limit, after, older_than_days, all)
     except ValueError as exc:  # a malformed cursor
         raise HTTPException(422, f"bad 'after' cursor: {exc}") from None
-    return PendingPage(track_ids=track_ids, next=nxt)
+    return PendingPage(track_ids=track_ids, popularity=popularity, next=nxt)
 
 
 @router.get("/songs/{track_id}", response_model=Song)
@@ -40,6 +46,12 @@ def get_song(track_id: str, engine: EngineDep) -> Song:
 def update_enrichment(track_id: str, body: EnrichmentUpdate, store: StoreDep) -> EnrichmentResult:
     """Store a lookup result; one older than the stored ``enriched_at`` is ignored (``applied``: false)."""
     return enrichment.apply_enrichment(store, track_id, body)
+
+
+@router.patch("/songs/{track_id}/spotify-art", response_model=EnrichmentResult, dependencies=Internal)
+def update_spotify_art(track_id: str, body: SpotifyArtUpdate, store: StoreDep) -> EnrichmentResult:
+    """Store an oEmbed art result; one older than the stored ``spotify_art_at`` is ignored."""
+    return enrichment.apply_spotify_art(store, track_id, body)
 
 
 @router.get("/stats/enrichment", response_model=EnrichmentStats, dependencies=Internal)
