@@ -14,6 +14,7 @@ from services.common.clients.search import SearchClient
 from services.common.settings import Settings, get_settings
 from services.enricher.itunes import ItunesClient
 from services.enricher.rate_limit import RateLimiter, capacity_for
+from services.enricher.spotify_art import SpotifyArtClient
 from services.enricher.worker import redis_url
 
 
@@ -31,6 +32,17 @@ def make_limiter(settings: Settings, client: redis.Redis | None = None) -> RateL
     )
 
 
+def make_spotify_limiter(settings: Settings, client: redis.Redis | None = None) -> RateLimiter:
+    """The global oEmbed limiter: its own key, its own rate, shared by every worker of the queue."""
+    return RateLimiter(
+        client or redis.Redis.from_url(redis_url(settings)),
+        f"{settings.enrich_queue}:spotify-oembed",
+        capacity_for(settings.spotify_oembed_calls_per_minute, settings.spotify_oembed_rate_window_s),
+        settings.spotify_oembed_rate_window_s,
+        max_wait_s=settings.itunes_rate_wait_max_s,
+    )
+
+
 @lru_cache
 def redis_client() -> redis.Redis:
     return redis.Redis.from_url(redis_url(get_settings()))
@@ -40,6 +52,12 @@ def redis_client() -> redis.Redis:
 def itunes_client() -> ItunesClient:
     settings = get_settings()
     return ItunesClient(settings, make_limiter(settings, redis_client()))
+
+
+@lru_cache
+def spotify_art_client() -> SpotifyArtClient:
+    settings = get_settings()
+    return SpotifyArtClient(settings, make_spotify_limiter(settings, redis_client()))
 
 
 @lru_cache

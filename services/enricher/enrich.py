@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from services.common.schemas import Enrichment, Song
-from services.enricher.itunes import LookupFailed, large_artwork
+from services.enricher.itunes import large_artwork
 from services.enricher.matching import best_match, search_term
+from services.enricher.retrying_get import LookupFailed
 from services.enricher.schemas import Candidate, ScoredCandidate, SongQuery, TaskOutcome
 
 log = logging.getLogger(__name__)

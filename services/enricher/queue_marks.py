@@ -27,5 +27,19 @@ def replace(client: redis.Redis, queue: str, track_id: str, task_id: str, ttl_s:
     client.set(_key(queue, track_id), task_id, ex=ttl_s)
 
 
-def release(client: redis.Redis, queue: str, track_id: str) -> None:
-    client.delete(_key(queue, track_id))
+# Delete the mark only while it still names this task: a song's art task or an on-screen lookup
+# must not drop the mark of the batch's own task, still waiting in the backlog.
+_RELEASE_IF_OWNER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def release(client: redis.Redis, queue: str, track_id: str, task_id: str | None = None) -> None:
+    """Remove the song's mark; with ``task_id``, only when the mark is that task's."""
+    if task_id is None:
+        client.delete(_key(queue, track_id))
+    else:
+        client.eval(_RELEASE_IF_OWNER, 1, _key(queue, track_id), task_id)

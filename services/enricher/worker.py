@@ -14,7 +14,9 @@ import logging
 from typing import Any
 
 from celery import Celery, signals
+from kombu import Queue
 
+from services.common.enrich_requests import ART_TASK, queue_names
 from services.common.observability import configure_logging, set_request_id
 from services.common.settings import Settings, get_settings
 
@@ -30,9 +32,14 @@ def redis_url(settings: Settings) -> str:
 def make_celery(settings: Settings) -> Celery:
     """A Celery app configured so that no task is lost and none is taken before a worker is free."""
     url = redis_url(settings)
+    queues = queue_names(settings.enrich_queue)
     celery = Celery("pixelplay-enricher", broker=url, backend=url, include=["services.enricher.tasks"])
     celery.conf.update(
-        task_default_queue=settings.enrich_queue,
+        task_default_queue=queues.backlog,
+        # A worker reads its queues in this fixed order ("priority" below): Spotify art of songs on
+        # screen, their iTunes lookups, then the batch backlog. All three share the rate limits.
+        task_queues=[Queue(name) for name in queues.in_priority_order()],
+        task_routes={ART_TASK: {"queue": queues.art}},
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -52,6 +59,9 @@ def make_celery(settings: Settings) -> Celery:
             "visibility_timeout": settings.enrich_visibility_timeout_s,
             "unacked_restore_interval": settings.enrich_restore_interval_s,
             "unacked_restore_throttle": 1,
+            # Kombu's default rotates the queues so none starves; "priority" keeps our order, so
+            # the backlog runs only when nobody is waiting for a song on screen.
+            "queue_order_strategy": "priority",
         },
         result_backend_transport_options={"visibility_timeout": settings.enrich_visibility_timeout_s},
         worker_hijack_root_logger=False,

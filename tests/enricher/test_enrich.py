@@ -8,7 +8,8 @@ import pytest
 
 from services.common.schemas import Song
 from services.enricher.enrich import enrich
-from services.enricher.itunes import LookupFailed, parse_candidates
+from services.enricher.itunes import parse_candidates
+from services.enricher.retrying_get import LookupFailed
 from services.enricher.schemas import Candidate
 from tests.enricher.fake_itunes import FIXTURES
 

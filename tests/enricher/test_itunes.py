@@ -11,14 +11,8 @@ import redis
 
 from services.common.settings import get_settings
 from services.enricher.deps import make_limiter
-from services.enricher.itunes import (
-    ItunesClient,
-    LookupFailed,
-    backoff_delay,
-    large_artwork,
-    parse_candidates,
-    retry_after_seconds,
-)
+from services.enricher.itunes import ItunesClient, large_artwork, parse_candidates
+from services.enricher.retrying_get import LookupFailed, backoff_delay, retry_after_seconds
 from tests.enricher.fake_itunes import FIXTURES, FakeItunes, Step
 
 

@@ -1,0 +1,71 @@
+"""Fill one song's Spotify art: read it from search, ask oEmbed, write the ``spotify_art_*`` fields.
+
+No Celery and no HTTP here (like ``enrich.py``): the store and the lookup are passed in.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from services.common.schemas import Song, SpotifyArt
+from services.enricher.retrying_get import LookupFailed, NotFound
+from services.enricher.schemas import TaskOutcome
+
+log = logging.getLogger(__name__)
+
+DONE_STATUSES = ("ok", "not_found")
+
+ArtLookup = Callable[[str], str | None]
+
+
+class ArtStore(Protocol):
+    def song(self, track_id: str) -> Any: ...
+
+    def update_spotify_art(self, track_id: str, art: dict[str, Any]) -> Any: ...
+
+
+def fetch_art(
+    track_id: str, *, store: ArtStore, lookup: ArtLookup, clock: Callable[[], float] = time.time
+) -> TaskOutcome:
+    """Look the song's art up once and store it; a song that has art already is skipped.
+
+    A failed call never replaces a final result (the song keeps the art it had). Raises what the
+    store raises when search is unreachable (the task re-queues itself then).
+    """
+    raw = store.song(track_id)
+    song = raw if isinstance(raw, Song) else Song.model_validate(raw)
+    if song.spotify_art_status == "ok":
+        return TaskOutcome(track_id=track_id, action="skipped", status="ok", reason="art already stored")
+    asked_at = clock()
+    try:
+        url = lookup(track_id)
+    except NotFound as exc:
+        art = SpotifyArt(spotify_art_status="not_found", spotify_art_reason=str(exc), spotify_art_at=asked_at)
+    except LookupFailed as exc:
+        if song.spotify_art_status in DONE_STATUSES:
+            return TaskOutcome(
+                track_id=track_id,
+                action="skipped",
+                status="failed",
+                reason=f"kept previous {song.spotify_art_status} result: {exc}",
+            )
+        art = SpotifyArt(spotify_art_status="failed", spotify_art_reason=str(exc), spotify_art_at=asked_at)
+    else:
+        art = SpotifyArt(
+            spotify_art_status="ok" if url else "not_found",
+            spotify_art_reason=None if url else "no usable thumbnail_url in the oEmbed answer",
+            spotify_art_url=url,
+            spotify_art_at=asked_at,
+        )
+    answer = store.update_spotify_art(track_id, art.model_dump())
+    applied = answer.get("applied", True) if isinstance(answer, dict) else True
+    log.info("song %s: Spotify art %s", track_id, art.spotify_art_status)
+    return TaskOutcome(
+        track_id=track_id,
+        action="stored" if applied else "stale",
+        status=art.spotify_art_status,
+        reason=art.spotify_art_reason,
+    )
