@@ -20,9 +20,16 @@ import redis
 
 from services.common.clients.search import SearchClient
 from services.common.http import ServiceError
+from services.common.rate_limits import calls_per_second
 from services.common.settings import get_settings
-from services.enricher.batch import BatchReport, enqueue, failed_track_ids, pending_track_ids, wait
-from services.enricher.rate_limit import capacity_for
+from services.enricher.batch import (
+    BatchReport,
+    enqueue,
+    failed_track_ids,
+    format_duration,
+    pending_track_ids,
+    wait,
+)
 from services.enricher.tasks import enrich_song
 from services.enricher.worker import app, redis_url
 
@@ -58,11 +65,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def lookups_per_second() -> float:
+    """The pace the global iTunes limit allows, whatever the number of workers."""
+    s = get_settings()
+    return calls_per_second(s.itunes_calls_per_minute, s.itunes_rate_window_s)
+
+
 def default_timeout(songs: int) -> float:
     """Twice the time the global rate limit needs for ``songs`` lookups, plus 5 minutes."""
-    s = get_settings()
-    per_second = capacity_for(s.itunes_calls_per_minute, s.itunes_rate_window_s) / s.itunes_rate_window_s
-    return 2 * songs / per_second + 300
+    return 2 * songs / lookups_per_second() + 300
 
 
 def print_summary(report: BatchReport, stats: dict[str, int] | None) -> None:
@@ -129,7 +140,11 @@ def run(args: argparse.Namespace) -> int:
         is_finished=is_finished,
     )
     new = sum(t.new for t in tickets)
-    print(f"{len(tickets)} songs to enrich: {new} queued now, {len(tickets) - new} already queued")
+    print(
+        f"{len(tickets)} songs to enrich, most popular first: {new} queued now, "
+        f"{len(tickets) - new} already queued; ETA {format_duration(len(tickets) / lookups_per_second())} "
+        "at the iTunes limit"
+    )
     if args.no_wait:
         return 0
     timeout = args.timeout if args.timeout is not None else default_timeout(len(tickets))
@@ -141,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         app.AsyncResult,
         timeout_s=timeout,
         progress_every_s=args.progress_every,
-        on_progress=lambda r: print(r.progress_line(len(tickets)), flush=True),
+        on_progress=lambda r: print(r.progress_line(len(tickets), lookups_per_second()), flush=True),
     )
     try:
         stats = search.enrichment_stats()

@@ -62,12 +62,27 @@ class BatchReport:
     def finished(self) -> int:
         return sum(self.actions.values())
 
-    def progress_line(self, total: int) -> str:
+    def progress_line(self, total: int, songs_per_second: float | None = None) -> str:
+        """"12/40 done (30%): ok ..., ETA 1m24s"; the ETA is the rest at the rate limit's pace."""
         s = self.statuses
+        share = f" ({100 * self.finished / total:.0f}%)" if total else ""
+        eta = ""
+        if songs_per_second and total > self.finished:
+            eta = f", ETA {format_duration((total - self.finished) / songs_per_second)}"
         return (
-            f"{self.finished}/{total} done: ok {s['ok']}, not_found {s['not_found']}, failed {s['failed']}"
-            f"{f', errors {len(self.errors)}' if self.errors else ''}"
+            f"{self.finished}/{total} done{share}: ok {s['ok']}, not_found {s['not_found']}, "
+            f"failed {s['failed']}{f', errors {len(self.errors)}' if self.errors else ''}{eta}"
         )
+
+
+def format_duration(seconds: float) -> str:
+    """3725 -> "1h02m05s", 84 -> "1m24s", 7 -> "7s"."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def pending_track_ids(
@@ -78,19 +93,25 @@ def pending_track_ids(
     everything: bool = False,
     page_size: int = 500,
 ) -> list[str]:
-    """Track ids search says need a lookup (all pages, at most ``limit``)."""
-    ids: list[str] = []
+    """Track ids search says need a lookup, most popular first (at most ``limit``).
+
+    Every page is read before sorting, so ``limit`` takes the most popular songs, not the first
+    ones stored: the songs people see most are enriched first.
+    """
+    songs: list[tuple[str, int]] = []
     after: str | None = None
-    while limit is None or len(ids) < limit:
-        size = page_size if limit is None else min(page_size, limit - len(ids))
+    while True:
         page = source.pending_enrichment(
-            limit=size, after=after, older_than_days=older_than_days, all=everything
+            limit=page_size, after=after, older_than_days=older_than_days, all=everything
         )
-        ids.extend(page["track_ids"])
+        popularity = page.get("popularity") or [None] * len(page["track_ids"])
+        songs.extend((tid, pop or 0) for tid, pop in zip(page["track_ids"], popularity, strict=True))
         after = page.get("next")
         if not after or not page["track_ids"]:
             break
-    return ids if limit is None else ids[:limit]
+    # sorted() is stable: equal popularity keeps search's order, so a re-run queues the same order.
+    ordered = [tid for tid, _ in sorted(songs, key=lambda s: -s[1])]
+    return ordered if limit is None else ordered[:limit]
 
 
 def failed_track_ids(

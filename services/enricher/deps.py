@@ -11,9 +11,10 @@ from functools import lru_cache
 import redis
 
 from services.common.clients.search import SearchClient
+from services.common.rate_limits import capacity_for
 from services.common.settings import Settings, get_settings
 from services.enricher.itunes import ItunesClient
-from services.enricher.rate_limit import RateLimiter, capacity_for
+from services.enricher.rate_limit import RateLimiter
 from services.enricher.spotify_art import SpotifyArtClient
 from services.enricher.worker import redis_url
 

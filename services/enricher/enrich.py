@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from services.common.media_urls import ART_HOSTS, PREVIEW_HOSTS, STORE_LINK_HOSTS, allowed_url
 from services.common.schemas import Enrichment, Song
 from services.enricher.itunes import large_artwork
 from services.enricher.matching import best_match, search_term
@@ -61,9 +62,10 @@ def enrichment_for(
         enrich_status="ok",
         enrich_reason=None,
         enriched_at=looked_up_at,
-        art_url=large_artwork(c.artwork_url),
-        preview_url=c.preview_url,
-        itunes_url=c.itunes_url,
+        # Untrusted answers: a URL that is not https on the expected hosts is dropped, not stored.
+        art_url=allowed_url(large_artwork(c.artwork_url), ART_HOSTS),
+        preview_url=allowed_url(c.preview_url, PREVIEW_HOSTS),
+        itunes_url=allowed_url(c.itunes_url, STORE_LINK_HOSTS),
         itunes_id=c.itunes_id,
         itunes_genre=c.genre,
         itunes_year=c.release_year,

@@ -10,7 +10,6 @@ Retry-After has passed.
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 import uuid
@@ -53,11 +52,6 @@ return redis.call('PTTL', KEYS[1])
 
 class RateLimitTimeout(Exception):
     """No slot came free within the allowed wait; the caller should re-queue its work."""
-
-
-def capacity_for(calls_per_minute: int, window_s: float) -> int:
-    """Calls allowed in one window: the per-minute limit scaled to the window, at least one."""
-    return max(1, math.floor(calls_per_minute * window_s / 60))
 
 
 class RateLimiter:

@@ -17,6 +17,7 @@ from services.common.clients.encoder import EncoderClient
 from services.common.enrich_requests import EnrichRequests
 from services.common.http import ServiceError, ServiceUnavailable
 from services.common.observability import configure_logging, instrument
+from services.common.rate_limits import calls_per_second
 from services.common.settings import Settings, get_settings
 from services.search.deps import EncoderGateway, StoreDep
 from services.search.engine import Explainer, SearchEngine, SongNotFound
@@ -74,7 +75,8 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
             else None
         )
         app.state.metrics = CollectorRegistry()  # served by /metrics beside the request metrics
-        app.state.metrics.register(EnrichmentCollector(app.state.store))
+        itunes_pace = calls_per_second(cfg.itunes_calls_per_minute, cfg.itunes_rate_window_s)
+        app.state.metrics.register(EnrichmentCollector(app.state.store, itunes_pace))
         log.info(
             "search ready: backend=%s alias=%s active=%s",
             app.state.store.backend,

@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 
 
 class EnrichmentCollector(Collector):
-    def __init__(self, store: VectorStore):
+    """Songs per status, the share already looked up and the ETA of the rest at the iTunes limit."""
+
+    def __init__(self, store: VectorStore, lookups_per_second: float):
         self.store = store
+        self.lookups_per_second = lookups_per_second
 
     def describe(self) -> list:
         return []  # nothing to count at registration: the collection may not exist yet
@@ -39,3 +42,14 @@ class EnrichmentCollector(Collector):
         for status, count in counts.items():
             family.add_metric([status], count)
         yield family
+        total = sum(counts.values())
+        yield GaugeMetricFamily(
+            "pixelplay_enrichment_progress_ratio",
+            "Share of songs with an iTunes result (ok, not_found or failed)",
+            value=(total - counts["pending"]) / total if total else 1.0,
+        )
+        yield GaugeMetricFamily(
+            "pixelplay_enrichment_eta_seconds",
+            "Time the pending songs need at the global iTunes rate limit",
+            value=counts["pending"] / self.lookups_per_second,
+        )

@@ -16,7 +16,15 @@ import redis
 
 from services.common.clients.search import SearchClient
 from services.enricher import queue_marks
-from services.enricher.batch import BatchReport, Ticket, enqueue, failed_track_ids, pending_track_ids, wait
+from services.enricher.batch import (
+    BatchReport,
+    Ticket,
+    enqueue,
+    failed_track_ids,
+    format_duration,
+    pending_track_ids,
+    wait,
+)
 from tests.enricher.fake_itunes import FakeItunes, Step
 from tests.enricher.stack import TOKEN, search_url, search_with_songs, workers
 from tests.processes import ROOT
@@ -33,8 +41,8 @@ BOHEMIAN, CRITIC_CITY, TAKE_ON_ME, AFRICA = (
 class Pages:
     """Serves track ids in pages the way search's pending endpoint does (cursor = last id)."""
 
-    def __init__(self, ids: list[str]):
-        self.ids, self.calls = ids, 0
+    def __init__(self, ids: list[str], popularity: dict[str, int] | None = None):
+        self.ids, self.calls, self.popularity = ids, 0, popularity or {}
 
     def pending_enrichment(
         self,
@@ -47,15 +55,26 @@ class Pages:
         start = self.ids.index(after) + 1 if after else 0
         page = self.ids[start : start + limit]
         more = start + limit < len(self.ids)
-        return {"track_ids": page, "next": page[-1] if page and more else None}
+        popularity = [self.popularity.get(t) for t in page]
+        return {"track_ids": page, "popularity": popularity, "next": page[-1] if page and more else None}
 
 
 def test_pending_ids_follow_every_page_and_stop_at_the_limit() -> None:
     ids = [f"t{i:03d}" for i in range(25)]
     assert pending_track_ids(Pages(ids), page_size=10) == ids
-    source = Pages(ids)
-    assert pending_track_ids(source, limit=12, page_size=10) == ids[:12]
-    assert source.calls == 2
+    assert pending_track_ids(Pages(ids), limit=12, page_size=10) == ids[:12]
+
+
+def test_pending_ids_come_most_popular_first_across_pages() -> None:
+    ids = [f"t{i:03d}" for i in range(25)]
+    popularity = {"t024": 90, "t003": 80, "t017": 80, "t010": 5}  # the rest: unknown, counted as 0
+    source = Pages(ids, popularity)
+    # The limit takes the most popular songs of every page, not the first page's.
+    assert pending_track_ids(source, limit=4, page_size=10) == ["t024", "t003", "t017", "t010"]
+    assert source.calls == 3
+    assert pending_track_ids(Pages(ids, popularity), page_size=10)[4:] == [
+        t for t in ids if t not in popularity
+    ]
 
 
 def test_failed_ids_are_found_by_reading_every_song() -> None:
@@ -164,7 +183,12 @@ def test_wait_counts_outcomes_and_reports_unfinished() -> None:
     assert (report.queued, report.already_queued, report.unfinished) == (4, 1, 1)
     assert report.statuses == {"ok": 2, "not_found": 1}
     assert report.actions["error"] == 1 and "422" in report.errors[0]
-    assert progress and progress[-1].progress_line(5) == "4/5 done: ok 2, not_found 1, failed 0, errors 1"
+    assert progress
+    assert progress[-1].progress_line(5) == "4/5 done (80%): ok 2, not_found 1, failed 0, errors 1"
+    assert progress[-1].progress_line(5, songs_per_second=1 / 3) == (
+        "4/5 done (80%): ok 2, not_found 1, failed 0, errors 1, ETA 3s"
+    )
+    assert format_duration(3725) == "1h02m05s" and format_duration(84) == "1m24s"
 
 
 # --- scripts/enrich_all.py against the real search service and worker -------------------------
@@ -216,21 +240,21 @@ def test_enrich_all_is_safe_to_interrupt_and_rerun(
             break
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 1, "".join(lines) + out
-    assert "3 songs to enrich: 3 queued now, 0 already queued" in lines[0]
+    assert "3 songs to enrich, most popular first: 3 queued now, 0 already queued; ETA " in lines[0]
     assert "interrupted" in out
 
     # 2. Re-run: the same three are waited for, not queued again (it gives up after 1 s: no worker).
     second = enrich_all(env, "--limit", "3", "--timeout", "1")
     assert second.returncode == 1, second.stdout + second.stderr
-    assert "3 songs to enrich: 0 queued now, 3 already queued" in second.stdout
+    assert "3 songs to enrich, most popular first: 0 queued now, 3 already queued" in second.stdout
     assert "still running 3" in second.stdout
 
     # 3. With a worker: the fourth song is queued, all four finish, the summary adds up.
     with workers(1, env, tmp_path):
         third = enrich_all(env)
         assert third.returncode == 0, third.stdout + third.stderr
-        assert "4 songs to enrich: 1 queued now, 3 already queued" in third.stdout
-        assert "4/4 done: ok 1, not_found 2, failed 1" in third.stdout
+        assert "4 songs to enrich, most popular first: 1 queued now, 3 already queued" in third.stdout
+        assert "4/4 done (100%): ok 1, not_found 2, failed 1" in third.stdout
         assert "index: pending 0, ok 1, not_found 2, failed 1" in third.stdout
         assert len(fake_itunes.calls) == 3 + 3  # one lookup per song despite three runs; 3 tries for the 500s
 
@@ -243,7 +267,7 @@ def test_enrich_all_is_safe_to_interrupt_and_rerun(
         fake_itunes.plan("take on me", [Step(fixture="take_on_me")])
         fifth = enrich_all(env, "--retry-failed")
         assert fifth.returncode == 0, fifth.stdout + fifth.stderr
-        assert "1 songs to enrich: 1 queued now" in fifth.stdout
+        assert "1 songs to enrich, most popular first: 1 queued now" in fifth.stdout
         assert "index: pending 0, ok 2, not_found 2, failed 0" in fifth.stdout
     assert len(fake_itunes.calls) == 7
     assert search.song(BOHEMIAN)["enrich_status"] == "ok" and search.song(TAKE_ON_ME)["enrich_status"] == "ok"

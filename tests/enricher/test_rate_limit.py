@@ -9,7 +9,8 @@ import uuid
 import pytest
 import redis
 
-from services.enricher.rate_limit import RateLimiter, RateLimitTimeout, capacity_for
+from services.common.rate_limits import capacity_for
+from services.enricher.rate_limit import RateLimiter, RateLimitTimeout
 
 
 def _limiter(client: redis.Redis, capacity: int, window_s: float, **kwargs) -> RateLimiter:
