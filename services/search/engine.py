@@ -154,6 +154,11 @@ class SearchEngine:
             raise SongNotFound(f"no song with track_id '{track_id}'")
         return Song.model_validate(points[0].payload)
 
+    def songs(self, track_ids: list[str]) -> list[Song]:
+        """The known songs among ``track_ids``, in that order (unknown ids are left out)."""
+        by_id = {p.id: p.payload for p in self.store.retrieve(None, [point_id(t) for t in track_ids])}
+        return [Song.model_validate(by_id[point_id(t)]) for t in track_ids if point_id(t) in by_id]
+
     # --- the shared page step ---------------------------------------------------------------------
     def _page(self, fetch: Fetch, page: Page, query_vector: list[float], meta: CollectionMeta) -> SearchPage:
         """Rank candidates, re-rank them for diversity (issue #9's module) and cut one page.

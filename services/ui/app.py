@@ -18,11 +18,12 @@ from fastapi.responses import JSONResponse
 
 from services.common.observability import configure_logging, instrument
 from services.common.settings import Settings, get_settings
+from services.ui import card_updates
 from services.ui.backend import Backend
 from services.ui.callbacks import SIGNED_OUT, Callbacks, empty_search_state
 from services.ui.moodboard import Moodboard, moodboard_box
 from services.ui.song_search import SongSearch, song_search_box
-from services.ui.theme import ACTION_JS, CSS, pixelplay_theme
+from services.ui.theme import ACTION_JS, CARD_JS, CSS, pixelplay_theme
 
 HEADER = (
     "<div><h1>Pixel<span>Play</span></h1>"
@@ -143,7 +144,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                                 show_label=False, lines=3, max_lines=8, buttons=["copy"], interactive=False,
                                 elem_id="pp-export-links",
                             )  # fmt: skip
-                        results = gr.HTML(elem_id="pp-results", js_on_load=ACTION_JS)
+                        results = gr.HTML(elem_id="pp-results", js_on_load=ACTION_JS + CARD_JS)
                         load_more = gr.Button("Load more", visible=False, elem_id="pp-load-more")
                 with gr.Tab("History", id="history"):
                     with gr.Row():
@@ -243,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ok = status["search"] and status["auth"]
         return JSONResponse({"ready": ok, **status}, status_code=200 if ok else 503)
 
+    api.include_router(card_updates.make_router(backend))
     demo = create_blocks(backend, settings)
     return gr.mount_gradio_app(
         api,

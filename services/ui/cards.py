@@ -15,6 +15,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from services.common.enrich_requests import needs_art, needs_lookup
+from services.common.media_urls import (
+    ART_HOSTS,
+    PREVIEW_HOSTS,
+    STORE_LINK_HOSTS,
+    allowed_url,
+    spotify_embed_url,
+)
 from services.common.schemas import Song
 from services.ui.radar import radar_svg
 
@@ -25,14 +33,6 @@ ACTIONS: dict[str, str] = {
     "like": "More like this",
     "dislike": "Less like this",
 }
-
-
-def safe_url(url: str | None, schemes: tuple[str, ...] = ("https://", "http://")) -> str | None:
-    """The URL, escaped for an attribute, when it uses an allowed scheme; ``None`` otherwise
-    (a ``javascript:`` link in the catalog must never become clickable)."""
-    if not url or not url.strip().lower().startswith(schemes):
-        return None
-    return escape(url.strip(), quote=True)
 
 
 def as_song(value: Song | dict[str, Any]) -> Song | None:
@@ -58,11 +58,48 @@ def placeholder_art(song: Song) -> str:
 
 
 def art_html(song: Song) -> str:
-    url = safe_url(song.art_url) if song.enrich_status == "ok" else None
+    """iTunes' art when matched, else Spotify's, else the placeholder; only https on known hosts."""
+    url = allowed_url(song.card_art_url, ART_HOSTS)
     if url is None:
         return placeholder_art(song)
     alt = escape(f"Album art: {song.album or song.title}", quote=True)
-    return f'<img class="pp-art" src="{url}" alt="{alt}" loading="lazy" referrerpolicy="no-referrer">'
+    return (
+        f'<img class="pp-art" src="{escape(url, quote=True)}" alt="{alt}" loading="lazy" '
+        f'referrerpolicy="no-referrer" data-art-source="{song.art_source}">'
+    )
+
+
+def preview_html(song: Song) -> str:
+    """iTunes' 30 s preview when there is one; otherwise a button that loads Spotify's embed
+    player on click (nothing is fetched from Spotify before that click)."""
+    preview = allowed_url(song.preview_url, PREVIEW_HOSTS) if song.enrich_status == "ok" else None
+    if preview:
+        src = escape(preview, quote=True)
+        label = escape(f"Preview: {song.title}", quote=True)
+        return f'<audio class="pp-audio" controls preload="none" src="{src}" aria-label="{label}"></audio>'
+    embed = spotify_embed_url(song.track_id)
+    if embed is None:
+        return ""
+    label = escape(f"Play {song.title} on Spotify", quote=True)
+    return (
+        f'<button type="button" class="pp-embed-load" data-embed-src="{escape(embed, quote=True)}" '
+        f'aria-label="{label}">&#9654; Play on Spotify</button>'
+    )
+
+
+def is_waiting(song: Song) -> bool:
+    """True while the enricher may still bring this card art or a preview."""
+    return needs_lookup(song) or needs_art(song)
+
+
+def card_update(song: Song) -> dict[str, Any]:
+    """What a card on screen replaces in place when it polls: its art, its preview, whether to stop."""
+    preview = preview_html(song)
+    return {
+        "art": art_html(song),
+        "preview": preview if preview.startswith("<audio") else None,
+        "done": not is_waiting(song),
+    }
 
 
 def _button(action: str, song: Song) -> str:
@@ -85,11 +122,10 @@ def card_html(song: Song, score: float | None = None, explanation: Iterable[str]
         if score is not None
         else ""
     )
-    preview = safe_url(song.preview_url)
-    audio = f'<audio class="pp-audio" controls preload="none" src="{preview}"></audio>' if preview else ""
-    spotify = safe_url(song.spotify_url)
+    spotify = allowed_url(song.spotify_url, STORE_LINK_HOSTS)
     link = (
-        f'<a class="pp-link" href="{spotify}" target="_blank" rel="noopener noreferrer">Open on Spotify</a>'
+        f'<a class="pp-link" href="{escape(spotify, quote=True)}" target="_blank" rel="noopener noreferrer">'
+        "Open on Spotify</a>"
         if spotify
         else ""
     )
@@ -102,15 +138,16 @@ def card_html(song: Song, score: float | None = None, explanation: Iterable[str]
         "acousticness": song.acousticness,
     }
     buttons = "".join(_button(action, song) for action in ACTIONS)
+    waiting = " data-pending" if is_waiting(song) else ""
     return (
-        f'<article class="pp-card" data-track-id="{escape(song.track_id, quote=True)}">'
+        f'<article class="pp-card" data-track-id="{escape(song.track_id, quote=True)}"{waiting}>'
         f"{art_html(song)}"
         f'<div class="pp-body">'
         f'<h3 class="pp-title">{escape(song.title)}</h3>'
         f'<p class="pp-artist">{escape(song.artist)}</p>'
         f'<p class="pp-meta">{meta}{score_html}</p>'
         f'<div class="pp-radar-wrap">{radar_svg(features)}</div>'
-        f"{why}{audio}"
+        f'{why}<div class="pp-preview">{preview_html(song)}</div>'
         f'<div class="pp-actions">{link}{buttons}</div>'
         f"</div></article>"
     )

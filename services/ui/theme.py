@@ -54,6 +54,11 @@ CSS = """
 .pp-radar { max-width: 100%; height: auto; }
 .pp-why { margin: 0; font-size: 0.78rem; opacity: 0.75; font-style: italic; }
 .pp-audio { width: 100%; height: 32px; margin-top: 4px; }
+.pp-preview { margin-top: 4px; }
+.pp-embed-load { font: inherit; font-size: 0.85rem; width: 100%; border-radius: 999px; cursor: pointer;
+  border: 1px solid #157a3c; background: transparent; color: #0f5c2c; padding: 5px 12px; font-weight: 600; }
+.pp-embed-load:hover { background: #157a3c; color: #fff; }
+.pp-embed { width: 100%; height: 80px; border: 0; border-radius: 12px; display: block; }
 .pp-actions { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-top: auto;
   padding-top: 6px; }
 .pp-link { font-size: 0.85rem; color: #1db954; font-weight: 600; text-decoration: none; margin-right: auto; }
@@ -88,4 +93,69 @@ element.addEventListener('click', (event) => {
   trigger('click', {action: button.dataset.action, track_id: button.dataset.trackId || null,
                     entry_id: button.dataset.entryId || null});
 });
+"""
+
+# The result cards' own behaviour, all in the browser:
+# - "Play on Spotify" swaps its button for Spotify's embed player. Nothing is requested from Spotify
+#   before that click, and only a track embed URL on open.spotify.com becomes an iframe.
+# - Cards still waiting for art or a preview ([data-pending]) poll the UI's /cards/enrichment every
+#   2 s and swap in what arrived. Each card polls at most 30 times (about a minute); the poll stops
+#   as soon as no card waits, and starts again when a new page of cards is rendered.
+CARD_JS = """
+const EMBED = /^https:\\/\\/open\\.spotify\\.com\\/embed\\/track\\/[0-9A-Za-z]{22}$/;
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('.pp-embed-load');
+  if (!button || !element.contains(button)) return;
+  event.preventDefault();
+  const src = button.dataset.embedSrc || '';
+  if (!EMBED.test(src)) return;
+  const frame = document.createElement('iframe');
+  frame.className = 'pp-embed';
+  frame.src = src;
+  frame.title = button.getAttribute('aria-label') || 'Spotify player';
+  frame.allow = 'encrypted-media';
+  frame.loading = 'lazy';
+  button.replaceWith(frame);
+});
+const POLL_MS = 2000, MAX_POLLS = 30, MAX_IDS = 48;
+const endpoint = new URL('cards/enrichment', document.baseURI);
+let timer = null;
+const waiting = () => [...element.querySelectorAll('article.pp-card[data-pending]')]
+  .filter((card) => Number(card.dataset.polls || 0) < MAX_POLLS);
+const schedule = () => {
+  if (timer === null && waiting().length) timer = setTimeout(poll, POLL_MS);
+};
+async function poll() {
+  timer = null;
+  const cards = waiting();
+  if (!cards.length) return;
+  cards.forEach((card) => { card.dataset.polls = Number(card.dataset.polls || 0) + 1; });
+  const ids = [...new Set(cards.map((card) => card.dataset.trackId))].slice(0, MAX_IDS);
+  try {
+    const url = new URL(endpoint);
+    url.searchParams.set('ids', ids.join(','));
+    const response = await fetch(url, {credentials: 'same-origin'});
+    if (response.ok) {
+      const updates = (await response.json()).cards || {};
+      for (const card of cards) {
+        const update = updates[card.dataset.trackId];
+        if (!update) continue;
+        const art = card.querySelector('.pp-art');
+        const fresh = document.createElement('template');
+        fresh.innerHTML = update.art;
+        const next = fresh.content.firstElementChild;
+        if (art && next && art.getAttribute('src') !== next.getAttribute('src')) art.replaceWith(next);
+        const slot = card.querySelector('.pp-preview');
+        // Never interrupt a Spotify player the user opened, nor replace a preview already there.
+        if (slot && update.preview && !slot.querySelector('iframe, audio')) slot.innerHTML = update.preview;
+        if (update.done) card.removeAttribute('data-pending');
+      }
+    }
+  } catch (error) {
+    // A failed poll is retried at the next tick, within the same bound.
+  }
+  schedule();
+}
+new MutationObserver(schedule).observe(element, {childList: true, subtree: true});
+schedule();
 """

@@ -1,5 +1,6 @@
+from services.common.media_urls import ART_HOSTS, PREVIEW_HOSTS, allowed_url, spotify_embed_url
 from services.common.schemas import Song
-from services.ui.cards import card_html, results_html, safe_url
+from services.ui.cards import card_html, card_update, results_html
 from tests.ui.helpers import hit, song_dict
 
 
@@ -12,7 +13,7 @@ def test_card_shows_title_artist_genre_year_score_radar_and_spotify_link():
     assert 'href="https://open.spotify.com/track/abc" target="_blank" rel="noopener noreferrer"' in html
     assert "matched on: cheerful, pop song" in html
     assert 'data-action="similar" data-track-id="abc"' in html
-    assert "<audio" not in html  # no preview → no player
+    assert "<audio" not in html  # no iTunes preview → no audio player
     assert "pp-art-placeholder" in html  # not enriched → placeholder art
 
 
@@ -21,21 +22,26 @@ def test_enriched_card_uses_itunes_art_genre_year_and_preview():
         **song_dict(
             "e1",
             enrich_status="ok",
-            art_url="https://img.example/a.jpg",
-            preview_url="https://audio.example/p.m4a",
+            art_url="https://is1-ssl.mzstatic.com/a/600x600bb.jpg",
+            preview_url="https://audio-ssl.itunes.apple.com/p.m4a",
             itunes_genre="Soul",
             itunes_year=1999,
         )
     )
     html = card_html(song, 0.2)
-    assert '<img class="pp-art" src="https://img.example/a.jpg"' in html
-    assert '<audio class="pp-audio" controls preload="none" src="https://audio.example/p.m4a">' in html
+    assert '<img class="pp-art" src="https://is1-ssl.mzstatic.com/a/600x600bb.jpg"' in html
+    assert 'data-art-source="itunes"' in html
+    assert (
+        '<audio class="pp-audio" controls preload="none" src="https://audio-ssl.itunes.apple.com/p.m4a"'
+        in html
+    )
+    assert "pp-embed-load" not in html and "data-pending" not in html
     assert "Soul · 1999" in html
 
 
 def test_art_of_a_song_whose_enrichment_failed_is_the_placeholder():
-    song = Song(**song_dict("f1", enrich_status="failed", art_url="https://img.example/a.jpg"))
-    assert "img.example" not in card_html(song)
+    song = Song(**song_dict("f1", enrich_status="failed", art_url="https://is1-ssl.mzstatic.com/a.jpg"))
+    assert "mzstatic" not in card_html(song)
 
 
 def test_untrusted_text_is_escaped_and_script_urls_are_dropped():
@@ -57,11 +63,63 @@ def test_untrusted_text_is_escaped_and_script_urls_are_dropped():
     assert "Open on Spotify" not in html
 
 
-def test_safe_url_accepts_only_http_schemes():
-    assert safe_url("https://a.example/x?a=1&b=2") == "https://a.example/x?a=1&amp;b=2"
-    assert safe_url("HTTP://a.example") == "HTTP://a.example"
-    for bad in ("javascript:alert(1)", "data:text/html,hi", "", None, "//evil.example"):
-        assert safe_url(bad) is None
+TRACK = "4uLU6hMCjMI75M1A2tKUQC"  # a real 22-character Spotify track id
+
+
+def test_spotify_art_fills_the_card_until_itunes_art_arrives_and_itunes_wins():
+    spotify = {"spotify_art_status": "ok", "spotify_art_url": "https://i.scdn.co/image/ab67616d0000b273aa"}
+    waiting = Song(**song_dict(TRACK, **spotify))
+    html = card_html(waiting)
+    assert 'src="https://i.scdn.co/image/ab67616d0000b273aa"' in html and 'data-art-source="spotify"' in html
+    assert " data-pending" in html  # the iTunes lookup (preview, metadata) is still to come
+    both = Song(
+        **song_dict(
+            TRACK, enrich_status="ok", art_url="https://is1-ssl.mzstatic.com/x/600x600bb.jpg", **spotify
+        )
+    )
+    assert both.art_source == "itunes" and "i.scdn.co" not in card_html(both)
+    assert both.field_sources["art"] == "itunes" and waiting.field_sources["art"] == "spotify"
+    # iTunes found nothing: Spotify's art stays, and the card stops waiting.
+    missed = Song(**song_dict(TRACK, enrich_status="not_found", **spotify))
+    assert missed.art_source == "spotify" and card_update(missed)["done"] is True
+
+
+def test_a_card_without_itunes_preview_offers_a_click_to_load_spotify_player():
+    html = card_html(Song(**song_dict(TRACK)))
+    assert "<iframe" not in html  # nothing loads from Spotify before the click
+    assert f'data-embed-src="https://open.spotify.com/embed/track/{TRACK}"' in html
+    assert 'class="pp-embed-load"' in html and "Play on Spotify" in html
+    # A track id that is not a Spotify id gets no player at all.
+    assert "pp-embed-load" not in card_html(Song(**song_dict('x" onclick="alert(1)')))
+
+
+def test_only_https_urls_on_the_expected_hosts_are_rendered():
+    bad = [
+        "http://i.scdn.co/image/a",  # not https
+        "https://evil.example/a.jpg",
+        "https://i.scdn.co.evil.example/a.jpg",
+        "https://user:pw@i.scdn.co/a.jpg",
+        "javascript:alert(1)",
+        "https://i.scdn.co/a b.jpg",
+    ]
+    for url in bad:
+        song = Song(**song_dict(TRACK, spotify_art_status="ok", spotify_art_url=url))
+        assert "pp-art-placeholder" in card_html(song), url
+        assert allowed_url(url, ART_HOSTS) is None
+    assert allowed_url("https://is3-ssl.mzstatic.com/a.jpg", ART_HOSTS) is not None
+    assert allowed_url("https://audio-ssl.itunes.apple.com/p.m4a", PREVIEW_HOSTS) is not None
+    assert allowed_url("https://audio-ssl.itunes.apple.com/p.m4a", ART_HOSTS) is None
+    assert spotify_embed_url("../../evil") is None
+
+
+def test_card_update_gives_the_new_art_and_preview_only_when_they_exist():
+    update = card_update(Song(**song_dict(TRACK)))
+    assert "pp-art-placeholder" in update["art"] and update["preview"] is None and update["done"] is False
+    matched = {"enrich_status": "ok", "art_url": "https://is1-ssl.mzstatic.com/x/600x600bb.jpg"}
+    done = card_update(
+        Song(**song_dict(TRACK, preview_url="https://audio-ssl.itunes.apple.com/p.m4a", **matched))
+    )
+    assert done["preview"].startswith("<audio") and done["done"] is True
 
 
 def test_results_grid_renders_every_valid_hit_and_skips_broken_payloads():

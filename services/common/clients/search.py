@@ -192,6 +192,10 @@ class SearchClient(ServiceClient):
         """One Song as a dict; ``ServiceError`` with status 404 for an unknown id."""
         return self.get_json(f"/songs/{track_id}")
 
+    def songs(self, track_ids: list[str]) -> list[dict[str, Any]]:
+        """The known songs among ``track_ids`` (one request; unknown ids are left out)."""
+        return self.get_json("/songs", params={"ids": ",".join(track_ids)})
+
     # --- internal: the enricher -------------------------------------------------------------------
     def update_enrichment(self, track_id: str, enrichment: dict[str, Any] | BaseModel) -> dict[str, Any]:
         """The song after the update plus ``applied`` (False: an older result than the stored one)."""

@@ -37,6 +37,21 @@ def pending_enrichment(
     return PendingPage(track_ids=track_ids, popularity=popularity, next=nxt)
 
 
+MAX_SONGS_PER_READ = 100
+
+
+@router.get("/songs", response_model=list[Song])
+def get_songs(
+    engine: EngineDep,
+    ids: Annotated[str, Query(description="comma-separated track ids", max_length=4000)],
+) -> list[Song]:
+    """Several songs in one read (cards refreshing their art); unknown ids are left out."""
+    track_ids = list(dict.fromkeys(t.strip() for t in ids.split(",") if t.strip()))
+    if not track_ids or len(track_ids) > MAX_SONGS_PER_READ:
+        raise HTTPException(422, f"give between 1 and {MAX_SONGS_PER_READ} track ids")
+    return engine.songs(track_ids)
+
+
 @router.get("/songs/{track_id}", response_model=Song)
 def get_song(track_id: str, engine: EngineDep) -> Song:
     return engine.song(track_id)
