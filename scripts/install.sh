@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install the pinned dependencies; skips pip when requirements.txt is unchanged.
 #   scripts/install.sh          app dependencies
-#   scripts/install.sh --test   also the browser for the end-to-end test (Debian chromium)
+#   scripts/install.sh --test   also the browser for the end-to-end test (Debian chromium) and
+#                               axe-core (npm) for its accessibility audit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -21,5 +22,15 @@ if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v docker-compo
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null
   else
     echo "note: chromium/docker-compose missing; their tests will be skipped (apt-get install them)" >&2
+  fi
+fi
+# axe-core, injected into pages by the browser test for its WCAG A/AA audit (pinned; npm only).
+AXE_VERSION=4.14.1
+if [ "${1:-}" = "--test" ] && [ "$(cat .npm-test/axe-version 2>/dev/null)" != "$AXE_VERSION" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    npm install --silent --no-save --no-audit --no-fund --prefix .npm-test "axe-core@$AXE_VERSION" >/dev/null
+    echo "$AXE_VERSION" > .npm-test/axe-version
+  else
+    echo "note: npm missing; the browser test's accessibility audit will be skipped" >&2
   fi
 fi

@@ -98,7 +98,8 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                 with gr.Tab("Search", id="search"), gr.Row():
                     with gr.Column(scale=1, min_width=280):
                         photo = gr.Image(
-                            label="Your photo (JPG or PNG)",
+                            label="Your photo",
+                            placeholder="Drop a photo here: JPG, PNG, WebP, GIF or HEIC (iPhone)",
                             type="filepath",
                             sources=["upload", "webcam", "clipboard"],
                             height=260,
@@ -188,12 +189,27 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "song_matches": song_matches,
         }
 
-        _wire(demo.load, cb.load, [session], comps)
+        # The page load and the account forms update many components at once; Gradio would put a
+        # "processing" overlay on each of them (several on the sign-in screen, some never cleared
+        # because the component is hidden mid-event). Progress shows on the button that was pressed.
+        _wire(demo.load, cb.load, [session], comps, show_progress="hidden")
         for trigger in (sign_in_btn.click, login_password.submit):
-            _wire(trigger, cb.sign_in, [login, login_password], comps)
-        _wire(register_btn.click, cb.register, [reg_username, reg_email, register_password], comps)
-        _wire(forgot_btn.click, cb.forgot_password, [forgot_login], comps)
-        _wire(reset_btn.click, cb.reset_password, [reset_code, reset_password], comps)
+            _wire(trigger, cb.sign_in, [login, login_password], comps, show_progress_on=[sign_in_btn])
+        _wire(
+            register_btn.click,
+            cb.register,
+            [reg_username, reg_email, register_password],
+            comps,
+            show_progress_on=[register_btn],
+        )
+        _wire(forgot_btn.click, cb.forgot_password, [forgot_login], comps, show_progress_on=[forgot_btn])
+        _wire(
+            reset_btn.click,
+            cb.reset_password,
+            [reset_code, reset_password],
+            comps,
+            show_progress_on=[reset_btn],
+        )
         _wire(sign_out_btn.click, cb.sign_out, [session], comps)
         search_inputs = [session, photo, text, weight, genres, year_min, year_max, filter_options, catalogs]
         # preprocess=False: the photo reaches the handler as the uploaded file, unparsed, so a

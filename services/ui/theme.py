@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import gradio as gr
 
-ACCENT = "#7c5cff"
+# Colours meet WCAG 2 AA contrast (4.5:1 for text) on white and on the light violet label fill;
+# the browser test audits both pages with axe-core.
+ACCENT = "#5b3fd9"  # 6.6:1 on white
+ACCENT_HOVER = "#4a2fc2"
 
 
 def pixelplay_theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="violet", secondary_hue="indigo", radius_size="lg").set(
         button_primary_background_fill=ACCENT,
-        button_primary_background_fill_hover="#6a48f5",
+        button_primary_background_fill_hover=ACCENT_HOVER,
+        block_label_text_color="*primary_800",
+        block_title_text_color="*primary_800",
+        block_info_text_color="*neutral_600",
     )
 
 
@@ -22,9 +28,9 @@ CSS = """
 .gradio-container .app { max-width: 1320px !important; margin: 0 auto; }
 #pp-header { display: flex; align-items: center; justify-content: space-between; gap: 12px; }
 #pp-header h1 { margin: 0; font-size: 1.7rem; letter-spacing: -0.02em; }
-#pp-header h1 span { color: #7c5cff; }
-.pp-tagline { margin: 2px 0 0; opacity: 0.7; font-size: 0.95rem; }
-.pp-user { font-size: 0.9rem; opacity: 0.85; }
+#pp-header h1 span { color: #5b3fd9; }
+.pp-tagline { margin: 2px 0 0; color: #4b5563; font-size: 0.95rem; }
+.pp-user { font-size: 0.9rem; color: #4b5563; }
 .pp-banner { background: #fff4d6; color: #5c4200; border: 1px solid #f0d48a; border-radius: 10px;
   padding: 10px 14px; font-size: 0.95rem; }
 .pp-notice { border-radius: 10px; padding: 10px 14px; font-size: 0.95rem; margin: 4px 0; }
@@ -32,10 +38,10 @@ CSS = """
 .pp-notice-info { background: #eef2ff; color: #2f3a8f; border: 1px solid #c9d2ff; }
 .pp-notice-ok { background: #e9f8ef; color: #1d6b3a; border: 1px solid #b5e3c6; }
 .pp-vibe { font-size: 1rem; padding: 8px 0; }
-.pp-vibe span { display: inline-block; background: #7c5cff; color: #fff; border-radius: 999px;
+.pp-vibe span { display: inline-block; background: #5b3fd9; color: #fff; border-radius: 999px;
   padding: 1px 10px; margin-right: 6px; font-size: 0.8rem; text-transform: uppercase; letter-spacing: .05em; }
 .pp-results-heading { font-size: 1.15rem; margin: 4px 0 12px; }
-.pp-empty { opacity: 0.7; padding: 12px 0; }
+.pp-empty { color: #4b5563; padding: 12px 0; }
 .pp-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 16px; }
 .pp-card { display: flex; flex-direction: column; border-radius: 14px; overflow: hidden;
   background: var(--block-background-fill); border: 1px solid var(--border-color-primary);
@@ -46,13 +52,13 @@ CSS = """
   text-shadow: 0 2px 8px rgba(0,0,0,0.25); }
 .pp-body { padding: 10px 12px 12px; display: flex; flex-direction: column; gap: 4px; flex: 1; }
 .pp-title { font-size: 1rem; margin: 0; line-height: 1.25; overflow-wrap: anywhere; }
-.pp-artist { margin: 0; opacity: 0.8; font-size: 0.9rem; }
-.pp-meta { margin: 0; font-size: 0.8rem; opacity: 0.75; display: flex; justify-content: space-between;
+.pp-artist { margin: 0; color: #4b5563; font-size: 0.9rem; }
+.pp-meta { margin: 0; font-size: 0.8rem; color: #4b5563; display: flex; justify-content: space-between;
   gap: 6px; }
-.pp-score { font-variant-numeric: tabular-nums; color: #7c5cff; font-weight: 600; }
+.pp-score { font-variant-numeric: tabular-nums; color: #5b3fd9; font-weight: 600; }
 .pp-radar-wrap { display: flex; justify-content: center; padding: 2px 0; }
 .pp-radar { max-width: 100%; height: auto; }
-.pp-why { margin: 0; font-size: 0.78rem; opacity: 0.75; font-style: italic; }
+.pp-why { margin: 0; font-size: 0.78rem; color: #4b5563; font-style: italic; }
 .pp-audio { width: 100%; height: 32px; margin-top: 4px; }
 .pp-preview { margin-top: 4px; }
 .pp-embed-load { font: inherit; font-size: 0.85rem; width: 100%; border-radius: 999px; cursor: pointer;
@@ -61,22 +67,22 @@ CSS = """
 .pp-embed { width: 100%; height: 80px; border: 0; border-radius: 12px; display: block; }
 .pp-actions { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-top: auto;
   padding-top: 6px; }
-.pp-link { font-size: 0.85rem; color: #1db954; font-weight: 600; text-decoration: none; margin-right: auto; }
+.pp-link { font-size: 0.85rem; color: #157a3c; font-weight: 600; text-decoration: none; margin-right: auto; }
 .pp-link:hover { text-decoration: underline; }
-.pp-btn { font: inherit; font-size: 0.82rem; border-radius: 999px; border: 1px solid #7c5cff;
-  background: transparent; color: #7c5cff; padding: 3px 12px; cursor: pointer; }
-.pp-btn:hover { background: #7c5cff; color: #fff; }
+.pp-btn { font: inherit; font-size: 0.82rem; border-radius: 999px; border: 1px solid #5b3fd9;
+  background: transparent; color: #5b3fd9; padding: 3px 12px; cursor: pointer; }
+.pp-btn:hover { background: #5b3fd9; color: #fff; }
 .pp-history { list-style: none; padding: 0; margin: 0; display: flex; flex-direction: column; gap: 8px; }
 .pp-history-item { display: flex; align-items: center; gap: 12px; padding: 8px; border-radius: 12px;
   border: 1px solid var(--border-color-primary); background: var(--block-background-fill); flex-wrap: wrap; }
 .pp-thumb { width: 56px; height: 56px; border-radius: 8px; object-fit: cover; flex: none; }
 .pp-thumb-empty { display: flex; align-items: center; justify-content: center; background: #ece8ff;
-  color: #7c5cff; font-weight: 700; font-size: 1.3rem; }
+  color: #5b3fd9; font-weight: 700; font-size: 1.3rem; }
 .pp-history-text { display: flex; flex-direction: column; flex: 1; min-width: 180px; }
 .pp-history-query { overflow-wrap: anywhere; }
-.pp-history-when { font-size: 0.8rem; opacity: 0.65; }
+.pp-history-when { font-size: 0.8rem; color: #4b5563; }
 .pp-history-actions { display: flex; gap: 6px; }
-.pp-history-total { font-size: 0.8rem; opacity: 0.65; }
+.pp-history-total { font-size: 0.8rem; color: #4b5563; }
 /* Album art is square; the placeholder is a wide band so a card without art stays compact. */
 .pp-art-placeholder { aspect-ratio: 16 / 9; }
 @media (max-width: 520px) { .pp-grid { gap: 12px; } }

@@ -22,8 +22,9 @@ from PIL import Image, ImageDraw
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from services.common.embedded import start_postgres
+from services.common.embedded import start_postgres, start_redis
 from services.common.settings import Settings, get_settings
+from tests.enricher.conftest import _test_db_url
 from tests.processes import ROOT, running_service
 
 INDEX_LIMIT = 240  # songs indexed for the UI tests: enough for several pages of 12
@@ -61,6 +62,14 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
             admin_url = embedded.url
         db_url = _fresh_database(admin_url)
         stack.callback(_drop_database, admin_url, db_url)
+        # Search queues the songs it shows for enrichment: a real Redis (the enricher tests' database
+        # on a shared server) and a queue of this session, read only by the workers tests start.
+        if os.environ.get("REDIS_URL"):
+            redis_url = _test_db_url(os.environ["REDIS_URL"])
+        else:
+            embedded_redis = start_redis(base / "redis")
+            stack.callback(embedded_redis.stop)
+            redis_url = embedded_redis.url
         env = {
             "PIXELPLAY_DATA_DIR": str(base / "var"),
             "PIXELPLAY_CLIP_CHECKPOINT": str(tiny_model_dir),
@@ -70,6 +79,8 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
             "PIXELPLAY_LOG_LEVEL": "WARNING",
             "PIXELPLAY_HTTP_RETRIES": "2",
             "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "PIXELPLAY_ENRICH_QUEUE": f"ui-test-{secrets.token_hex(4)}",
         }
         # Auth does not depend on the others: it starts while encoder → search → index run.
         auth = running_service("services.auth.app:app", dict(env), ready_path="/readyz", timeout_s=180)
