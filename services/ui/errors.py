@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 
 from services.common.http import ServiceError, ServiceUnavailable
 from services.ui.images import UploadError
@@ -11,6 +12,11 @@ from services.ui.images import UploadError
 log = logging.getLogger("pixelplay.ui")
 
 SESSION_EXPIRED = "Your session has expired. Please sign in again."
+
+# What each service does, in the user's words: people never see our internal service names.
+_WHAT_IT_DOES = {"encoder": "Reading photos", "search": "Finding songs", "auth": "Signing in"}
+# Search relays the encoder's refusal of an upload as "encoder: <message>".
+_PHOTO_REFUSED = re.compile(r"^encoder\s*:\s*", re.IGNORECASE)
 
 
 class SessionExpired(Exception):
@@ -39,17 +45,19 @@ def _validation_text(detail: str) -> str:
 
 
 def plain_message(exc: BaseException) -> str:
-    """What to tell the user about ``exc``: the service's own 4xx message, "not reachable" for a
+    """What to tell the user about ``exc``: the service's own 4xx message, "not available" for a
     service that is down, a generic sentence (logged with its traceback) for anything else."""
     if isinstance(exc, SessionExpired) or is_session_error(exc):
         return SESSION_EXPIRED
     if isinstance(exc, UploadError):
         return str(exc)
     if isinstance(exc, ServiceUnavailable) or (isinstance(exc, ServiceError) and exc.status >= 500):
-        return f"The {exc.service} service is not reachable right now. Please try again in a moment."
+        what = _WHAT_IT_DOES.get(exc.service, "This part of PixelPlay")
+        return f"{what} is not available right now. Please try again in a moment."
     if isinstance(exc, ServiceError):
         detail = _validation_text(exc.detail.strip()) if exc.detail.startswith("[{") else exc.detail.strip()
-        detail = detail or f"The {exc.service} service refused the request ({exc.status})."
-        return detail[:400]
+        if _PHOTO_REFUSED.match(detail):
+            return f"We could not use this photo. {_PHOTO_REFUSED.sub('', detail)}"[:400]
+        return (detail or f"The request was refused ({exc.status}). Please check it and try again.")[:400]
     log.exception("unexpected error in a UI callback", exc_info=exc)
     return "Something went wrong on our side. Please try again."

@@ -116,7 +116,9 @@ def test_a_broken_file_shows_the_services_message_not_a_crash(cb, photo_files):
     session, _ = _register(cb)
     out = _search(cb, session, _upload(photo_files["broken"]))
     assert "pp-notice-error" in out["notice"] and "results" not in out
-    assert "not reachable" not in out["notice"] and "went wrong" not in out["notice"]
+    assert "not available" not in out["notice"] and "went wrong" not in out["notice"]
+    assert "We could not use this photo. The file is not an image." in out["notice"]
+    assert "encoder" not in out["notice"].lower()
 
 
 def test_find_similar_names_its_source_and_excludes_it(cb, photo_files):
@@ -214,8 +216,8 @@ def test_services_down_are_named_in_plain_words(ui_settings: Settings):
         out = cb.search(
             {"token": "t"}, None, "anything", 0.3, None, None, None, {}, progress=lambda *a, **k: None
         )
-        assert "The search service is not reachable right now" in out["notice"]
-        assert "encoder service is not reachable" in cb.load(None)["demo_banner"]
+        assert "Finding songs is not available right now" in out["notice"]
+        assert "Reading photos is not available right now" in cb.load(None)["demo_banner"]
     finally:
         backend.close()
 
@@ -245,5 +247,5 @@ def test_reload_with_search_down_opens_the_app_and_asks_search_once(cb, monkeypa
     monkeypatch.setattr(cb.backend.search, "song", search_down)
     out = cb.load(session)
     assert _visible(out["app_view"]) and len(out["history_state"]) == 1
-    assert "The search service is not reachable right now" in out["notice"]
+    assert "Finding songs is not available right now" in out["notice"]
     assert len(calls) == 1, "one failed song lookup is enough to know search is down"

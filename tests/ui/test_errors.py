@@ -10,10 +10,18 @@ def test_service_4xx_message_is_shown_as_is():
     )
 
 
-def test_unreachable_or_failing_service_is_named_in_plain_words():
-    msg = "The search service is not reachable right now. Please try again in a moment."
+def test_unreachable_or_failing_service_is_described_in_the_users_words():
+    msg = "Finding songs is not available right now. Please try again in a moment."
     assert plain_message(ServiceUnavailable("search", 503, "search unreachable: [Errno 111]")) == msg
     assert plain_message(ServiceError("search", 502, "<html>bad gateway</html>")) == msg
+    assert plain_message(ServiceUnavailable("encoder", 503, "x")).startswith("Reading photos is not")
+
+
+def test_a_refused_photo_is_explained_without_naming_internal_services():
+    detail = "encoder: The JPEG image is truncated or corrupt and cannot be decoded."
+    text = plain_message(ServiceError("search", 400, detail))
+    assert text == f"We could not use this photo. {detail.removeprefix('encoder: ')}"
+    assert "encoder" not in text.lower()
 
 
 def test_fastapi_validation_errors_become_field_messages():
