@@ -33,13 +33,16 @@ COMMON = ["fastapi", "uvicorn", "pydantic", "pydantic-settings", "httpx", "tenac
 # runs imports a package its subset lacks.
 IMAGE_ROOTS: dict[str, list[str]] = {
     "encoder": [
-        *COMMON, "python-multipart", "torch", "torchvision", "open-clip-torch", "pillow", "numpy",
+        *COMMON, "python-multipart", "torch", "torchvision", "open-clip-torch", "pillow", "pillow-heif", "numpy",
         "onnx", "onnxruntime",  # the default runtime exports the towers to ONNX at first start
     ],
-    "search": [*COMMON, "python-multipart", "qdrant-client", "qdrant-edge-py", "numpy", "tqdm"],
+    "search": [
+        *COMMON, "python-multipart", "qdrant-client", "qdrant-edge-py", "numpy", "tqdm",
+        "celery[redis]", "redis",  # queues the songs it shows for enrichment
+    ],
     "auth": [*COMMON, "bcrypt", "psycopg[binary]", "psycopg-pool", "email-validator"],
     "enricher": [*COMMON, "celery[redis]", "redis"],
-    "ui": [*COMMON, "gradio", "plotly", "pillow", "numpy"],
+    "ui": [*COMMON, "gradio", "plotly", "pillow", "pillow-heif", "numpy"],
 }
 
 # The modules each image runs: its server (or worker) and the jobs compose runs in it. The import scan

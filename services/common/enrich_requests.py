@@ -42,14 +42,6 @@ def _seen_key(base: str, track_id: str) -> str:
     return f"pixelplay:enricher:{base}:visible:{track_id}"
 
 
-def needs_art(song: Song) -> bool:
-    return song.spotify_art_status == "pending" and song.art_source is None
-
-
-def needs_lookup(song: Song) -> bool:
-    return song.enrich_status == "pending"
-
-
 class EnrichRequests:
     """Queues the enrichment of songs on screen, once per song per ``dedup_ttl_s``."""
 
@@ -76,13 +68,13 @@ class EnrichRequests:
         Every art task goes before every lookup: art for a whole page takes seconds, iTunes'
         limit makes the lookups take minutes.
         """
-        claimed = [s for s in songs if (needs_art(s) or needs_lookup(s)) and self.claim(s.track_id)]
+        claimed = [s for s in songs if (s.needs_art or s.needs_lookup) and self.claim(s.track_id)]
         for task, queue, wanted in (
-            (ART_TASK, self.queues.art, needs_art),
-            (ENRICH_TASK, self.queues.visible, needs_lookup),
+            (ART_TASK, self.queues.art, "needs_art"),
+            (ENRICH_TASK, self.queues.visible, "needs_lookup"),
         ):
             for song in claimed:
-                if wanted(song):
+                if getattr(song, wanted):
                     self.celery.send_task(task, args=[song.track_id], queue=queue, retry=False)
         return [s.track_id for s in claimed]
 

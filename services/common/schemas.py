@@ -95,6 +95,16 @@ class Song(AudioFeatures, Enrichment, SpotifyArt):
         return None
 
     @property
+    def needs_art(self) -> bool:
+        """No art from either source yet and Spotify not asked yet: worth an oEmbed call."""
+        return self.spotify_art_status == "pending" and self.art_source is None
+
+    @property
+    def needs_lookup(self) -> bool:
+        """Never looked up on iTunes (preview, metadata, 600x600 art)."""
+        return self.enrich_status == "pending"
+
+    @property
     def card_art_url(self) -> str | None:
         return {"itunes": self.art_url, "spotify": self.spotify_art_url, None: None}[self.art_source]
 

@@ -12,11 +12,26 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageDraw, ImageOps
 
 from services.encoder.model_loading import PreprocessSpec
 
-ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# iPhone photos are HEIC: pillow-heif teaches Pillow to read them (format name "HEIF").
+pillow_heif.register_heif_opener()
+
+ACCEPTED = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "HEIF": "image/heic",
+}
+ACCEPTED_NAMES = "JPEG, PNG, WebP, GIF or HEIC"
+# ISO-BMFF brands of HEIF still images (the "ftyp" box right after the first 4 bytes).
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+# Transparent pixels are shown on this mid grey, not on whatever colour they happen to hold.
+NEUTRAL_BACKGROUND = (128, 128, 128)
 _RESAMPLE = {
     "bicubic": Image.Resampling.BICUBIC,
     "bilinear": Image.Resampling.BILINEAR,
@@ -34,27 +49,32 @@ class ImageRejected(ValueError):
 
 
 def sniff_format(data: bytes) -> str | None:
-    """'JPEG', 'PNG' or 'WEBP' from the leading bytes; None for anything else."""
+    """'JPEG', 'PNG', 'WEBP', 'GIF' or 'HEIF' from the leading bytes; None for anything else."""
     if data[:3] == b"\xff\xd8\xff":
         return "JPEG"
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return "PNG"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "HEIF"
     return None
 
 
 def open_checked(
     data: bytes, max_bytes: int, max_pixels: int, jpeg_draft: tuple[int, int] | None = None
 ) -> Image.Image:
-    """Validate an upload and return the decoded image (fully loaded, EXIF orientation applied).
+    """Validate an upload and return the decoded RGB image (fully loaded, EXIF orientation applied,
+    an animation's first frame, transparency composited on a neutral grey).
 
     ``jpeg_draft=(w, h)``: JPEGs are decoded at the smallest 1/2, 1/4 or 1/8 scale that still
     covers (w, h) (libjpeg's DCT scaling), which is 2-3x faster for phone photos; the result then
     goes through the same resize, so vectors stay within 1e-4 cosine of a full decode.
 
     Raises ``ImageRejected``: 400 empty / not an image / corrupt or truncated, 413 too many bytes or
-    pixels, 415 a real image of a type we do not accept (GIF, BMP, TIFF, ...).
+    pixels, 415 a real image of a type we do not accept (BMP, TIFF, ...).
     """
     if not data:
         raise ImageRejected(400, "The uploaded file is empty.")
@@ -80,11 +100,28 @@ def open_checked(
     try:
         if fmt == "JPEG" and jpeg_draft is not None:
             image.draft("RGB", jpeg_draft)
+        image.seek(0)  # an animated GIF or WebP, or a HEIC burst: the first frame
         image.load()  # the real decode: truncated or corrupt data fails here
         image = ImageOps.exif_transpose(image)  # phone photos: encode what the person sees
+        image = flatten(image)
     except Exception as exc:
         raise ImageRejected(400, f"The {fmt} image is truncated or corrupt and cannot be decoded.") from exc
     return image
+
+
+def flatten(image: Image.Image) -> Image.Image:
+    """An RGB image; transparent parts are composited onto ``NEUTRAL_BACKGROUND``.
+
+    Converting straight to RGB would keep the colour values hidden under transparency (often black,
+    sometimes anything an editor left there), so a logo on a transparent PNG would be encoded as a
+    random photo.
+    """
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    if not has_alpha:
+        return image if image.mode == "RGB" else image.convert("RGB")
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (*NEUTRAL_BACKGROUND, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
 
 
 def _unsupported_or_not_image(data: bytes) -> ImageRejected:
@@ -92,8 +129,8 @@ def _unsupported_or_not_image(data: bytes) -> ImageRejected:
         with Image.open(io.BytesIO(data)) as other:  # header only: is it some other image type?
             kind = other.format or "unknown"
     except Exception:
-        return ImageRejected(400, "The file is not an image. Send a JPEG, PNG or WebP photo.")
-    return ImageRejected(415, f"{kind} images are not supported. Send a JPEG, PNG or WebP photo.")
+        return ImageRejected(400, f"The file is not an image. Send a {ACCEPTED_NAMES} photo.")
+    return ImageRejected(415, f"{kind} images are not supported. Send a {ACCEPTED_NAMES} photo.")
 
 
 def prepare_upload(

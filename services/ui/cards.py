@@ -15,7 +15,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.common.enrich_requests import needs_art, needs_lookup
 from services.common.media_urls import (
     ART_HOSTS,
     PREVIEW_HOSTS,
@@ -89,7 +88,7 @@ def preview_html(song: Song) -> str:
 
 def is_waiting(song: Song) -> bool:
     """True while the enricher may still bring this card art or a preview."""
-    return needs_lookup(song) or needs_art(song)
+    return song.needs_lookup or song.needs_art
 
 
 def card_update(song: Song) -> dict[str, Any]:

@@ -10,7 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pillow_heif
 from PIL import Image, UnidentifiedImageError
+
+# The history thumbnail of an iPhone (HEIC) photo: the same reader the encoder uses.
+pillow_heif.register_heif_opener()
 
 
 class UploadError(ValueError):

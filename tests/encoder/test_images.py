@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from services.encoder.images import ImageRejected, open_checked, sniff_format, to_pixels
+from services.encoder.images import NEUTRAL_BACKGROUND, ImageRejected, open_checked, sniff_format, to_pixels
 from services.encoder.model_loading import PreprocessSpec
 from tests.encoder.conftest import encode, photo
 
@@ -33,8 +34,11 @@ def png_header_only(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
     )
 
 
@@ -44,12 +48,58 @@ def rejected(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXE
     return info.value
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
-def test_accepted_formats_decode_to_full_image(fmt: str) -> None:
-    data = encode(photo((120, 80)), fmt)
+def heic(image: Image.Image) -> bytes:
+    """An iPhone-style HEIC file of ``image`` (written by pillow-heif, the reader the encoder uses)."""
+    out = io.BytesIO()
+    image.save(out, "HEIF", quality=90)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "HEIF"])
+def test_accepted_formats_decode_to_full_rgb_image(fmt: str) -> None:
+    data = heic(photo((120, 80))) if fmt == "HEIF" else encode(photo((120, 80)), fmt)
     assert sniff_format(data) == fmt
     image = open_checked(data, MAX_BYTES, MAX_PIXELS)
-    assert image.size == (120, 80)
+    assert image.size == (120, 80) and image.mode == "RGB"
+
+
+def test_heic_is_encoded_like_the_same_photo_as_png() -> None:
+    source = photo((160, 120))
+    from_heic = to_pixels(open_checked(heic(source), MAX_BYTES, MAX_PIXELS), SPEC)
+    from_png = to_pixels(open_checked(encode(source, "PNG"), MAX_BYTES, MAX_PIXELS), SPEC)
+    assert float(np.abs(from_heic - from_png).mean()) < 0.1  # lossy, but the same picture
+
+
+def test_an_animated_gif_gives_its_first_frame() -> None:
+    red, blue = Image.new("RGB", (64, 48), (220, 20, 20)), Image.new("RGB", (64, 48), (20, 20, 220))
+    out = io.BytesIO()
+    red.save(out, "GIF", save_all=True, append_images=[blue], duration=100, loop=0)
+    image = open_checked(out.getvalue(), MAX_BYTES, MAX_PIXELS)
+    r, g, b = image.getpixel((10, 10))
+    assert r > 180 and b < 60
+
+
+def test_transparency_is_composited_on_neutral_grey_not_its_hidden_colour() -> None:
+    hidden = Image.new("RGBA", (64, 64), (255, 0, 0, 0))  # fully transparent, red underneath
+    image = open_checked(encode(hidden, "PNG"), MAX_BYTES, MAX_PIXELS)
+    assert image.mode == "RGB" and image.getpixel((5, 5)) == NEUTRAL_BACKGROUND
+    half = Image.new("RGBA", (64, 64), (0, 0, 255, 128))
+    r, g, b = open_checked(encode(half, "PNG"), MAX_BYTES, MAX_PIXELS).getpixel((5, 5))
+    assert (r, g) == (64, 64) and 185 <= b <= 193  # blue over grey, half and half
+    # A palette GIF with a transparent index is flattened the same way.
+    gif = io.BytesIO()
+    Image.new("P", (32, 32), 0).save(gif, "GIF", transparency=0)
+    assert open_checked(gif.getvalue(), MAX_BYTES, MAX_PIXELS).getpixel((1, 1)) == NEUTRAL_BACKGROUND
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "HEIF"])
+def test_the_new_formats_keep_every_limit(fmt: str) -> None:
+    big = Image.new("RGB", (1500, 1400), (20, 40, 90))  # 2.1 M pixels
+    data = heic(big) if fmt == "HEIF" else encode(big, fmt)
+    assert rejected(data, max_pixels=2_000_000).status == 413
+    assert rejected(data, max_bytes=len(data) - 1).status == 413
+    small = heic(photo((300, 200))) if fmt == "HEIF" else encode(photo((300, 200)), fmt)
+    assert rejected(small[: len(small) // 2]).status == 400
 
 
 def test_empty_file_is_400() -> None:
@@ -62,11 +112,11 @@ def test_text_file_is_400_not_an_image() -> None:
     assert error.status == 400 and "not an image" in error.message
 
 
-@pytest.mark.parametrize("fmt", ["GIF", "BMP", "TIFF"])
+@pytest.mark.parametrize("fmt", ["BMP", "TIFF"])
 def test_other_image_types_are_415_naming_the_type(fmt: str) -> None:
     error = rejected(encode(photo((64, 64)), fmt))
     assert error.status == 415
-    assert fmt in error.message and "JPEG, PNG or WebP" in error.message
+    assert fmt in error.message and "JPEG, PNG, WebP, GIF or HEIC" in error.message
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
