@@ -33,7 +33,8 @@ COMMON = ["fastapi", "uvicorn", "pydantic", "pydantic-settings", "httpx", "tenac
 # runs imports a package its subset lacks.
 IMAGE_ROOTS: dict[str, list[str]] = {
     "encoder": [
-        *COMMON, "python-multipart", "torch", "torchvision", "open-clip-torch", "pillow", "pillow-heif", "numpy",
+        *COMMON, "python-multipart", "torch", "torchvision", "open-clip-torch", "pillow", "numpy",
+        "pillow-heif",  # HEIC (iPhone) uploads
         "onnx", "onnxruntime",  # the default runtime exports the towers to ONNX at first start
     ],
     "search": [

@@ -6,8 +6,8 @@ something at first render, with songs on screen enriched first (the default) and
 Two fresh stacks run side by side (real encoder with a tiny CLIP checkpoint, search, Redis, one
 Celery worker each at the real default rate limits), in front of the fake iTunes + oEmbed server,
 which knows every indexed song (so iTunes finds each one, as it would for most real songs). Each
-has a popular-first backlog of ``--backlog`` songs queued by the batch job. Each round searches a
-new photo on both stacks, alternating which goes first:
+has a popular-first backlog of ``--backlog`` songs queued by the batch job. Round n shows page n of
+one photo's results (12 songs not shown before) on both stacks, alternating which goes first:
 
 - with (``enrich_on_view`` on): seconds from the search until all 12 cards have art;
 - without (off, the catalog is enriched by the backlog only): cards with art after ``--budget``
@@ -71,14 +71,11 @@ def itunes_hit(song: dict) -> bytes:
     ).encode()
 
 
-def photo(round_no: int) -> bytes:
-    """A different synthetic photo per round, so each round shows songs nobody has seen yet."""
-    kind = "sunset" if round_no % 2 == 0 else "night"
-    return photo_png(kind, (320 + 16 * round_no, 240 + 8 * round_no))
-
-
 def first_page(stack: FreshStack, round_no: int) -> list[Song]:
-    page = stack.search.search_image(photo(round_no), "photo.png", "image/png", limit=PAGE)
+    """Round n shows page n of the same photo's results: 12 songs nobody has seen yet."""
+    page = stack.search.search_image(
+        photo_png("sunset"), "photo.png", "image/png", limit=PAGE, offset=round_no * PAGE
+    )
     return [Song.model_validate(hit["song"]) for hit in page["hits"]]
 
 

@@ -63,7 +63,7 @@ class BatchReport:
         return sum(self.actions.values())
 
     def progress_line(self, total: int, songs_per_second: float | None = None) -> str:
-        """"12/40 done (30%): ok ..., ETA 1m24s"; the ETA is the rest at the rate limit's pace."""
+        """ "12/40 done (30%): ok ..., ETA 1m24s"; the ETA is the rest at the rate limit's pace."""
         s = self.statuses
         share = f" ({100 * self.finished / total:.0f}%)" if total else ""
         eta = ""

@@ -7,6 +7,7 @@ every pool child.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 import redis
 
@@ -18,28 +19,20 @@ from services.enricher.rate_limit import RateLimiter
 from services.enricher.spotify_art import SpotifyArtClient
 from services.enricher.worker import redis_url
 
+Api = Literal["itunes", "spotify_oembed"]
 
-def make_limiter(settings: Settings, client: redis.Redis | None = None) -> RateLimiter:
-    """The global iTunes limiter: ``itunes_calls_per_minute`` scaled to ``itunes_rate_window_s``.
 
-    Shared by every worker of the queue (the key is named after it).
+def make_limiter(settings: Settings, client: redis.Redis | None = None, api: Api = "itunes") -> RateLimiter:
+    """The global limiter of one API: ``<api>_calls_per_minute`` scaled to ``<api>_rate_window_s``.
+
+    Shared by every worker of the queue (the key is named after the queue and the API).
     """
+    window_s = getattr(settings, f"{api}_rate_window_s")
     return RateLimiter(
         client or redis.Redis.from_url(redis_url(settings)),
-        f"{settings.enrich_queue}:itunes",
-        capacity_for(settings.itunes_calls_per_minute, settings.itunes_rate_window_s),
-        settings.itunes_rate_window_s,
-        max_wait_s=settings.itunes_rate_wait_max_s,
-    )
-
-
-def make_spotify_limiter(settings: Settings, client: redis.Redis | None = None) -> RateLimiter:
-    """The global oEmbed limiter: its own key, its own rate, shared by every worker of the queue."""
-    return RateLimiter(
-        client or redis.Redis.from_url(redis_url(settings)),
-        f"{settings.enrich_queue}:spotify-oembed",
-        capacity_for(settings.spotify_oembed_calls_per_minute, settings.spotify_oembed_rate_window_s),
-        settings.spotify_oembed_rate_window_s,
+        f"{settings.enrich_queue}:{api.replace('_', '-')}",
+        capacity_for(getattr(settings, f"{api}_calls_per_minute"), window_s),
+        window_s,
         max_wait_s=settings.itunes_rate_wait_max_s,
     )
 
@@ -58,7 +51,7 @@ def itunes_client() -> ItunesClient:
 @lru_cache
 def spotify_art_client() -> SpotifyArtClient:
     settings = get_settings()
-    return SpotifyArtClient(settings, make_spotify_limiter(settings, redis_client()))
+    return SpotifyArtClient(settings, make_limiter(settings, redis_client(), "spotify_oembed"))
 
 
 @lru_cache

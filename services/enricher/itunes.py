@@ -13,7 +13,7 @@ import httpx
 
 from services.common.settings import Settings
 from services.enricher.rate_limit import RateLimiter
-from services.enricher.retrying_get import CallPolicy, LookupFailed, RetryingGet
+from services.enricher.retrying_get import LookupFailed, RetryingGet, policy_for
 from services.enricher.schemas import Candidate
 
 ARTWORK_SIZE = "600x600"
@@ -95,15 +95,7 @@ class ItunesClient:
     ):
         self.settings = settings
         self.limiter = limiter
-        policy = CallPolicy(
-            name="iTunes",
-            timeout_s=settings.itunes_timeout_s,
-            max_tries=settings.itunes_max_tries,
-            backoff_initial_s=settings.itunes_backoff_initial_s,
-            backoff_max_s=settings.itunes_backoff_max_s,
-            retry_after_max_s=settings.itunes_retry_after_max_s,
-            pause_without_retry_after_s=settings.itunes_rate_window_s,
-        )
+        policy = policy_for(settings, "itunes", "iTunes")
         self._get = RetryingGet(policy, limiter, transport=transport)
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from services.common.settings import Settings
 from services.enricher.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,22 @@ class CallPolicy:
     backoff_max_s: float
     retry_after_max_s: float
     pause_without_retry_after_s: float  # how long a 429 without Retry-After holds every worker
+
+
+def policy_for(settings: Settings, api: str, name: str) -> CallPolicy:
+    """The policy of ``api`` ("itunes", "spotify_oembed") from its ``<api>_*`` settings.
+
+    Backoff and the Retry-After cap are shared: both are public APIs throttling with 429.
+    """
+    return CallPolicy(
+        name=name,
+        timeout_s=getattr(settings, f"{api}_timeout_s"),
+        max_tries=getattr(settings, f"{api}_max_tries"),
+        backoff_initial_s=settings.itunes_backoff_initial_s,
+        backoff_max_s=settings.itunes_backoff_max_s,
+        retry_after_max_s=settings.itunes_retry_after_max_s,
+        pause_without_retry_after_s=getattr(settings, f"{api}_rate_window_s"),
+    )
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:

@@ -14,7 +14,7 @@ import httpx
 from services.common.media_urls import ART_HOSTS, allowed_url, spotify_track_url
 from services.common.settings import Settings
 from services.enricher.rate_limit import RateLimiter
-from services.enricher.retrying_get import CallPolicy, LookupFailed, RetryingGet
+from services.enricher.retrying_get import LookupFailed, RetryingGet, policy_for
 
 
 def thumbnail(body: Any) -> str | None:
@@ -34,16 +34,7 @@ class SpotifyArtClient:
         self, settings: Settings, limiter: RateLimiter, *, transport: httpx.BaseTransport | None = None
     ):
         self.url = settings.spotify_oembed_url
-        policy = CallPolicy(
-            name="Spotify oEmbed",
-            timeout_s=settings.spotify_oembed_timeout_s,
-            max_tries=settings.spotify_oembed_max_tries,
-            # The same backoff as iTunes: both are public APIs that throttle with 429 + Retry-After.
-            backoff_initial_s=settings.itunes_backoff_initial_s,
-            backoff_max_s=settings.itunes_backoff_max_s,
-            retry_after_max_s=settings.itunes_retry_after_max_s,
-            pause_without_retry_after_s=settings.spotify_oembed_rate_window_s,
-        )
+        policy = policy_for(settings, "spotify_oembed", "Spotify oEmbed")
         self._get = RetryingGet(policy, limiter, transport=transport)
 
     def close(self) -> None:

@@ -58,13 +58,17 @@ def _run(task: Any, track_id: str, work: Callable[[], TaskOutcome]) -> dict[str,
     return outcome.model_dump()
 
 
-@app.task(
-    bind=True,
-    name=ENRICH_TASK,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=REQUEUE_CEILING,
-)
+# Both tasks: acknowledged late and rejected on worker loss (a task whose worker dies runs again;
+# running again is harmless), bound so they can re-queue themselves.
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "max_retries": REQUEUE_CEILING,
+}
+
+
+@app.task(name=ENRICH_TASK, **TASK_OPTIONS)
 def enrich_song(self, track_id: str, requested_at: float | None = None) -> dict[str, Any]:
     """Enrich one song (by catalog track id) from iTunes and store the result through search.
 
@@ -85,13 +89,7 @@ def enrich_song(self, track_id: str, requested_at: float | None = None) -> dict[
     )
 
 
-@app.task(
-    bind=True,
-    name=ART_TASK,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=REQUEUE_CEILING,
-)
+@app.task(name=ART_TASK, **TASK_OPTIONS)
 def fetch_spotify_art(self, track_id: str) -> dict[str, Any]:
     """Store one song's album art from Spotify oEmbed; returns a ``TaskOutcome`` as a dict."""
     return _run(

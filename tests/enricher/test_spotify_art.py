@@ -10,7 +10,7 @@ import redis
 from services.common.clients.search import SearchClient
 from services.common.settings import get_settings
 from services.enricher.art import fetch_art
-from services.enricher.deps import make_spotify_limiter
+from services.enricher.deps import make_limiter
 from services.enricher.retrying_get import LookupFailed, NotFound
 from services.enricher.spotify_art import SpotifyArtClient
 from tests.enricher.fake_itunes import FakeItunes, Step, spotify_thumbnail
@@ -23,7 +23,7 @@ SHAPE_OF_YOU = "0FE9t6xYkqWXU2ahLh6D8X"
 @pytest.fixture
 def client(enricher_env: dict[str, str], redis_client: redis.Redis) -> Iterator[SpotifyArtClient]:
     settings = get_settings()
-    art = SpotifyArtClient(settings, make_spotify_limiter(settings, redis_client))
+    art = SpotifyArtClient(settings, make_limiter(settings, redis_client, "spotify_oembed"))
     yield art
     art.close()
 

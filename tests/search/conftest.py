@@ -86,6 +86,10 @@ def search_settings(backend: str, folder: Path) -> Iterator[Settings]:
         mp.setenv("PIXELPLAY_LOG_JSON", "false")
         mp.delenv("QDRANT_URL", raising=False)
         mp.delenv("PIXELPLAY_QDRANT_URL", raising=False)
+        # No Redis: these apps must not queue enrichment into a real app's Redis (tests that want it
+        # set REDIS_URL themselves).
+        mp.delenv("REDIS_URL", raising=False)
+        mp.delenv("PIXELPLAY_REDIS_URL", raising=False)
         if backend == "server":
             mp.setenv("QDRANT_URL", ":memory:")
         get_settings.cache_clear()

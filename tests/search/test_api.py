@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from services.common.schemas import Song
-from tests.search.conftest import StandInEncoder, index_songs
+from services.common.settings import Settings, get_settings
+from tests.search.conftest import StandInEncoder, index_songs, search_app
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(Local mode|local Qdrant).*:UserWarning")
 
@@ -275,6 +277,44 @@ def test_enrichment_update_ordering(client: TestClient, catalog_slice: list[Song
     assert client.patch(f"/songs/{track}/enrichment", json={"enrich_status": "great"}).status_code == 422
 
 
+def test_spotify_art_writes_only_its_own_fields_and_several_songs_read_at_once(
+    client: TestClient, catalog_slice: list[Song]
+):
+    first, second = catalog_slice[0].track_id, catalog_slice[1].track_id
+    itunes = {
+        "enrich_status": "ok",
+        "art_url": "https://is1-ssl.mzstatic.com/a/600x600bb.jpg",
+        "enriched_at": 10.0,
+    }
+    client.patch(f"/songs/{first}/enrichment", json=itunes)
+    art = {"spotify_art_status": "ok", "spotify_art_url": "https://i.scdn.co/image/x", "spotify_art_at": 20.0}
+    assert client.patch(f"/songs/{first}/spotify-art", json=art).json()["applied"] is True
+    stored = client.get(f"/songs/{first}").json()
+    assert stored["art_url"] == itunes["art_url"] and stored["spotify_art_url"] == art["spotify_art_url"]
+    assert (
+        client.patch(f"/songs/{first}/spotify-art", json={"art_url": "x"}).status_code == 422
+    )  # not its field
+    many = client.get("/songs", params={"ids": f"{second},nope,{first}"}).json()
+    assert [s["track_id"] for s in many] == [second, first]
+    assert client.get("/songs", params={"ids": " , "}).status_code == 422
+    assert client.get("/songs", params={"ids": ",".join(f"t{i}" for i in range(101))}).status_code == 422
+
+
+def test_a_search_still_answers_when_redis_is_unreachable(search_env: Settings, encoder, catalog_slice):
+    from services.common.embedded import free_port
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+        get_settings.cache_clear()
+        with search_app(get_settings(), encoder) as client:
+            index_songs(client, encoder, catalog_slice[:20])
+            started = time.monotonic()
+            answer = client.post("/search/text", json={"text": "calm", "limit": 12})
+            assert answer.status_code == 200 and len(answer.json()["hits"]) == 12
+            assert time.monotonic() - started < 10  # queueing gave up quickly, after the answer
+        get_settings.cache_clear()
+
+
 def test_pending_list_pages_and_stats(client: TestClient, catalog_slice: list[Song]):
     done = [s.track_id for s in catalog_slice[:5]]
     for i, track in enumerate(done):
@@ -287,6 +327,9 @@ def test_pending_list_pages_and_stats(client: TestClient, catalog_slice: list[So
     assert f'pixelplay_songs{{enrich_status="pending"}} {len(catalog_slice) - 5}.0' in metrics
     assert 'pixelplay_songs{enrich_status="ok"} 3.0' in metrics
     assert 'pixelplay_songs{enrich_status="failed"} 2.0' in metrics
+    # Progress and the ETA of the rest at the default iTunes pace (2 lookups per 6 s).
+    assert f"pixelplay_enrichment_progress_ratio {5 / len(catalog_slice)}" in metrics
+    assert f"pixelplay_enrichment_eta_seconds {(len(catalog_slice) - 5) * 3.0}" in metrics
 
     seen: list[str] = []
     after = None

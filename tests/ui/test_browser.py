@@ -56,6 +56,18 @@ def wait_heading(page, text: str) -> None:
     page.locator("#pp-results .pp-results-heading", has_text=text).wait_for(timeout=TIMEOUT_MS)
 
 
+def register(page, name: str, password: str) -> None:
+    """Create an account from the sign-in screen (registering signs in)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Create account").click()
+    field(page, "pp-reg-username").fill(name)
+    field(page, "pp-reg-email").fill(f"{name}@example.com")
+    field(page, "pp-reg-password").fill(password)
+    page.locator("#pp-register").click()
+    expect(page.locator("#pp-user-badge")).to_contain_text(name)
+
+
 def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -80,12 +92,7 @@ def test_full_user_flow_in_chromium(ui_stack, photo_files):
             shot(page, "01-sign-in")
 
             # Register (which signs in), sign out, then sign in with the same account.
-            page.get_by_role("tab", name="Create account").click()
-            field(page, "pp-reg-username").fill(name)
-            field(page, "pp-reg-email").fill(f"{name}@example.com")
-            field(page, "pp-reg-password").fill(password)
-            page.locator("#pp-register").click()
-            expect(page.locator("#pp-user-badge")).to_contain_text(name)
+            register(page, name, password)
             page.locator("#pp-sign-out").click()
             expect(page.locator("#pp-sign-in")).to_be_visible()  # back on the "Sign in" tab
             field(page, "pp-login").fill(name)

@@ -17,7 +17,7 @@ from tests.enricher.fake_itunes import FakeItunesServer
 from tests.enricher.stack import Worker
 from tests.processes import ROOT, running_service
 from tests.ui.conftest import photo_png
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, FIRST_LOAD_MS, TIMEOUT_MS, field, shot
+from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, FIRST_LOAD_MS, TIMEOUT_MS, register, shot
 
 AXE = ROOT / ".npm-test" / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -87,16 +87,11 @@ def test_cards_fill_in_by_themselves_and_spotify_loads_only_on_click(ui_stack, t
             expect(page.locator("#pp-sign-in")).to_be_visible(timeout=FIRST_LOAD_MS)
             page.wait_for_timeout(500)
             # No spinner is left on the sign-in page once it has loaded.
-            expect(page.locator("#pp-auth .progress-text, #pp-auth .eta-bar")).to_have_count(0)
+            expect(page.get_by_text("processing |")).to_have_count(0)
             # Audits are collected and checked at the end, so one run reports every page's findings.
             audits = {"sign-in": serious_violations(page)}
 
-            page.get_by_role("tab", name="Create account").click()
-            field(page, "pp-reg-username").fill(name)
-            field(page, "pp-reg-email").fill(f"{name}@example.com")
-            field(page, "pp-reg-password").fill(password)
-            page.locator("#pp-register").click()
-            expect(page.locator("#pp-user-badge")).to_contain_text(name)
+            register(page, name, password)
             expect(page.locator("#pp-photo")).to_contain_text("WebP")
 
             page.locator("#pp-photo input[type=file]").set_input_files(str(photo))
