@@ -8,10 +8,13 @@ server; Spotify's image and embed hosts are answered by the test (no internet on
 
 from __future__ import annotations
 
+import io
 import secrets
 from pathlib import Path
 
+import pillow_heif
 import pytest
+from PIL import Image
 
 from tests.enricher.fake_itunes import FakeItunesServer
 from tests.enricher.stack import Worker
@@ -19,6 +22,7 @@ from tests.processes import ROOT, running_service
 from tests.ui.conftest import photo_png
 from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, FIRST_LOAD_MS, TIMEOUT_MS, register, shot
 
+pillow_heif.register_heif_opener()  # to write the HEIC test photo
 AXE = ROOT / ".npm-test" / "node_modules" / "axe-core" / "axe.min.js"
 
 pytestmark = [
@@ -56,6 +60,9 @@ def test_cards_fill_in_by_themselves_and_spotify_loads_only_on_click(ui_stack, t
 
     photo = tmp_path / "sunset.png"
     photo.write_bytes(photo_png("sunset"))
+    heic = tmp_path / "IMG_0001.HEIC"
+    with Image.open(io.BytesIO(photo_png("night"))) as night:
+        night.save(heic, "HEIF")
     name, password = "c" + secrets.token_hex(4), "Cards-Test-Pass-9"
     with (
         FakeItunesServer() as fake,
@@ -141,6 +148,19 @@ def test_cards_fill_in_by_themselves_and_spotify_loads_only_on_click(ui_stack, t
             page.set_viewport_size({"width": 390, "height": 844})
             page.wait_for_timeout(300)
             shot(page, "cards-04-phone")
+            page.set_viewport_size({"width": 1360, "height": 900})
+
+            # An iPhone photo (HEIC) is searched like any other. Browsers that know the type (Safari,
+            # Chrome on macOS) send it as image/heic; iOS itself turns it into a JPEG.
+            page.locator("#pp-photo button[aria-label='Remove Image']").first.click()
+            page.locator("#pp-photo input[type=file]").set_input_files(
+                {"name": heic.name, "mimeType": "image/heic", "buffer": heic.read_bytes()}
+            )
+            page.evaluate("document.querySelector('#pp-results .pp-grid').dataset.old = '1'")
+            page.locator("#pp-search").click()
+            page.locator("#pp-results .pp-grid:not([data-old])").wait_for()  # a new page of cards
+            expect(page.locator("#pp-results .pp-results-heading")).to_have_text("Songs for your photo")
+            expect(page.locator("#pp-notice .pp-notice-error")).to_have_count(0)
             assert audits == {page: [] for page in audits}
         except Exception:
             shot(page, "cards-failure")
