@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import BackgroundTasks, Depends, Header, HTTPException, Request
 
@@ -53,6 +53,9 @@ def get_encoder(request: Request) -> EncoderGateway:
     return request.app.state.encoder
 
 
+PageT = TypeVar("PageT", bound=SearchPage)
+
+
 class OnScreen:
     """Asks the enricher for a page's songs once the answer has been sent (never slowing it)."""
 
@@ -60,7 +63,7 @@ class OnScreen:
         self.requests = requests
         self.background = background
 
-    def shown(self, page: SearchPage) -> SearchPage:
+    def shown(self, page: PageT) -> PageT:
         if self.requests is not None and page.hits:
             self.background.add_task(self.requests.request_quietly, [hit.song for hit in page.hits])
         return page

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import ValidationError
 
 from services.common.http import ServiceError, ServiceUnavailable
-from services.search.deps import EncoderDep, EngineDep, SettingsDep
+from services.search.deps import EncoderDep, EngineDep, OnScreenDep, SettingsDep
 from services.search.engine import SearchEngine
 from services.search.filters import FilterError, parse_filters
 from services.search.moodboard import MAX_PHOTOS, MIN_PHOTOS, combine, mean_jump, order_songs
@@ -32,6 +32,7 @@ def playlist(
 
 @router.post("/search/moodboard", response_model=MoodboardPage)
 def search_moodboard(
+    on_screen: OnScreenDep,
     engine: EngineDep,
     encoder: EncoderDep,
     settings: SettingsDep,
@@ -87,15 +88,17 @@ def search_moodboard(
         raise HTTPException(422, str(exc)) from None
     answer = playlist(engine, query, page, order, models.pop())
     answer.photos_used, answer.rejected = len(vectors), rejected
-    return answer
+    return on_screen.shown(answer)
 
 
 @router.post("/search/moodboard/vector", response_model=MoodboardPage)
-def moodboard_again(body: MoodboardVectorQuery, engine: EngineDep, settings: SettingsDep) -> MoodboardPage:
+def moodboard_again(
+    on_screen: OnScreenDep, body: MoodboardVectorQuery, engine: EngineDep, settings: SettingsDep
+) -> MoodboardPage:
     """A stored moodboard (its combined ``vector``) as a playlist again, in any order."""
     check_limit(body, settings)
     page = Page(filters=body.filters, limit=body.limit, offset=0, diversity=body.diversity)
     try:
-        return playlist(engine, body.vector, page, body.order, body.model_id)
+        return on_screen.shown(playlist(engine, body.vector, page, body.order, body.model_id))
     except ValueError as exc:  # zero or non-finite vector
         raise HTTPException(422, str(exc)) from None
