@@ -37,7 +37,7 @@ def search_moodboard(
     encoder: EncoderDep,
     settings: SettingsDep,
     files: Annotated[
-        list[UploadFile], File(description=f"{MIN_PHOTOS}-{MAX_PHOTOS} JPG, PNG or WebP photos")
+        list[UploadFile], File(description=f"{MIN_PHOTOS}-{MAX_PHOTOS} JPG, PNG, WebP, GIF or HEIC photos")
     ],
     order: Annotated[Order, Form()] = "ranked",
     filters: Annotated[str | None, Form(description="JSON of the Filters object")] = None,

@@ -36,7 +36,7 @@ def search_image(
     engine: EngineDep,
     encoder: EncoderDep,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File(description="JPG, PNG or WebP")],
+    file: Annotated[UploadFile, File(description="JPG, PNG, WebP, GIF or HEIC")],
     text: Annotated[str | None, Form(max_length=1000)] = None,
     weight: Annotated[float, Form(ge=0.0, le=1.0)] = 0.3,
     filters: Annotated[str | None, Form(description="JSON of the Filters object")] = None,
