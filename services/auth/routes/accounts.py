@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
-from services.auth.deps import AddressDep, CurrentAuth, DbDep, NowDep, SettingsDep, require_service_token
-from services.auth.guard import confirm_password, throttle_keys
+from services.auth.deps import (
+    AddressDep,
+    CurrentAuth,
+    DbDep,
+    NowDep,
+    SettingsDep,
+    require_service_token,
+    session_lifetimes,
+)
+from services.auth.devices import remember_device
+from services.auth.guard import Throttle, assess, confirm_password, count_failure, refuse_if_locked
 from services.auth.passwords import burn_verification, hash_password, verify_password
 from services.auth.policy import PolicyError, check_email, check_password, check_username
 from services.auth.schemas import (
@@ -20,14 +31,13 @@ from services.auth.schemas import (
     ValidateRequest,
 )
 from services.auth.sessions import authenticate, create_session, revoke_session
-from services.auth.throttle import clear, record_failure, retry_after
-from services.auth.users import AccountTaken, create_user, delete_user, find_by_login
+from services.auth.throttle import clear
+from services.auth.users import AccountTaken, UserRecord, create_user, delete_user, find_by_login
 
 router = APIRouter(tags=["accounts"])
 
 # One message for "no such account" and "wrong password", so neither reveals which it was.
 BAD_CREDENTIALS = "wrong username/e-mail or password"
-TOO_MANY_FAILURES = "too many failed sign-in attempts; try again later"
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
@@ -53,40 +63,48 @@ def register(body: RegisterRequest, db: DbDep, now: NowDep, settings: SettingsDe
 
 
 @router.post("/login", response_model=LoginResponse)
-def login(
+async def login(
     body: LoginRequest, request: Request, db: DbDep, now: NowDep, settings: SettingsDep, address: AddressDep
 ) -> LoginResponse:
-    """A new session token. 401 for any bad credentials, 429 (+ Retry-After) while throttled."""
-    window = timedelta(seconds=settings.login_window_s)
-    with db.connection() as conn:
-        user = find_by_login(conn, body.login)
-        keys = throttle_keys(settings, user, body.login, address)
-        wait = retry_after(conn, keys, now, window)
-    if wait is not None:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS, TOO_MANY_FAILURES, headers={"Retry-After": str(wait)}
-        )
-    if user is None:
-        burn_verification(body.password, settings.bcrypt_rounds)  # same cost as a real check
-        valid = False
-    else:
-        valid = verify_password(body.password, user.password_hash)
-    with db.connection() as conn:
-        if not valid:
-            record_failure(conn, keys, now, window)
+    """A new session token. 401 for any bad credentials, 429 (+ Retry-After) while this address is
+    locked for this account; past the softer limits the answer only comes later."""
+
+    def look_up() -> tuple[UserRecord | None, Throttle]:
+        with db.connection() as conn:
+            user = find_by_login(conn, body.login)
+            return user, assess(conn, settings, user, body.login, address, now, body.device_token)
+
+    user, throttle = await run_in_threadpool(look_up)
+    refuse_if_locked(throttle)
+    if throttle.delay:
+        # Before the check, for right and wrong passwords alike, and without holding a thread.
+        await asyncio.sleep(throttle.delay)
+
+    def check_and_start() -> LoginResponse | None:
+        if user is None:
+            burn_verification(body.password, settings.bcrypt_rounds)  # same cost as a real check
+            valid = False
         else:
-            clear(conn, keys[0])
+            valid = verify_password(body.password, user.password_hash)
+        with db.connection() as conn:
+            if not valid or user is None:
+                count_failure(conn, settings, throttle, now)
+                return None
+            clear(conn, throttle.account)
+            clear(conn, throttle.lock)
+            sliding, absolute = session_lifetimes(settings)
             token, session = create_session(
-                conn,
-                user.id,
-                now,
-                timedelta(days=settings.session_days),
-                request.headers.get("user-agent"),
-                address,
+                conn, user.id, now, min(sliding, absolute), request.headers.get("user-agent"), address
             )
-    if not valid:
+            device = remember_device(conn, user.id, now, timedelta(days=settings.known_device_days))
+        return LoginResponse(
+            token=token, expires_at=session.expires_at, user=User.model_validate(user), device_token=device
+        )
+
+    answer = await run_in_threadpool(check_and_start)
+    if answer is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_CREDENTIALS)
-    return LoginResponse(token=token, expires_at=session.expires_at, user=User.model_validate(user))
+    return answer
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -122,7 +140,7 @@ def delete_me(
 def validate(body: ValidateRequest, db: DbDep, now: NowDep, settings: SettingsDep) -> User:
     """For other services: the user behind a session token (401 when it is not live)."""
     with db.connection() as conn:
-        auth = authenticate(conn, body.token, now, timedelta(days=settings.session_days))
+        auth = authenticate(conn, body.token, now, *session_lifetimes(settings))
     if auth is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "session expired or revoked")
     return User.model_validate(auth.user)
