@@ -20,7 +20,9 @@ from services.common.observability import configure_logging, instrument
 from services.common.settings import Settings, get_settings
 from services.ui.backend import Backend
 from services.ui.callbacks import SIGNED_OUT, Callbacks, empty_search_state
+from services.ui.headers import install_security_headers
 from services.ui.moodboard import Moodboard, moodboard_box
+from services.ui.session import SIGN_IN_JS, SIGN_OUT_JS, session_router
 from services.ui.song_search import SongSearch, song_search_box
 from services.ui.theme import ACTION_JS, CSS, pixelplay_theme
 
@@ -49,11 +51,8 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
     cb = Callbacks(backend)
     # fill_width: Gradio would cap the page at 1024 px on a laptop; theme.CSS sets our own cap.
     with gr.Blocks(title="PixelPlay", fill_width=True) as demo:
-        session = gr.BrowserState(
-            dict(SIGNED_OUT),
-            storage_key="pixelplay-session",
-            secret=settings.ui_state_secret.get_secret_value(),
-        )
+        # Server-side only; the browser holds just the HttpOnly cookie (services/ui/session.py).
+        session = gr.State(dict(SIGNED_OUT))
         search_state = gr.State(empty_search_state())
         history_state = gr.State([])
         filter_options = gr.State({})
@@ -187,13 +186,13 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "song_matches": song_matches,
         }
 
-        _wire(demo.load, cb.load, [session], comps)
+        _wire(demo.load, cb.load, [], comps)
         for trigger in (sign_in_btn.click, login_password.submit):
-            _wire(trigger, cb.sign_in, [login, login_password], comps)
+            _wire(trigger, cb.sign_in, [login, login_password], comps, js=SIGN_IN_JS)
         _wire(register_btn.click, cb.register, [reg_username, reg_email, register_password], comps)
         _wire(forgot_btn.click, cb.forgot_password, [forgot_login], comps)
         _wire(reset_btn.click, cb.reset_password, [reset_code, reset_password], comps)
-        _wire(sign_out_btn.click, cb.sign_out, [session], comps)
+        _wire(sign_out_btn.click, cb.sign_out, [], comps, js=SIGN_OUT_JS)
         search_inputs = [session, photo, text, weight, genres, year_min, year_max, filter_options, catalogs]
         # preprocess=False: the photo reaches the handler as the uploaded file, unparsed, so a
         # broken file gets the encoder's own 4xx message instead of a Gradio error.
@@ -234,7 +233,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         backend.close()
 
     api = FastAPI(title="PixelPlay UI", lifespan=lifespan)
+    install_security_headers(api)
     instrument(api, "ui")
+    api.include_router(session_router(backend))
 
     @api.get("/readyz")
     def readyz() -> JSONResponse:
@@ -258,11 +259,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 app = create_app()
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options: believe X-Forwarded-For/-Proto only from ``trusted_proxies``."""
+    if not settings.trusted_proxies.strip():
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
+
+
 def main() -> None:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(app, host=settings.ui_host, port=settings.ui_port, log_config=None)
+    uvicorn.run(app, host=settings.ui_host, port=settings.ui_port, log_config=None, **proxy_options(settings))
 
 
 if __name__ == "__main__":

@@ -79,12 +79,17 @@ def test_full_user_flow_in_chromium(ui_stack, photo_files):
             expect(page.locator("#pp-demo-banner")).to_contain_text("Demo model — rankings are meaningless")
             shot(page, "01-sign-in")
 
-            # Register (which signs in), sign out, then sign in with the same account.
+            # Register (back to "Sign in"), sign in, sign out, then sign in again.
             page.get_by_role("tab", name="Create account").click()
             field(page, "pp-reg-username").fill(name)
             field(page, "pp-reg-email").fill(f"{name}@example.com")
             field(page, "pp-reg-password").fill(password)
             page.locator("#pp-register").click()
+            expect(page.locator("#pp-notice")).to_contain_text("Sign in")
+            expect(page.locator("#pp-sign-in")).to_be_visible()
+            field(page, "pp-login").fill(name)
+            field(page, "pp-login-password").fill(password)
+            page.locator("#pp-sign-in").click()
             expect(page.locator("#pp-user-badge")).to_contain_text(name)
             page.locator("#pp-sign-out").click()
             expect(page.locator("#pp-sign-in")).to_be_visible()  # back on the "Sign in" tab

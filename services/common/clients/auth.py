@@ -29,6 +29,7 @@ class LoginResult(BaseModel):
     token: str
     expires_at: datetime
     user: AuthUser
+    device_token: str | None = None  # "known browser" proof; send it back on later sign-ins
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -56,12 +57,17 @@ class AuthClient(ServiceClient):
         body = self.post_json("/register", {"username": username, "email": email, "password": password})
         return AuthUser.model_validate(body["user"])
 
-    def login(self, login: str, password: str, client_address: str | None = None) -> LoginResult:
+    def login(
+        self, login: str, password: str, client_address: str | None = None, device_token: str | None = None
+    ) -> LoginResult:
         """``login`` is a username or an e-mail address. A front end passes its user's address
-        (``client_address``) so auth throttles per person, not per front end; auth believes it only
-        when ``PIXELPLAY_TRUSTED_PROXY_HOPS`` says a proxy stands in front of it."""
+        (``client_address``, as X-Forwarded-For) so auth throttles per person, not per front end;
+        auth believes it only with this client's service token. ``device_token`` is the one a
+        previous sign-in of this browser returned (it lets a known browser through throttling)."""
         headers = {"X-Forwarded-For": client_address} if client_address else None
         body = {"login": login, "password": password}
+        if device_token:
+            body["device_token"] = device_token
         return LoginResult.model_validate(self.post_json("/login", body, headers=headers))
 
     def logout(self, token: str) -> None:
@@ -119,7 +125,6 @@ class AuthClient(ServiceClient):
     def validate(self, token: str) -> AuthUser:
         """The user behind a session token (needs ``service_token``); 401 ServiceError when not live."""
         return AuthUser.model_validate(self.post_json("/validate", {"token": token}))
-
 
 
 def current_user(client: AuthClient, token: str | None) -> AuthUser | None:
