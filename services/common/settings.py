@@ -157,7 +157,7 @@ class Settings(BaseSettings):
     # no proxy, the TCP peer is the browser. Auth believes a forwarded address only from the UI
     # (a request carrying the service token), never from whoever can reach it.
     trusted_proxies: str = ""
-    session_absolute_days: int = 90  # a session ends this long after sign-in, however active
+    session_absolute_days: float = 90  # a session ends this long after sign-in, however active
     # Login throttle: login_max_failures per (account, address) locks that pair; past it, or past
     # login_ip_max_failures per address, attempts from unknown browsers are slowed (never refused).
     login_delay_max_s: float = 4.0

@@ -96,7 +96,7 @@ def session_router(backend: Backend) -> APIRouter:
         response.set_cookie(
             SESSION_COOKIE,
             answer["token"],
-            max_age=settings.session_absolute_days * 86400,
+            max_age=int(settings.session_absolute_days * 86400),
             httponly=True,
             samesite="lax",
             secure=secure,

@@ -1,0 +1,98 @@
+"""The running services an attacker meets: auth, encoder, search and the UI as real processes
+(tiny CLIP checkpoint, an empty song index, a fresh Postgres database), started once per session.
+
+The attacker's requests leave from other loopback addresses (127.0.0.2, ...), which Linux routes
+like 127.0.0.1, so every attack uses real, distinct TCP peers.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from services.common.embedded import start_postgres
+from tests.processes import running_service
+
+SERVICE_TOKEN = "security-test-service-token-" + secrets.token_hex(8)
+PASSWORD = "Victim-Pass-2024!"
+# Short so the tests do not sleep for long; the behaviour is the default's, scaled down.
+DELAY_MAX_S = "0.5"
+
+
+@dataclass
+class SecurityStack:
+    env: dict[str, str]
+    database_url: str
+    auth: str
+    encoder: str
+    search: str
+    ui: str
+
+
+def client_from(address: str, base_url: str, **kwargs) -> httpx.Client:
+    """An HTTP client whose TCP connections come from ``address`` (a 127.x loopback address)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=base_url, transport=transport, timeout=30, **kwargs)
+
+
+def register(auth_url: str, name: str, password: str = PASSWORD) -> None:
+    r = httpx.post(
+        f"{auth_url}/register", json={"username": name, "email": f"{name}@example.com", "password": password}
+    )
+    assert r.status_code in (201, 202), r.text
+
+
+@pytest.fixture(scope="session")
+def sec_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[SecurityStack]:
+    base = tmp_path_factory.mktemp("security-stack")
+    with ExitStack() as stack:
+        admin_url = os.environ.get("DATABASE_URL")
+        if not admin_url:
+            embedded = start_postgres(base / "pgdata")
+            stack.callback(embedded.stop)
+            admin_url = embedded.url
+        name = f"pixelplay_sec_test_{secrets.token_hex(4)}"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        db_url = make_conninfo(admin_url, dbname=name)
+
+        def drop() -> None:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                dbname = conninfo_to_dict(db_url)["dbname"]
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+                )
+
+        stack.callback(drop)
+        env = {
+            "PIXELPLAY_DATA_DIR": str(base / "var"),
+            "PIXELPLAY_CLIP_CHECKPOINT": str(tiny_model_dir),
+            "PIXELPLAY_SERVICE_TOKEN": SERVICE_TOKEN,
+            "PIXELPLAY_BCRYPT_ROUNDS": "4",
+            "PIXELPLAY_LOG_JSON": "false",
+            "PIXELPLAY_LOG_LEVEL": "WARNING",
+            "PIXELPLAY_HTTP_RETRIES": "1",
+            "PIXELPLAY_LOGIN_DELAY_MAX_S": DELAY_MAX_S,
+            "PIXELPLAY_DEV_MODE": "false",
+            "DATABASE_URL": db_url,
+        }
+        auth = stack.enter_context(running_service("services.auth.app:app", env, "/readyz", 180))
+        encoder = stack.enter_context(running_service("services.encoder.app:app", env, "/readyz", 180))
+        env |= {"PIXELPLAY_AUTH_URL": auth, "PIXELPLAY_ENCODER_URL": encoder}
+        search = stack.enter_context(running_service("services.search.app:app", env, "/healthz", 180))
+        env["PIXELPLAY_SEARCH_URL"] = search
+        # The UI as the run command and compose start it (its own main, which applies the proxy
+        # setting), trusting a reverse proxy on 127.0.0.1 only.
+        ui_env = {**env, "PIXELPLAY_TRUSTED_PROXIES": "127.0.0.1"}
+        ui = stack.enter_context(running_service("", ui_env, "/healthz", 120, command=["services.ui.app"]))
+        yield SecurityStack(env, db_url, auth, encoder, search, ui)

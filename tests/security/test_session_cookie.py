@@ -1,0 +1,108 @@
+"""The session token lives in an HttpOnly, SameSite=Lax cookie: page scripts cannot read it, other
+sites cannot use it to sign a browser in or out, and a session has an absolute lifetime."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.processes import running_service
+from tests.security.conftest import PASSWORD, register
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (scripts/install.sh --test installs it)"
+)
+def test_no_page_script_can_read_the_session_token(sec_stack):
+    from playwright.sync_api import expect, sync_playwright
+
+    name = "c" + secrets.token_hex(4)
+    register(sec_stack.auth, name)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(sec_stack.ui)
+            expect(page.locator("#pp-sign-in")).to_be_visible(timeout=120_000)
+            page.locator("#pp-login input, #pp-login textarea").first.fill(name)
+            page.locator("#pp-login-password input").first.fill(PASSWORD)
+            page.locator("#pp-sign-in").click()
+            expect(page.locator("#pp-user-badge")).to_contain_text(name)
+            cookie = next(c for c in context.cookies() if c["name"] == "pixelplay_session")
+            token = cookie["value"]
+            assert len(token) >= 40
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+            assert not cookie["secure"]  # plain http here; over https it is Secure (see below)
+            seen_by_scripts = page.evaluate(
+                """() => ({
+                    cookie: document.cookie,
+                    local: JSON.stringify(Object.entries(localStorage)),
+                    session: JSON.stringify(Object.entries(sessionStorage)),
+                    html: document.documentElement.outerHTML,
+                })"""
+            )
+            for where, text in seen_by_scripts.items():
+                assert token not in text, f"the session token is readable by page scripts in {where}"
+            # The cookie still signs the browser in after a reload.
+            page.reload()
+            expect(page.locator("#pp-user-badge")).to_contain_text(name, timeout=120_000)
+            page.locator("#pp-sign-out").click()
+            expect(page.locator("#pp-sign-in")).to_be_visible()
+            assert not [c for c in context.cookies() if c["name"] == "pixelplay_session"]
+            assert (
+                httpx.get(f"{sec_stack.auth}/me", headers={"Authorization": f"Bearer {token}"}).status_code
+                == 401
+            )
+        finally:
+            browser.close()
+
+
+def test_the_cookie_is_secure_behind_an_https_proxy(sec_stack):
+    name = "s" + secrets.token_hex(4)
+    register(sec_stack.auth, name)
+    r = httpx.post(
+        f"{sec_stack.ui}/session/login",
+        json={"login": name, "password": PASSWORD},
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"},
+    )
+    assert r.status_code == 200, r.text
+    header = r.headers["set-cookie"].lower()
+    assert "httponly" in header and "samesite=lax" in header and "secure" in header
+
+
+def test_other_sites_cannot_sign_a_browser_in_or_out(sec_stack):
+    name = "x" + secrets.token_hex(4)
+    register(sec_stack.auth, name)
+    body = {"login": name, "password": PASSWORD}
+    evil = {"Origin": "https://evil.example"}
+    assert httpx.post(f"{sec_stack.ui}/session/login", json=body, headers=evil).status_code == 403
+    # A plain HTML form cannot send JSON: refused, no cookie.
+    form = httpx.post(f"{sec_stack.ui}/session/login", data=body)
+    assert form.status_code == 422 and "set-cookie" not in form.headers
+    ok = httpx.post(f"{sec_stack.ui}/session/login", json=body)
+    token = ok.cookies["pixelplay_session"]
+    out = httpx.post(f"{sec_stack.ui}/session/logout", headers=evil, cookies={"pixelplay_session": token})
+    assert out.status_code == 403
+    assert httpx.get(f"{sec_stack.auth}/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_active(sec_stack):
+    env = {**sec_stack.env, "PIXELPLAY_SESSION_ABSOLUTE_DAYS": str(4 / 86400)}  # 4 s
+    with running_service("services.auth.app:app", env, "/readyz", 120) as auth:
+        name = "a" + secrets.token_hex(4)
+        register(auth, name)
+        token = httpx.post(f"{auth}/login", json={"login": name, "password": PASSWORD}).json()["token"]
+        me = lambda: httpx.get(f"{auth}/me", headers={"Authorization": f"Bearer {token}"}).status_code  # noqa: E731
+        assert me() == 200
+        time.sleep(4.5)  # well inside the sliding 30 days, past the absolute lifetime
+        assert me() == 401
