@@ -1,4 +1,5 @@
-"""Outgoing mail. SMTP when ``smtp_host`` is set; otherwise the local outbox (a table + the log).
+"""Outgoing mail. SMTP when ``smtp_host`` is set; otherwise the local outbox (a table; the log
+names only the mail's id).
 
 The outbox is how a developer without a mail server finishes the password-reset flow:
 ``python -m services.auth.outbox`` prints the latest mails (see docs/auth.md). It holds live reset
@@ -73,13 +74,11 @@ class OutboxMailer:
                 " VALUES (%s, %s, %s, %s, %s) RETURNING id",
                 (mail.user_id, mail.recipient, mail.subject, mail.body, mail.created_at),
             ).fetchone()["id"]
+        # The id only: the body holds a live reset or confirmation code, and logs travel further
+        # (collectors, support tickets) than the database does.
         log.warning(
-            "no SMTP server configured: mail #%s to %s kept in the outbox (python -m services.auth.outbox)"
-            "\nSubject: %s\n%s",
+            "no SMTP server configured: mail #%s kept in the outbox (python -m services.auth.outbox)",
             outbox_id,
-            mail.recipient,
-            mail.subject,
-            mail.body,
         )
 
 

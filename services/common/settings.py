@@ -166,14 +166,34 @@ class Settings(BaseSettings):
     register_window_s: int = 3600
     register_code_minutes: int = 60
     hash_concurrency: int = 2  # bcrypt hashes at once per auth process; beyond: wait, then 503
-    # Exports and links carry only https URLs on these hosts (and their subdomains).
-    export_url_hosts: list[str] = ["open.spotify.com", "spotify.com", "apple.com", "mzstatic.com"]
     search_max_body_bytes: int = 12 * 1024 * 1024  # an image plus the form fields
     encoder_decode_concurrency: int = 2  # images decoded at once; bounds decode memory
 
     @property
     def qdrant_folder(self) -> Path:
         return self.qdrant_path or self.data_dir / "qdrant"
+
+
+DEFAULT_SECRETS = {"service_token": "PIXELPLAY_SERVICE_TOKEN"}
+
+
+def refuse_default_secrets(settings: Settings) -> None:
+    """Stop a service at start-up while a secret is still its built-in default, unless
+    ``dev_mode`` says this is a development run (the run command sets it and says so)."""
+    if settings.dev_mode:
+        return
+    left = [
+        env
+        for name, env in DEFAULT_SECRETS.items()
+        if getattr(settings, name).get_secret_value()
+        == Settings.model_fields[name].default.get_secret_value()
+    ]
+    if left:
+        raise SystemExit(
+            f"refusing to start: {', '.join(left)} still has its built-in development value; set a long"
+            " random secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or set"
+            " PIXELPLAY_DEV_MODE=true on a development machine"
+        )
 
 
 @lru_cache

