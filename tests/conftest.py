@@ -17,6 +17,8 @@ logging.getLogger("pgserver").propagate = False
 # The services refuse their built-in development secrets unless told this is a development run;
 # tests are one (tests/security starts its stack with a real secret and without this flag).
 os.environ.setdefault("PIXELPLAY_DEV_MODE", "true")
+# Tests create many accounts from one address; tests/security checks the default limit.
+os.environ.setdefault("PIXELPLAY_REGISTER_MAX_PER_ADDRESS", "100000")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ environment; without it an embedded Postgres is started under data_dir/postgres)
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.clock = clock or system_clock
         app.state.db = await run_in_threadpool(open_database, s)
         app.state.mailer = make_mailer(s, app.state.db)
+        app.state.hash_slots = threading.BoundedSemaphore(max(1, s.hash_concurrency))
         # Computed now, not on the first unknown login, which would otherwise take twice as long.
         await run_in_threadpool(dummy_hash, s.bcrypt_rounds)
         log.info("auth service ready (mail via %s)", "SMTP" if s.smtp_host else "local outbox")

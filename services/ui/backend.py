@@ -127,8 +127,10 @@ class Backend:
         )
 
     # --- auth ----------------------------------------------------------------------------------
-    def register(self, username: str, email: str, password: str) -> dict[str, Any]:
-        return self.auth.register(username, email, password).model_dump(mode="json")
+    def register(
+        self, username: str, email: str, password: str, client_address: str | None = None
+    ) -> dict[str, Any]:
+        return self.auth.register(username, email, password, client_address).model_dump(mode="json")
 
     def login(
         self, login: str, password: str, client_address: str | None = None, device_token: str | None = None

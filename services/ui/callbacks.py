@@ -298,13 +298,16 @@ class Callbacks:
         return out
 
     @slots("notice", "auth_tabs", "register_password")
-    def register(self, username: str, email: str, password: str) -> dict[str, Any]:
+    def register(
+        self, username: str, email: str, password: str, request: gr.Request | None = None
+    ) -> dict[str, Any]:
         """Create the account; the person then signs in with it (the session cookie can only be
         set by ``/session/login``)."""
         if not (username or "").strip() or not (email or "").strip() or not password:
             return {"notice": notice_html("Fill in a username, an email address and a password.")}
         try:
-            self.backend.register(username.strip(), email.strip(), password)
+            client = getattr(request, "client", None)  # the browser, as the proxy setting resolved it
+            self.backend.register(username.strip(), email.strip(), password, getattr(client, "host", None))
         except Exception as exc:  # noqa: BLE001
             return {"notice": notice_html(plain_message_login(exc))}
         return {

@@ -17,8 +17,8 @@ from services.common.embedded import free_port
 from services.common.settings import Settings
 from services.ui.backend import Backend
 from services.ui.callbacks import Callbacks
-from tests.processes import ROOT
-from tests.security.conftest import register
+from tests.processes import ROOT, running_service
+from tests.security.conftest import PASSWORD, client_from, register
 
 MB = 1024 * 1024
 
@@ -152,3 +152,31 @@ def test_the_ui_checks_the_session_before_the_encoder_sees_an_image(sec_stack, t
         assert encoded_images(sec_stack.encoder) == before
     finally:
         backend.close()
+
+
+def test_a_registration_flood_from_one_address_is_refused_before_hashing(sec_stack):
+    env = {**sec_stack.env, "PIXELPLAY_REGISTER_MAX_PER_ADDRESS": "5", "PIXELPLAY_BCRYPT_ROUNDS": "12"}
+    with (
+        running_service("services.auth.app:app", env, "/readyz", 120) as auth,
+        client_from("127.0.0.11", auth) as flood,
+    ):
+        codes, refused_s = [], []
+        for i in range(20):
+            name = f"fl{i}" + secrets.token_hex(3)
+            started = time.monotonic()
+            r = flood.post(
+                "/register", json={"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+            )
+            codes.append(r.status_code)
+            if r.status_code == 429:
+                refused_s.append(time.monotonic() - started)
+        assert codes[:5] == [201] * 5 and codes[5:] == [429] * 15, codes
+        # Refused before bcrypt (cost 12 takes ~0.2 s or more here): each refusal is cheap.
+        assert sorted(refused_s)[len(refused_s) // 2] < 0.1
+        # Another address is not affected.
+        with client_from("127.0.0.12", auth) as other:
+            name = "ok" + secrets.token_hex(4)
+            r = other.post(
+                "/register", json={"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+            )
+            assert r.status_code == 201

@@ -31,7 +31,7 @@ from services.auth.schemas import (
     ValidateRequest,
 )
 from services.auth.sessions import authenticate, create_session, revoke_session
-from services.auth.throttle import clear
+from services.auth.throttle import ThrottleKey, clear, record_failure, retry_after
 from services.auth.users import AccountTaken, UserRecord, create_user, delete_user, find_by_login
 
 router = APIRouter(tags=["accounts"])
@@ -41,15 +41,45 @@ BAD_CREDENTIALS = "wrong username/e-mail or password"
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
-def register(body: RegisterRequest, db: DbDep, now: NowDep, settings: SettingsDep) -> RegisterResponse:
-    """Create an account. 422 when a rule is broken, 409 when the username or e-mail is taken."""
+def register(
+    body: RegisterRequest,
+    request: Request,
+    db: DbDep,
+    now: NowDep,
+    settings: SettingsDep,
+    address: AddressDep,
+) -> RegisterResponse:
+    """Create an account. 422 when a rule is broken, 409 when the username or e-mail is taken,
+    429 past register_max_per_address attempts from one address (checked before any hashing)."""
     try:
         username = check_username(body.username)
         email = check_email(body.email)
         check_password(body.password, username=username, email=email, max_chars=settings.password_max_chars)
     except PolicyError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    password_hash = hash_password(body.password, settings.bcrypt_rounds)  # before borrowing a connection
+    window = timedelta(seconds=settings.register_window_s)
+    key = ThrottleKey("register", address, settings.register_max_per_address)
+    with db.connection() as conn:
+        wait = retry_after(conn, [key], now, window)
+        if wait is None:
+            record_failure(conn, [key], now, window)  # every attempt counts, not only failures
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many new accounts from this address; try again later",
+            headers={"Retry-After": str(wait)},
+        )
+    # A few hashes at a time per process: a flood from many addresses queues here instead of
+    # taking every core (bcrypt is the expensive part of registering).
+    slots = request.app.state.hash_slots
+    if not slots.acquire(timeout=10):
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "busy; try again", headers={"Retry-After": "5"}
+        )
+    try:
+        password_hash = hash_password(body.password, settings.bcrypt_rounds)  # before borrowing a connection
+    finally:
+        slots.release()
     with db.connection() as conn:
         try:
             user = create_user(conn, username, email, password_hash, now)

@@ -53,8 +53,14 @@ class AuthClient(ServiceClient):
         super().__init__(base_url, settings=settings, token=service_token, **kwargs)
 
     # --- accounts --------------------------------------------------------------------------------
-    def register(self, username: str, email: str, password: str) -> AuthUser:
-        body = self.post_json("/register", {"username": username, "email": email, "password": password})
+    def register(
+        self, username: str, email: str, password: str, client_address: str | None = None
+    ) -> AuthUser:
+        """``client_address``: the person's address, as for ``login`` (limited per address)."""
+        headers = {"X-Forwarded-For": client_address} if client_address else None
+        body = self.post_json(
+            "/register", {"username": username, "email": email, "password": password}, headers=headers
+        )
         return AuthUser.model_validate(body["user"])
 
     def login(
