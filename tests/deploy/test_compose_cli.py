@@ -69,7 +69,7 @@ def test_compose_validates_every_override_together() -> None:
 
 def test_compose_refuses_to_run_without_a_secret() -> None:
     """One secret through the real tool (each call costs seconds); test_settings_env checks them all."""
-    secret = "PIXELPLAY_UI_STATE_SECRET"
+    secret = "PIXELPLAY_SERVICE_TOKEN"
     env = {k: v for k, v in DUMMY_SECRETS.items() if k != secret}
     result = run_config([cm.COMPOSE_FILE], env, "-q")
     assert result.returncode != 0

@@ -19,13 +19,11 @@ KNOWN_NAMES = set().union(*SETTINGS_NAMES.values())
 # Which service needs which secret that has a development default in Settings. A new secret field
 # fails test_every_dev_default_secret_is_assigned until it is listed here and set in compose.
 SECRET_READERS = {
-    "service_token": {"search", "auth", "enricher", "index", "reindex", "enrich-all", "seed-demo-user"},
-    "ui_state_secret": {"ui"},
+    "service_token": {"search", "auth", "enricher", "index", "reindex", "enrich-all", "seed-demo-user", "ui"},
 }
 DUMMY_SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret",
     "PIXELPLAY_SERVICE_TOKEN": "service-secret",
-    "PIXELPLAY_UI_STATE_SECRET": "ui-secret",
 }
 
 
