@@ -104,3 +104,34 @@ def reset_mail(username: str, recipient: str, token: str, minutes: int, now: dat
         "If you did not ask for this, ignore this mail: your password stays unchanged.\n"
     )
     return Mail(recipient, "Reset your PixelPlay password", body, now, user_id)
+
+
+def confirm_mail(username: str, recipient: str, code: str, minutes: int, now: datetime) -> Mail:
+    body = (
+        f"Hello {username},\n\n"
+        "Someone (hopefully you) asked to create a PixelPlay account with this address.\n"
+        f"Your confirmation code, valid for {minutes} minutes:\n\n"
+        f"    {code}\n\n"
+        'Enter it in the PixelPlay "Create account" form to finish. If you did not ask for this,\n'
+        "ignore this mail: no account is created.\n"
+    )
+    return Mail(recipient, "Confirm your PixelPlay account", body, now)
+
+
+def already_registered_mail(username: str, recipient: str, now: datetime, user_id: UUID) -> Mail:
+    body = (
+        f"Hello {username},\n\n"
+        "Someone tried to create a new PixelPlay account with this address, which already has one.\n"
+        'If it was you, sign in instead, or use "Forgot password". Otherwise ignore this mail:\n'
+        "nothing was changed.\n"
+    )
+    return Mail(recipient, "You already have a PixelPlay account", body, now, user_id)
+
+
+def username_taken_mail(username: str, recipient: str, now: datetime) -> Mail:
+    body = (
+        "Hello,\n\n"
+        f"Someone (hopefully you) asked to create a PixelPlay account named {username!r} with this\n"
+        "address, but that username is taken. Register again with another username.\n"
+    )
+    return Mail(recipient, "Choose another PixelPlay username", body, now)

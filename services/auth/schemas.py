@@ -30,6 +30,10 @@ class RegisterResponse(BaseModel):
     user: User
 
 
+class ConfirmRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
 class LoginRequest(BaseModel):
     login: str = Field(min_length=1, max_length=320, description="username or e-mail")
     password: str = Field(max_length=4096)

@@ -19,11 +19,14 @@ class BodyTooLarge(Exception):
 
 class BodyLimit:
     """``app.add_middleware(BodyLimit, limit=lambda path: N)``: ``limit`` gives the byte limit for
-    a request path (``None`` for no limit)."""
+    a request path (``None`` for no limit); ``detail`` words the 413 for a limit."""
 
-    def __init__(self, app: ASGIApp, limit: Callable[[str], int | None]):
+    def __init__(
+        self, app: ASGIApp, limit: Callable[[str], int | None], detail: Callable[[int], str] | None = None
+    ):
         self.app = app
         self.limit = limit
+        self.detail = detail or (lambda n: f"request body too large (at most {n} bytes)")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.limit(scope.get("path", "")) if scope["type"] == "http" else None
@@ -33,7 +36,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > limit:
-            await _too_large(send, limit)
+            await _too_large(send, self.detail(limit))
             return
         received = 0
         exceeded = False
@@ -64,11 +67,11 @@ class BodyLimit:
             if not exceeded:
                 raise
         if exceeded and not started:
-            await _too_large(send, limit)
+            await _too_large(send, self.detail(limit))
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"request body too large (at most {limit} bytes)"}).encode()
+async def _too_large(send: Send, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -105,7 +105,11 @@ def create_app() -> FastAPI:
         # Counted as the bytes arrive, before Starlette parses (and spools) the multipart body.
         return get_settings().max_image_bytes + MULTIPART_OVERHEAD if path == "/encode/image" else None
 
-    app.add_middleware(BodyLimit, limit=body_limit)
+    def too_large(limit: int) -> str:
+        image_limit = get_settings().max_image_bytes
+        return f"The upload is over {limit:,} bytes; the image limit is {image_limit:,} bytes."
+
+    app.add_middleware(BodyLimit, limit=body_limit, detail=too_large)
     instrument(app, "encoder")  # added last, so outermost: it also counts the 413s
 
     @app.exception_handler(ImageRejected)

@@ -77,6 +77,8 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                     info="At least 8 characters, not a common password.",
                 )
                 register_btn = gr.Button("Create account", variant="primary", elem_id="pp-register")
+                reg_code = gr.Textbox(label="Confirmation code from the email", elem_id="pp-reg-code")
+                confirm_btn = gr.Button("Confirm account", elem_id="pp-reg-confirm")
             with gr.Tab("Forgot password", id="forgot"):
                 forgot_login = gr.Textbox(label="Username or email", elem_id="pp-forgot-login")
                 forgot_btn = gr.Button("Email me a reset code", elem_id="pp-forgot")
@@ -165,6 +167,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "user_badge": user_badge,
             "login_password": login_password,
             "register_password": register_password,
+            "reg_code": reg_code,
             "reset_password": reset_password,
             "tabs": tabs,
             "photo": photo,
@@ -190,6 +193,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
         for trigger in (sign_in_btn.click, login_password.submit):
             _wire(trigger, cb.sign_in, [login, login_password], comps, js=SIGN_IN_JS)
         _wire(register_btn.click, cb.register, [reg_username, reg_email, register_password], comps)
+        _wire(confirm_btn.click, cb.confirm_registration, [reg_code], comps)
         _wire(forgot_btn.click, cb.forgot_password, [forgot_login], comps)
         _wire(reset_btn.click, cb.reset_password, [reset_code, reset_password], comps)
         _wire(sign_out_btn.click, cb.sign_out, [], comps, js=SIGN_OUT_JS)

@@ -129,8 +129,13 @@ class Backend:
     # --- auth ----------------------------------------------------------------------------------
     def register(
         self, username: str, email: str, password: str, client_address: str | None = None
-    ) -> dict[str, Any]:
-        return self.auth.register(username, email, password, client_address).model_dump(mode="json")
+    ) -> dict[str, Any] | None:
+        """The new account, or None when a confirmation code was mailed."""
+        user = self.auth.register(username, email, password, client_address)
+        return user.model_dump(mode="json") if user else None
+
+    def confirm_registration(self, code: str) -> dict[str, Any]:
+        return self.auth.confirm_registration(code).model_dump(mode="json")
 
     def login(
         self, login: str, password: str, client_address: str | None = None, device_token: str | None = None

@@ -301,19 +301,42 @@ class Callbacks:
     def register(
         self, username: str, email: str, password: str, request: gr.Request | None = None
     ) -> dict[str, Any]:
-        """Create the account; the person then signs in with it (the session cookie can only be
-        set by ``/session/login``)."""
+        """Start the account; the person then enters the mailed code (or, in development, where
+        the account exists at once, signs in: the session cookie only comes from /session/login)."""
         if not (username or "").strip() or not (email or "").strip() or not password:
             return {"notice": notice_html("Fill in a username, an email address and a password.")}
         try:
             client = getattr(request, "client", None)  # the browser, as the proxy setting resolved it
-            self.backend.register(username.strip(), email.strip(), password, getattr(client, "host", None))
+            user = self.backend.register(
+                username.strip(), email.strip(), password, getattr(client, "host", None)
+            )
         except Exception as exc:  # noqa: BLE001
             return {"notice": notice_html(plain_message_login(exc))}
+        if user is None:
+            return {
+                "notice": notice_html(
+                    f"Almost there: we sent a confirmation code to {email.strip()}. "
+                    "Enter it below to finish creating your account.",
+                    "info",
+                ),
+                "register_password": "",
+            }
+        return self._account_ready(username.strip())
+
+    @slots("notice", "auth_tabs", "register_password", "reg_code")
+    def confirm_registration(self, code: str) -> dict[str, Any]:
+        if not (code or "").strip():
+            return {"notice": notice_html("Enter the confirmation code from the email.")}
+        try:
+            user = self.backend.confirm_registration(code.strip())
+        except Exception as exc:  # noqa: BLE001
+            return {"notice": notice_html(plain_message_login(exc))}
+        return self._account_ready(user["username"]) | {"reg_code": ""}
+
+    @staticmethod
+    def _account_ready(username: str) -> dict[str, Any]:
         return {
-            "notice": notice_html(
-                f"Welcome to PixelPlay, {username.strip()}! Sign in with your new account.", "ok"
-            ),
+            "notice": notice_html(f"Welcome to PixelPlay, {username}! Sign in with your new account.", "ok"),
             "auth_tabs": gr.update(selected="signin"),
             "register_password": "",
         }

@@ -8,7 +8,9 @@ like 127.0.0.1, so every attack uses real, distinct TCP peers.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -45,11 +47,31 @@ def client_from(address: str, base_url: str, **kwargs) -> httpx.Client:
     return httpx.Client(base_url=base_url, transport=transport, timeout=30, **kwargs)
 
 
-def register(auth_url: str, name: str, password: str = PASSWORD) -> None:
-    r = httpx.post(
-        f"{auth_url}/register", json={"username": name, "email": f"{name}@example.com", "password": password}
-    )
-    assert r.status_code in (201, 202), r.text
+def mailed_code(database_url: str, recipient: str, subject: str) -> str:
+    """The code in the newest outbox mail with ``subject`` to ``recipient`` (the local outbox is
+    where auth keeps mail when no SMTP server is configured)."""
+    deadline = time.monotonic() + 10
+    while True:  # the mail is written by a background task just after the answer
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(
+                "SELECT body FROM mail_outbox WHERE recipient = %s AND subject = %s ORDER BY id DESC LIMIT 1",
+                (recipient, subject),
+            ).fetchone()
+        if row or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert row, f"no mail {subject!r} to {recipient}"
+    return re.search(r"\n    (\S+)\n", row[0]).group(1)
+
+
+def register(stack: SecurityStack, auth_url: str, name: str, password: str = PASSWORD) -> None:
+    """Register and confirm through the mailed code, as a person does."""
+    email = f"{name}@example.com"
+    r = httpx.post(f"{auth_url}/register", json={"username": name, "email": email, "password": password})
+    assert r.status_code == 202, r.text
+    code = mailed_code(stack.database_url, email, "Confirm your PixelPlay account")
+    confirmed = httpx.post(f"{auth_url}/register/confirm", json={"code": code})
+    assert confirmed.status_code == 201, confirmed.text
 
 
 @pytest.fixture(scope="session")

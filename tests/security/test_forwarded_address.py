@@ -17,7 +17,7 @@ def session_addresses(auth_url: str, token: str) -> list[str]:
 
 def test_auth_believes_a_forwarded_address_only_with_the_service_token(sec_stack):
     name = "f" + secrets.token_hex(4)
-    register(sec_stack.auth, name)
+    register(sec_stack, sec_stack.auth, name)
     body = {"login": name, "password": PASSWORD}
     with client_from("127.0.0.8", sec_stack.auth) as anyone:
         # Without the token, a forged header changes nothing: the lock follows the TCP peer.
@@ -47,7 +47,7 @@ def test_auth_believes_a_forwarded_address_only_with_the_service_token(sec_stack
 
 def test_the_ui_takes_the_browser_address_from_trusted_proxies_only(sec_stack):
     name = "p" + secrets.token_hex(4)
-    register(sec_stack.auth, name)
+    register(sec_stack, sec_stack.auth, name)
     body = {"login": name, "password": PASSWORD}
     # 127.0.0.1 is the configured reverse proxy: its X-Forwarded-For names the browser.
     with client_from("127.0.0.1", sec_stack.ui) as proxy:

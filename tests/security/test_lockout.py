@@ -21,7 +21,7 @@ def hammer(auth_url: str, address: str, login: str, tries: int) -> list[int]:
 
 def test_the_victim_signs_in_while_an_attacker_hammers_from_other_addresses(sec_stack):
     victim = "v" + secrets.token_hex(4)
-    register(sec_stack.auth, victim)
+    register(sec_stack, sec_stack.auth, victim)
     with ThreadPoolExecutor(len(ATTACKERS)) as pool:
         attacks = [pool.submit(hammer, sec_stack.auth, a, victim, 8) for a in ATTACKERS]
         codes = [code for attack in attacks for code in attack.result()]
@@ -39,7 +39,7 @@ def test_the_per_address_limit_never_refuses_a_right_password(sec_stack):
     """Fifty failures from one address (a shared proxy, an office NAT): a right password from that
     address still gets in."""
     victim = "w" + secrets.token_hex(4)
-    register(sec_stack.auth, victim)
+    register(sec_stack, sec_stack.auth, victim)
     address = "127.0.0.6"
     with client_from(address, sec_stack.auth) as shared:
         for i in range(51):
@@ -52,7 +52,7 @@ def test_a_browser_that_signed_in_before_keeps_working(sec_stack):
     """The attacker sits behind the same address as the victim and locks that (account, address)
     pair; the victim's known browser still gets in, a new browser there does not."""
     victim = "k" + secrets.token_hex(4)
-    register(sec_stack.auth, victim)
+    register(sec_stack, sec_stack.auth, victim)
     address = "127.0.0.7"
     with client_from(address, sec_stack.auth) as own:
         first = own.post("/login", json={"login": victim, "password": PASSWORD})

@@ -25,7 +25,7 @@ def test_no_page_script_can_read_the_session_token(sec_stack):
     from playwright.sync_api import expect, sync_playwright
 
     name = "c" + secrets.token_hex(4)
-    register(sec_stack.auth, name)
+    register(sec_stack, sec_stack.auth, name)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
@@ -69,7 +69,7 @@ def test_no_page_script_can_read_the_session_token(sec_stack):
 
 def test_the_cookie_is_secure_behind_an_https_proxy(sec_stack):
     name = "s" + secrets.token_hex(4)
-    register(sec_stack.auth, name)
+    register(sec_stack, sec_stack.auth, name)
     r = httpx.post(
         f"{sec_stack.ui}/session/login",
         json={"login": name, "password": PASSWORD},
@@ -82,7 +82,7 @@ def test_the_cookie_is_secure_behind_an_https_proxy(sec_stack):
 
 def test_other_sites_cannot_sign_a_browser_in_or_out(sec_stack):
     name = "x" + secrets.token_hex(4)
-    register(sec_stack.auth, name)
+    register(sec_stack, sec_stack.auth, name)
     body = {"login": name, "password": PASSWORD}
     evil = {"Origin": "https://evil.example"}
     assert httpx.post(f"{sec_stack.ui}/session/login", json=body, headers=evil).status_code == 403
@@ -100,7 +100,7 @@ def test_a_session_ends_at_its_absolute_lifetime_however_active(sec_stack):
     env = {**sec_stack.env, "PIXELPLAY_SESSION_ABSOLUTE_DAYS": str(4 / 86400)}  # 4 s
     with running_service("services.auth.app:app", env, "/readyz", 120) as auth:
         name = "a" + secrets.token_hex(4)
-        register(auth, name)
+        register(sec_stack, auth, name)
         token = httpx.post(f"{auth}/login", json={"login": name, "password": PASSWORD}).json()["token"]
         me = lambda: httpx.get(f"{auth}/me", headers={"Authorization": f"Bearer {token}"}).status_code  # noqa: E731
         assert me() == 200

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response, status
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from services.auth.db import Database
 from services.auth.deps import (
     AddressDep,
     CurrentAuth,
     DbDep,
+    MailerDep,
     NowDep,
     SettingsDep,
     require_service_token,
@@ -19,12 +22,16 @@ from services.auth.deps import (
 )
 from services.auth.devices import remember_device
 from services.auth.guard import Throttle, assess, confirm_password, count_failure, refuse_if_locked
+from services.auth.mailer import already_registered_mail, confirm_mail, deliver, username_taken_mail
 from services.auth.passwords import burn_verification, hash_password, verify_password
 from services.auth.policy import PolicyError, check_email, check_password, check_username
+from services.auth.registrations import claim_registration, start_registration
 from services.auth.schemas import (
+    ConfirmRequest,
     DeleteAccountRequest,
     LoginRequest,
     LoginResponse,
+    Message,
     RegisterRequest,
     RegisterResponse,
     User,
@@ -33,6 +40,7 @@ from services.auth.schemas import (
 from services.auth.sessions import authenticate, create_session, revoke_session
 from services.auth.throttle import ThrottleKey, clear, record_failure, retry_after
 from services.auth.users import AccountTaken, UserRecord, create_user, delete_user, find_by_login
+from services.common.settings import Settings
 
 router = APIRouter(tags=["accounts"])
 
@@ -40,46 +48,69 @@ router = APIRouter(tags=["accounts"])
 BAD_CREDENTIALS = "wrong username/e-mail or password"
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
+CONFIRM_SENT = "check your e-mail: it holds a code that finishes creating your account"
+BAD_CONFIRM_CODE = "this confirmation code is invalid or expired; register again"
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegisterResponse,
+    responses={202: {"model": Message, "description": "a confirmation code was mailed (not in dev_mode)"}},
+)
 def register(
     body: RegisterRequest,
     request: Request,
+    background: BackgroundTasks,
     db: DbDep,
     now: NowDep,
     settings: SettingsDep,
+    mailer: MailerDep,
     address: AddressDep,
-) -> RegisterResponse:
-    """Create an account. 422 when a rule is broken, 409 when the username or e-mail is taken,
-    429 past register_max_per_address attempts from one address (checked before any hashing)."""
+) -> RegisterResponse | JSONResponse:
+    """Register. 422 when a rule is broken; 429 past register_max_per_address attempts from one
+    address (checked before any hashing). Then 202 with the same words whatever the address and
+    username: a code is mailed, and ``/register/confirm`` creates the account. In ``dev_mode``
+    (the run command) the account is created at once: 201, or 409 when a name is taken."""
     try:
         username = check_username(body.username)
         email = check_email(body.email)
         check_password(body.password, username=username, email=email, max_chars=settings.password_max_chars)
     except PolicyError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    window = timedelta(seconds=settings.register_window_s)
-    key = ThrottleKey("register", address, settings.register_max_per_address)
+    refuse_registration_flood(db, settings, address, now)
+    password_hash = bounded_hash(request, body.password, settings)  # before borrowing a connection
+    if settings.dev_mode:
+        return create_account(db, username, email, password_hash, now)
+    minutes = settings.register_code_minutes
     with db.connection() as conn:
-        wait = retry_after(conn, [key], now, window)
-        if wait is None:
-            record_failure(conn, [key], now, window)  # every attempt counts, not only failures
-    if wait is not None:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many new accounts from this address; try again later",
-            headers={"Retry-After": str(wait)},
-        )
-    # A few hashes at a time per process: a flood from many addresses queues here instead of
-    # taking every core (bcrypt is the expensive part of registering).
-    slots = request.app.state.hash_slots
-    if not slots.acquire(timeout=10):
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "busy; try again", headers={"Retry-After": "5"}
-        )
-    try:
-        password_hash = hash_password(body.password, settings.bcrypt_rounds)  # before borrowing a connection
-    finally:
-        slots.release()
+        owner = find_by_login(conn, email)
+        name_taken = owner is None and find_by_login(conn, username) is not None
+        if owner is not None:
+            mail = already_registered_mail(owner.username, owner.email, now, owner.id)
+        elif name_taken:
+            mail = username_taken_mail(username, email, now)
+        else:
+            code = start_registration(conn, username, email, password_hash, now, timedelta(minutes=minutes))
+            mail = confirm_mail(username, email, code, minutes, now)
+    background.add_task(deliver, mailer, mail)  # after the answer: its timing says nothing
+    return JSONResponse({"detail": CONFIRM_SENT}, status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post("/register/confirm", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
+def confirm_registration(body: ConfirmRequest, db: DbDep, now: NowDep) -> RegisterResponse:
+    """Create the account behind a mailed code. 400 for an unknown or expired code, 409 when the
+    username or e-mail was taken meanwhile (only the code's holder learns that)."""
+    with db.connection() as conn:
+        pending = claim_registration(conn, body.code.strip(), now)
+    if pending is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, BAD_CONFIRM_CODE)
+    return create_account(db, pending.username, pending.email, pending.password_hash, now)
+
+
+def create_account(
+    db: Database, username: str, email: str, password_hash: str, now: datetime
+) -> RegisterResponse:
     with db.connection() as conn:
         try:
             user = create_user(conn, username, email, password_hash, now)
@@ -90,6 +121,36 @@ def register(
     if taken is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"this {taken} is already registered")
     return RegisterResponse(user=User.model_validate(user))
+
+
+def refuse_registration_flood(db: Database, settings: Settings, address: str, now: datetime) -> None:
+    """429 past register_max_per_address attempts in register_window_s (every attempt counts)."""
+    window = timedelta(seconds=settings.register_window_s)
+    key = ThrottleKey("register", address, settings.register_max_per_address)
+    with db.connection() as conn:
+        wait = retry_after(conn, [key], now, window)
+        if wait is None:
+            record_failure(conn, [key], now, window)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many new accounts from this address; try again later",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def bounded_hash(request: Request, password: str, settings: Settings) -> str:
+    """bcrypt, a few at a time per process: a flood from many addresses queues here instead of
+    taking every core; 503 when no slot frees up within 10 s."""
+    slots = request.app.state.hash_slots
+    if not slots.acquire(timeout=10):
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "busy; try again", headers={"Retry-After": "5"}
+        )
+    try:
+        return hash_password(password, settings.bcrypt_rounds)
+    finally:
+        slots.release()
 
 
 @router.post("/login", response_model=LoginResponse)

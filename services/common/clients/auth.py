@@ -55,13 +55,18 @@ class AuthClient(ServiceClient):
     # --- accounts --------------------------------------------------------------------------------
     def register(
         self, username: str, email: str, password: str, client_address: str | None = None
-    ) -> AuthUser:
-        """``client_address``: the person's address, as for ``login`` (limited per address)."""
+    ) -> AuthUser | None:
+        """The new account, or None when auth mailed a confirmation code instead (its default
+        outside development): ``confirm_registration`` then creates the account. ``client_address``:
+        the person's address, as for ``login`` (registrations are limited per address)."""
         headers = {"X-Forwarded-For": client_address} if client_address else None
         body = self.post_json(
             "/register", {"username": username, "email": email, "password": password}, headers=headers
         )
-        return AuthUser.model_validate(body["user"])
+        return AuthUser.model_validate(body["user"]) if "user" in body else None
+
+    def confirm_registration(self, code: str) -> AuthUser:
+        return AuthUser.model_validate(self.post_json("/register/confirm", {"code": code})["user"])
 
     def login(
         self, login: str, password: str, client_address: str | None = None, device_token: str | None = None
