@@ -23,6 +23,9 @@ SECRET_READERS = {
 }
 DUMMY_SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret",
+    "AUTH_DB_PASSWORD": "auth-db-secret",
+    "REDIS_PASSWORD": "redis-secret",
+    "QDRANT_API_KEY": "qdrant-secret",
     "PIXELPLAY_SERVICE_TOKEN": "service-secret",
 }
 
@@ -88,8 +91,8 @@ def test_infrastructure_urls_point_at_the_compose_services(settings_from) -> Non
     """With a URL unset a service would start an embedded engine inside its container instead."""
     assert settings_from(compose_env("search")).qdrant_url == "http://qdrant:6333"
     auth = settings_from(compose_env("auth"))
-    assert auth.database_url == "postgresql://pixelplay:pg-secret@postgres:5432/pixelplay"
-    assert settings_from(compose_env("enricher")).redis_url == "redis://redis:6379/0"
+    assert auth.database_url == "postgresql://pixelplay_auth:auth-db-secret@postgres:5432/pixelplay"
+    assert settings_from(compose_env("enricher")).redis_url == "redis://:redis-secret@redis:6379/0"
     ui = settings_from(compose_env("ui"))
     assert (ui.ui_host, ui.ui_port) == ("0.0.0.0", 7860)
     assert ui.search_url == "http://search:8102" and ui.auth_url == "http://auth:8103"
