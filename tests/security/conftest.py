@@ -7,7 +7,6 @@ like 127.0.0.1, so every attack uses real, distinct TCP peers.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import time
@@ -19,11 +18,9 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from services.common.embedded import start_postgres
 from tests.processes import running_service
+from tests.ui.conftest import service_env, stack_database
 
 SERVICE_TOKEN = "security-test-service-token-" + secrets.token_hex(8)
 PASSWORD = "Victim-Pass-2024!"
@@ -78,35 +75,11 @@ def register(stack: SecurityStack, auth_url: str, name: str, password: str = PAS
 def sec_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[SecurityStack]:
     base = tmp_path_factory.mktemp("security-stack")
     with ExitStack() as stack:
-        admin_url = os.environ.get("DATABASE_URL")
-        if not admin_url:
-            embedded = start_postgres(base / "pgdata")
-            stack.callback(embedded.stop)
-            admin_url = embedded.url
-        name = f"pixelplay_sec_test_{secrets.token_hex(4)}"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        db_url = make_conninfo(admin_url, dbname=name)
-
-        def drop() -> None:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                dbname = conninfo_to_dict(db_url)["dbname"]
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
-                )
-
-        stack.callback(drop)
-        env = {
-            "PIXELPLAY_DATA_DIR": str(base / "var"),
-            "PIXELPLAY_CLIP_CHECKPOINT": str(tiny_model_dir),
-            "PIXELPLAY_SERVICE_TOKEN": SERVICE_TOKEN,
-            "PIXELPLAY_BCRYPT_ROUNDS": "4",
-            "PIXELPLAY_LOG_JSON": "false",
-            "PIXELPLAY_LOG_LEVEL": "WARNING",
+        db_url = stack_database(stack, base)
+        env = service_env(base, tiny_model_dir, SERVICE_TOKEN, db_url) | {
             "PIXELPLAY_HTTP_RETRIES": "1",
             "PIXELPLAY_LOGIN_DELAY_MAX_S": DELAY_MAX_S,
             "PIXELPLAY_DEV_MODE": "false",
-            "DATABASE_URL": db_url,
         }
         auth = stack.enter_context(running_service("services.auth.app:app", env, "/readyz", 180))
         encoder = stack.enter_context(running_service("services.encoder.app:app", env, "/readyz", 180))
