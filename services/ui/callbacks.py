@@ -208,6 +208,14 @@ class Callbacks:
             "search_state": state,
         }
 
+    def _photo_page(
+        self, session: dict | None, upload: Upload, text: str, weight: float, filters: dict | None, limit: int
+    ) -> dict[str, Any]:
+        """The first page for a photo. Auth is asked first: a dead or forged session never gets an
+        image decoded by the encoder (decoding is the expensive, memory-hungry step)."""
+        self.backend.me(self._token(session))
+        return self.backend.search_photo(upload, text, weight, filters, limit)
+
     def _record(self, token: str, entry: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """Store a search in the history; returns the refreshed history slots and a warning
         ("" when stored). A rejected token propagates: the caller signs the user out."""
@@ -406,10 +414,8 @@ class Callbacks:
                 return {"notice": notice_html("Upload a photo or describe a mood first.")}
             progress(0.2, desc="Finding songs that match")
             if upload is not None:
-                # Ask auth first: a dead or forged session never gets an image decoded.
-                self.backend.me(self._token(session))
                 kind = "hybrid" if text else "image"
-                page = self.backend.search_photo(upload, text, weight, filters, limit)
+                page = self._photo_page(session, upload, text, weight, filters, limit)
                 heading = f"Songs for your photo + “{text}”" if text else "Songs for your photo"
             else:
                 kind, page = "text", self.backend.search_text(text, filters, limit)
@@ -678,7 +684,7 @@ class Callbacks:
                 return {"notice": notice_html("This search's photo is not stored; upload it again to rerun.")}
             upload = Upload(thumb, "thumbnail.jpg", "image/jpeg")
             message = "Ran again from the saved thumbnail (the original photo is not stored)."
-        page = self.backend.search_photo(upload, text, weight, filters, limit)
+        page = self._photo_page(session, upload, text, weight, filters, limit)
         heading = f"Songs for your photo + “{text}”" if text else "Songs for your photo"
         state = state_from_page(kind or "image", page, heading, filters) | {"text": text, "weight": weight}
         new_entry = history_entry(
