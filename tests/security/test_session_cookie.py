@@ -34,6 +34,10 @@ def test_no_page_script_can_read_the_session_token(sec_stack):
             context = browser.new_context()
             page = context.new_page()
             page.set_default_timeout(60_000)
+            blocked: list[str] = []  # the page must work under its own Content-Security-Policy
+            page.on(
+                "console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None
+            )
             page.goto(sec_stack.ui)
             expect(page.locator("#pp-sign-in")).to_be_visible(timeout=120_000)
             # Create the account as a person does: the form, then the code from the mail.
@@ -77,6 +81,7 @@ def test_no_page_script_can_read_the_session_token(sec_stack):
             page.locator("#pp-sign-out").click()
             expect(page.locator("#pp-sign-in")).to_be_visible()
             assert not [c for c in context.cookies() if c["name"] == "pixelplay_session"]
+            assert not blocked, blocked
             assert (
                 httpx.get(f"{sec_stack.auth}/me", headers={"Authorization": f"Bearer {token}"}).status_code
                 == 401
