@@ -211,10 +211,17 @@ class Callbacks:
     def _photo_page(
         self, session: dict | None, upload: Upload, text: str, weight: float, filters: dict | None, limit: int
     ) -> dict[str, Any]:
-        """The first page for a photo. Auth is asked first: a dead or forged session never gets an
-        image decoded by the encoder (decoding is the expensive, memory-hungry step)."""
-        self.backend.me(self._token(session))
+        """The first page for a photo, for a session auth still accepts (``_live_token``)."""
+        self._live_token(session)
         return self.backend.search_photo(upload, text, weight, filters, limit)
+
+    def _live_token(self, session: dict | None) -> str:
+        """The session's token once auth has confirmed it: asked before any photo goes to the
+        encoder, so a dead or forged session never gets an image decoded (the expensive,
+        memory-hungry step)."""
+        token = self._token(session)
+        self.backend.me(token)
+        return token
 
     def _record(self, token: str, entry: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """Store a search in the history; returns the refreshed history slots and a warning
