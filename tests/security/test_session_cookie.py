@@ -129,3 +129,15 @@ def test_a_session_ends_at_its_absolute_lifetime_however_active(sec_stack):
         assert me() == 200
         time.sleep(4.5)  # well inside the sliding 30 days, past the absolute lifetime
         assert me() == 401
+
+
+def test_the_page_sends_security_headers(sec_stack):
+    page = httpx.get(sec_stack.ui + "/")
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp and "default-src 'self'" in csp
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    behind_https = httpx.get(sec_stack.ui + "/", headers={"X-Forwarded-Proto": "https"})
+    assert behind_https.headers["strict-transport-security"].startswith("max-age=")
