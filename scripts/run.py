@@ -67,7 +67,20 @@ def port_of(url: str) -> str:
 
 def uvicorn(app: str, url: str) -> list[str]:
     host = urlparse(url).hostname or "127.0.0.1"
-    return [PY, "-m", "uvicorn", app, "--host", host, "--port", port_of(url), "--no-access-log"]
+    # --no-proxy-headers: the APIs take no X-Forwarded-For from anyone (auth believes the UI's only
+    # with the service token); the UI applies PIXELPLAY_TRUSTED_PROXIES itself.
+    return [
+        PY,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        host,
+        "--port",
+        port_of(url),
+        "--no-access-log",
+        "--no-proxy-headers",
+    ]
 
 
 def wait_ready(stack: Stack, name: str, url: str, timeout_s: float) -> None:
@@ -107,7 +120,13 @@ def lock_data_dir(data_dir: Path) -> int:
 
 
 def environment(settings: Settings, stack: Stack, demo_model: bool) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # A development run: the services accept their built-in secrets (they refuse them otherwise).
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIXELPLAY_DEV_MODE": "true"}
+    print(
+        "[run] development mode (PIXELPLAY_DEV_MODE=true): built-in default secrets are accepted", flush=True
+    )
+    if settings.trusted_proxies:
+        print(f"[run] the UI trusts X-Forwarded-For from {settings.trusted_proxies}", flush=True)
     if not settings.database_url:
         pg = start_postgres(settings.data_dir / "postgres")
         stack.engines.append(pg)
@@ -146,9 +165,7 @@ def main() -> None:
         env = environment(settings, stack, args.demo_model)
         stack.start("encoder", uvicorn("services.encoder.app:app", settings.encoder_url), env)
         stack.start("search", uvicorn("services.search.app:app", settings.search_url), env)
-        # The UI forwards each browser's address; auth may believe one proxy hop (it listens locally).
-        auth_env = {"PIXELPLAY_TRUSTED_PROXY_HOPS": "1", **env}
-        stack.start("auth", uvicorn("services.auth.app:app", settings.auth_url), auth_env)
+        stack.start("auth", uvicorn("services.auth.app:app", settings.auth_url), env)
         # The encoder loads CLIP (and may export its fast runtime) before it is ready.
         wait_ready(stack, "encoder", f"{settings.encoder_url}/readyz", timeout_s=900)
         wait_ready(stack, "search", f"{settings.search_url}/healthz", timeout_s=120)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,11 @@ from services.common.settings import get_settings
 # pgserver logs from its atexit hook, after pytest has closed the streams that logging wrote to,
 # which prints "I/O operation on closed file" tracebacks at the end of every run.
 logging.getLogger("pgserver").propagate = False
+# The services refuse their built-in development secrets unless told this is a development run;
+# tests are one (tests/security starts its stack with a real secret and without this flag).
+os.environ.setdefault("PIXELPLAY_DEV_MODE", "true")
+# Tests create many accounts from one address; tests/security checks the default limit.
+os.environ.setdefault("PIXELPLAY_REGISTER_MAX_PER_ADDRESS", "100000")
 
 
 @pytest.fixture(scope="session")

@@ -19,17 +19,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextmanager
 def running_service(
-    app: str, env: dict[str, str], ready_path: str = "/healthz", timeout_s: float = 60.0
+    app: str,
+    env: dict[str, str],
+    ready_path: str = "/healthz",
+    timeout_s: float = 60.0,
+    command: list[str] | None = None,
 ) -> Iterator[str]:
-    """Run ``uvicorn <app>`` (e.g. "services.search.app:app") and yield its base URL."""
+    """Run ``uvicorn <app>`` (e.g. "services.search.app:app") and yield its base URL. ``command``
+    runs that module instead (``python -m MODULE``), with the port in PIXELPLAY_UI_PORT."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=full_env,
-    )
+    args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    if command:
+        args = [sys.executable, "-m", *command]
+        full_env |= {"PIXELPLAY_UI_HOST": "127.0.0.1", "PIXELPLAY_UI_PORT": str(port)}
+    proc = subprocess.Popen(args, cwd=ROOT, env=full_env)
     try:
         wait_until_ready(url + ready_path, proc, timeout_s)
         yield url

@@ -7,6 +7,7 @@ environment; without it an embedded Postgres is started under data_dir/postgres)
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,8 +23,9 @@ from services.auth.deps import Clock, system_clock
 from services.auth.mailer import make_mailer
 from services.auth.passwords import dummy_hash
 from services.auth.routes import accounts, history, passwords, sessions
+from services.common.body_limit import BodyLimit
 from services.common.observability import configure_logging, instrument
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings, get_settings, refuse_default_secrets
 
 log = logging.getLogger("pixelplay.auth")
 
@@ -36,11 +38,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or get_settings()
+        refuse_default_secrets(s)
         configure_logging("auth", s.log_level, s.log_json)
         app.state.settings = s
         app.state.clock = clock or system_clock
         app.state.db = await run_in_threadpool(open_database, s)
         app.state.mailer = make_mailer(s, app.state.db)
+        app.state.hash_slots = threading.BoundedSemaphore(max(1, s.hash_concurrency))
         # Computed now, not on the first unknown login, which would otherwise take twice as long.
         await run_in_threadpool(dummy_hash, s.bcrypt_rounds)
         log.info("auth service ready (mail via %s)", "SMTP" if s.smtp_host else "local outbox")
@@ -103,31 +107,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def install_body_limit(app: FastAPI) -> None:
-    """Refuse bodies larger than auth_max_body_bytes before reading them (413)."""
+    """Refuse bodies larger than auth_max_body_bytes, counted as they arrive (413)."""
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        limit = (getattr(request.app.state, "settings", None) or get_settings()).auth_max_body_bytes
-        too_large = JSONResponse(
-            {"detail": f"request body too large (at most {limit} bytes)"},
-            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-        )
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            if declared.isdigit() and int(declared) > limit:
-                return too_large
-        elif request.method in {"POST", "PUT", "PATCH", "DELETE"}:
-            # Chunked upload without a length: read it here, stopping as soon as it passes the limit,
-            # and hand the bytes on (Starlette replays ``_body`` to the app).
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    return too_large
-                chunks.append(chunk)
-            request._body = b"".join(chunks)
-        return await call_next(request)
+    def limit(_path: str) -> int:
+        return (getattr(app.state, "settings", None) or get_settings()).auth_max_body_bytes
+
+    app.add_middleware(BodyLimit, limit=limit)
 
 
 app = create_app()

@@ -67,6 +67,7 @@ def main() -> int:
             login_max_failures=10_000,
             login_ip_max_failures=10_000,
             log_level="WARNING",
+            dev_mode=True,  # a throwaway local database: built-in secret, accounts without a mailed code
         )
         with TestClient(create_app(settings)) as client:
             password = "benchmark-Password-1"

@@ -49,22 +49,26 @@ DbDep = Annotated[Database, Depends(get_db)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 
 
-def client_address(request: Request, settings: SettingsDep) -> str:
-    """The caller's address: the TCP peer, or X-Forwarded-For only behind trusted proxies.
+def client_address(
+    request: Request, settings: SettingsDep, x_service_token: Annotated[str | None, Header()] = None
+) -> str:
+    """The caller's address: the TCP peer, or the X-Forwarded-For the UI sends for its browser.
 
-    Each trusted proxy appends the address it received the request from, so with N proxies the
-    client is the N-th entry from the right; anything left of it may be forged by the client.
+    The header is believed only together with the service token: anyone else who can reach the
+    service could otherwise pick a fresh address for every guess and escape the throttle. The UI
+    sends exactly one address (the browser's, as its own trusted-proxy setting resolved it).
     """
     peer = request.client.host if request.client else "unknown"
-    hops = settings.trusted_proxy_hops
-    if hops <= 0:
+    forwarded = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
+    if not forwarded or not x_service_token:
         return peer
-    forwarded = [
-        part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()
-    ]
-    if len(forwarded) < hops:
-        return forwarded[0] if forwarded else peer
-    return forwarded[-hops]
+    expected = settings.service_token.get_secret_value().encode()
+    return forwarded if hmac.compare_digest(x_service_token.encode(), expected) else peer
+
+
+def session_lifetimes(settings: Settings) -> tuple[timedelta, timedelta]:
+    """(sliding, absolute) session lifetimes."""
+    return timedelta(days=settings.session_days), timedelta(days=settings.session_absolute_days)
 
 
 AddressDep = Annotated[str, Depends(client_address)]
@@ -89,7 +93,7 @@ def current_auth(
 ) -> Authenticated:
     """The caller's session; 401 when the token is unknown, revoked or expired."""
     with db.connection() as conn:
-        auth = authenticate(conn, token, now, timedelta(days=settings.session_days))
+        auth = authenticate(conn, token, now, *session_lifetimes(settings))
     if auth is None:
         raise _unauthorized("session expired or revoked: sign in again")
     return auth

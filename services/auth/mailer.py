@@ -1,4 +1,5 @@
-"""Outgoing mail. SMTP when ``smtp_host`` is set; otherwise the local outbox (a table + the log).
+"""Outgoing mail. SMTP when ``smtp_host`` is set; otherwise the local outbox (a table; the log
+names only the mail's id).
 
 The outbox is how a developer without a mail server finishes the password-reset flow:
 ``python -m services.auth.outbox`` prints the latest mails (see docs/auth.md). It holds live reset
@@ -73,13 +74,11 @@ class OutboxMailer:
                 " VALUES (%s, %s, %s, %s, %s) RETURNING id",
                 (mail.user_id, mail.recipient, mail.subject, mail.body, mail.created_at),
             ).fetchone()["id"]
+        # The id only: the body holds a live reset or confirmation code, and logs travel further
+        # (collectors, support tickets) than the database does.
         log.warning(
-            "no SMTP server configured: mail #%s to %s kept in the outbox (python -m services.auth.outbox)"
-            "\nSubject: %s\n%s",
+            "no SMTP server configured: mail #%s kept in the outbox (python -m services.auth.outbox)",
             outbox_id,
-            mail.recipient,
-            mail.subject,
-            mail.body,
         )
 
 
@@ -105,3 +104,34 @@ def reset_mail(username: str, recipient: str, token: str, minutes: int, now: dat
         "If you did not ask for this, ignore this mail: your password stays unchanged.\n"
     )
     return Mail(recipient, "Reset your PixelPlay password", body, now, user_id)
+
+
+def confirm_mail(username: str, recipient: str, code: str, minutes: int, now: datetime) -> Mail:
+    body = (
+        f"Hello {username},\n\n"
+        "Someone (hopefully you) asked to create a PixelPlay account with this address.\n"
+        f"Your confirmation code, valid for {minutes} minutes:\n\n"
+        f"    {code}\n\n"
+        'Enter it in the PixelPlay "Create account" form to finish. If you did not ask for this,\n'
+        "ignore this mail: no account is created.\n"
+    )
+    return Mail(recipient, "Confirm your PixelPlay account", body, now)
+
+
+def already_registered_mail(username: str, recipient: str, now: datetime, user_id: UUID) -> Mail:
+    body = (
+        f"Hello {username},\n\n"
+        "Someone tried to create a new PixelPlay account with this address, which already has one.\n"
+        'If it was you, sign in instead, or use "Forgot password". Otherwise ignore this mail:\n'
+        "nothing was changed.\n"
+    )
+    return Mail(recipient, "You already have a PixelPlay account", body, now, user_id)
+
+
+def username_taken_mail(username: str, recipient: str, now: datetime) -> Mail:
+    body = (
+        "Hello,\n\n"
+        f"Someone (hopefully you) asked to create a PixelPlay account named {username!r} with this\n"
+        "address, but that username is taken. Register again with another username.\n"
+    )
+    return Mail(recipient, "Choose another PixelPlay username", body, now)

@@ -30,15 +30,22 @@ class RegisterResponse(BaseModel):
     user: User
 
 
+class ConfirmRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
 class LoginRequest(BaseModel):
     login: str = Field(min_length=1, max_length=320, description="username or e-mail")
     password: str = Field(max_length=4096)
+    # From an earlier sign-in of this browser to this account: lets it through throttling.
+    device_token: str | None = Field(None, max_length=128)
 
 
 class LoginResponse(BaseModel):
     token: str
     expires_at: datetime
     user: User
+    device_token: str = Field(description="proof that this browser signed in; send it on later logins")
 
 
 class SessionInfo(BaseModel):

@@ -58,21 +58,31 @@ def create_session(
 
 
 def authenticate(
-    conn: psycopg.Connection, token: str, now: datetime, lifetime: timedelta
+    conn: psycopg.Connection,
+    token: str,
+    now: datetime,
+    lifetime: timedelta,
+    absolute: timedelta | None = None,
 ) -> Authenticated | None:
-    """The session's user when ``token`` is live; slides the expiry forward (sliding sessions)."""
+    """The session's user when ``token`` is live; slides the expiry forward (sliding sessions), but
+    never past ``absolute`` after sign-in, so a stolen token cannot be kept alive for ever."""
     user_columns = ", ".join(f"u.{c}" for c in USER_COLUMNS.split(", "))
     row = conn.execute(
-        f"SELECT {user_columns}, s.id AS session_id, s.last_used_at, s.expires_at"
-        " FROM sessions s JOIN users u ON u.id = s.user_id"
+        f"SELECT {user_columns}, s.id AS session_id, s.created_at AS session_created, s.last_used_at,"
+        " s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id"
         " WHERE s.token_hash = %s AND s.expires_at > %s",
         (token_digest(token), now),
     ).fetchone()
     if row is None:
         return None
-    session_id, last_used, expires_at = row.pop("session_id"), row.pop("last_used_at"), row.pop("expires_at")
+    session_id, created = row.pop("session_id"), row.pop("session_created")
+    last_used, expires_at = row.pop("last_used_at"), row.pop("expires_at")
+    if absolute is not None and now >= created + absolute:
+        return None
     if now - last_used >= TOUCH_INTERVAL:
         expires_at = now + lifetime
+        if absolute is not None:
+            expires_at = min(expires_at, created + absolute)
         conn.execute(
             "UPDATE sessions SET last_used_at = %s, expires_at = %s WHERE id = %s",
             (now, expires_at, session_id),

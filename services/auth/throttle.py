@@ -1,8 +1,15 @@
 """Failed-login throttling, stored in Postgres so it survives restarts and is shared by replicas.
 
-Each failure is a row keyed by account and by client address. A key is locked while it has at least
-``limit`` failures inside the last ``window``; it unlocks when the oldest of those leaves the window.
-Unknown logins are keyed by what was typed, so they lock exactly like real accounts (no enumeration).
+Along OWASP's guidance, no key that an attacker elsewhere can fill locks an account's owner out:
+
+- ``pair`` (account, address): a hard lock. ``limit`` failures inside ``window`` refuse that
+  address for that account, even with the right password, until the oldest leaves the window.
+- ``account`` and ``address``: past their limits they only slow attempts down (``slow_down``,
+  progressive, capped), before the password is checked, so the delay says nothing about it and a
+  correct password still gets in.
+
+Each failure is one row per key. Unknown logins are keyed by what was typed, so they lock exactly
+like real accounts (no enumeration).
 """
 
 from __future__ import annotations
@@ -29,6 +36,29 @@ def account_key(user_id: object | None, login: str, limit: int) -> ThrottleKey:
 
 def address_key(address: str, limit: int) -> ThrottleKey:
     return ThrottleKey("address", address, limit)
+
+
+def pair_key(account: ThrottleKey, address: str, limit: int) -> ThrottleKey:
+    return ThrottleKey("pair", f"{account.key}|{address}", limit)
+
+
+def failures(conn: psycopg.Connection, key: ThrottleKey, now: datetime, window: timedelta) -> int:
+    row = conn.execute(
+        "SELECT count(*) AS n FROM login_failures WHERE scope = %s AND key = %s AND failed_at > %s",
+        (key.scope, key.key, now - window),
+    ).fetchone()
+    return int(row["n"])
+
+
+def slow_down(
+    conn: psycopg.Connection, keys: list[ThrottleKey], now: datetime, window: timedelta, cap_s: float
+) -> float:
+    """Seconds to wait before checking a password: 0 while every key is within its limit, then
+    0.25 s doubling with each failure past it, at most ``cap_s``."""
+    excess = max(failures(conn, k, now, window) - k.limit for k in keys) if keys else 0
+    if excess < 0:
+        return 0.0
+    return min(cap_s, 0.25 * 2 ** min(excess, 16))
 
 
 def retry_after(

@@ -101,9 +101,6 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     # Per client address; higher than the per-account limit because many people can share an address.
     login_ip_max_failures: int = 50
-    # How many proxies in front of the auth service append to X-Forwarded-For. 0: the header is
-    # ignored and the TCP peer address is the client (anyone can forge the header).
-    trusted_proxy_hops: int = 0
     password_max_chars: int = 1024  # bounds hashing work; every password is pre-hashed for bcrypt
     history_max_thumbnail_bytes: int = 64 * 1024
     history_max_results: int = 200
@@ -159,17 +156,57 @@ class Settings(BaseSettings):
     spotify_oembed_max_tries: int = 5
 
     # --- ui -------------------------------------------------------------------------------------
-    # Encrypts the session kept in the browser's localStorage; fixed so a UI restart keeps people
-    # signed in. Change it in production (a change signs everyone out of the UI, nothing else).
-    ui_state_secret: SecretStr = SecretStr("dev-ui-state-secret-change-me")
     ui_page_size: int = 12  # cards per page ("load more" fetches the next page)
     ui_history_limit: int = 20  # past searches shown in the History tab
     ui_thumbnail_px: int = 96  # longest side of the JPEG thumbnail stored with each history entry
     ui_max_upload_bytes: int = 10 * 1024 * 1024
 
+    # --- security (docs/security.md) ---------------------------------------------------------------
+    # Development only: accept the built-in default secrets. The run command sets it and says so;
+    # without it every service refuses to start while a secret is still a "change-me" default.
+    dev_mode: bool = False
+    # Addresses (or CIDRs, comma-separated) of the reverse proxies in front of the UI, whose
+    # X-Forwarded-For / X-Forwarded-Proto the UI believes (uvicorn's forwarded_allow_ips). Empty:
+    # no proxy, the TCP peer is the browser. Auth believes a forwarded address only from the UI
+    # (a request carrying the service token), never from whoever can reach it.
+    trusted_proxies: str = ""
+    session_absolute_days: float = 90  # a session ends this long after sign-in, however active
+    # Login throttle: login_max_failures per (account, address) locks that pair; past it, or past
+    # login_ip_max_failures per address, attempts from unknown browsers are slowed (never refused).
+    login_delay_max_s: float = 4.0
+    known_device_days: int = 365
+    register_max_per_address: int = 5  # registrations per address per register_window_s
+    register_window_s: int = 3600
+    register_code_minutes: int = 60
+    hash_concurrency: int = 2  # bcrypt hashes at once per auth process; beyond: wait, then 503
+    search_max_body_bytes: int = 12 * 1024 * 1024  # an image plus the form fields
+    encoder_decode_concurrency: int = 2  # images decoded at once; bounds decode memory
+
     @property
     def qdrant_folder(self) -> Path:
         return self.qdrant_path or self.data_dir / "qdrant"
+
+
+DEFAULT_SECRETS = {"service_token": "PIXELPLAY_SERVICE_TOKEN"}
+
+
+def refuse_default_secrets(settings: Settings) -> None:
+    """Stop a service at start-up while a secret is still its built-in default, unless
+    ``dev_mode`` says this is a development run (the run command sets it and says so)."""
+    if settings.dev_mode:
+        return
+    left = [
+        env
+        for name, env in DEFAULT_SECRETS.items()
+        if getattr(settings, name).get_secret_value()
+        == Settings.model_fields[name].default.get_secret_value()
+    ]
+    if left:
+        raise SystemExit(
+            f"refusing to start: {', '.join(left)} still has its built-in development value; set a long"
+            " random secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or set"
+            " PIXELPLAY_DEV_MODE=true on a development machine"
+        )
 
 
 @lru_cache

@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import Histogram
 
+from services.common.body_limit import BodyLimit
 from services.common.observability import configure_logging, instrument
 from services.common.settings import get_settings
 from services.encoder.batching import MicroBatcher, QueueFull
@@ -73,7 +74,8 @@ async def start_state(encoder: ClipEncoder, settings) -> EncoderState:
     )
     await images.start()
     await texts.start()
-    return EncoderState(encoder=encoder, images=images, texts=texts)
+    decode_slots = asyncio.Semaphore(max(1, settings.encoder_decode_concurrency))
+    return EncoderState(encoder=encoder, images=images, texts=texts, decode_slots=decode_slots)
 
 
 @asynccontextmanager
@@ -98,20 +100,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     app = FastAPI(title="PixelPlay encoder", version="1.0", lifespan=lifespan)
     app.state.encoder = None
-    instrument(app, "encoder")
 
-    @app.middleware("http")
-    async def refuse_oversized_uploads(request: Request, call_next):
-        # Checked before Starlette parses (and spools) the multipart body.
-        if request.url.path == "/encode/image":
-            limit = get_settings().max_image_bytes
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
-                return JSONResponse(
-                    {"detail": f"The upload is {int(length):,} bytes; the image limit is {limit:,} bytes."},
-                    status_code=413,
-                )
-        return await call_next(request)
+    def body_limit(path: str) -> int | None:
+        # Counted as the bytes arrive, before Starlette parses (and spools) the multipart body.
+        return get_settings().max_image_bytes + MULTIPART_OVERHEAD if path == "/encode/image" else None
+
+    def too_large(limit: int) -> str:
+        image_limit = get_settings().max_image_bytes
+        return f"The upload is over {limit:,} bytes; the image limit is {image_limit:,} bytes."
+
+    app.add_middleware(BodyLimit, limit=body_limit, detail=too_large)
+    instrument(app, "encoder")  # added last, so outermost: it also counts the 413s
 
     @app.exception_handler(ImageRejected)
     async def image_rejected(_: Request, exc: ImageRejected) -> JSONResponse:
@@ -152,15 +151,17 @@ def create_app() -> FastAPI:
         """One JPEG/PNG/WebP upload (multipart field ``file``) → its unit-length vector."""
         data = await file.read(settings.max_image_bytes + 1)  # one byte more tells "too big" apart
 
-        # Decoding runs per request (its errors are that request's 4xx), outside the shared batch.
-        pixels = await run_in_threadpool(
-            prepare_upload,
-            data,
-            state.encoder.clip.preprocess,
-            settings.max_image_bytes,
-            settings.max_image_pixels,
-            settings.encoder_jpeg_draft,
-        )
+        # Decoding runs per request (its errors are that request's 4xx), outside the shared batch,
+        # a few at a time: a decoded 40-MP image takes ~160 MB, so eight at once could swap.
+        async with state.decode_slots:
+            pixels = await run_in_threadpool(
+                prepare_upload,
+                data,
+                state.encoder.clip.preprocess,
+                settings.max_image_bytes,
+                settings.max_image_pixels,
+                settings.encoder_jpeg_draft,
+            )
         vector = await state.images.submit(pixels)
         return ImageVector(vector=vector.tolist(), dim=state.encoder.dim, model_id=state.encoder.model_id)
 

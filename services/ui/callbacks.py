@@ -5,8 +5,10 @@ Each handler returns a dict keyed by *slot* names ("results", "notice", "session
 browser or a Blocks, against real services. A handler never raises: any failure becomes a plain
 sentence in the "notice" slot, and a rejected session token signs the user out.
 
-Session: the browser keeps ``{"token", "user"}`` in an encrypted ``gr.BrowserState``; every page
-load validates the token with the auth service before showing anything of the account.
+Session: the token lives in an HttpOnly cookie that page scripts cannot read (``session.py``);
+every page load reads it from the request and validates it with the auth service before showing
+anything of the account. Within one page, ``{"token", "user"}`` is kept in a server-side
+``gr.State`` (Gradio never sends a State's value to the browser).
 """
 
 import base64
@@ -27,6 +29,7 @@ from services.ui.cards import ACTIONS, hits_songs, results_html
 from services.ui.errors import SESSION_EXPIRED, SessionExpired, is_session_error, plain_message
 from services.ui.history import describe_entry, history_html
 from services.ui.images import Upload, read_upload, thumbnail_data_url
+from services.ui.session import session_token
 from services.ui.similarity import similar_by
 from services.ui.vibe import vibe_summary
 
@@ -205,6 +208,21 @@ class Callbacks:
             "search_state": state,
         }
 
+    def _photo_page(
+        self, session: dict | None, upload: Upload, text: str, weight: float, filters: dict | None, limit: int
+    ) -> dict[str, Any]:
+        """The first page for a photo, for a session auth still accepts (``_live_token``)."""
+        self._live_token(session)
+        return self.backend.search_photo(upload, text, weight, filters, limit)
+
+    def _live_token(self, session: dict | None) -> str:
+        """The session's token once auth has confirmed it: asked before any photo goes to the
+        encoder, so a dead or forged session never gets an image decoded (the expensive,
+        memory-hungry step)."""
+        token = self._token(session)
+        self.backend.me(token)
+        return token
+
     def _record(self, token: str, entry: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """Store a search in the history; returns the refreshed history slots and a warning
         ("" when stored). A rejected token propagates: the caller signs the user out."""
@@ -232,28 +250,27 @@ class Callbacks:
 
     # --- page load and account -----------------------------------------------------------------
     @slots(*VIEW_SLOTS, "demo_banner", *FILTER_SLOTS, "history", "history_state", *SEARCH_SLOTS)
-    def load(self, session: dict[str, Any] | None) -> dict[str, Any]:
-        """Page (re)load: the model banner and filter options, then the stored session, checked
+    def load(self, request: gr.Request | None = None) -> dict[str, Any]:
+        """Page (re)load: the model banner and filter options, then the session cookie, checked
         with the auth service; a token it rejects shows sign-in with "session expired"."""
         out: dict[str, Any] = {}
         out.update(self._model_banner())
         out.update(self._filter_options())
         filter_error = out.pop("filter_error", "")
-        token = (session or {}).get("token")
-        if not token:
-            out.update(view(None))
-        else:
-            try:
-                user = self.backend.me(token)
-                out.update(self._signed_in({"token": token, "user": user}, ""))
-            except Exception as exc:  # noqa: BLE001 - shown to the user in plain words
-                out.update(view(None) | self._fail(exc))
-                if not is_session_error(exc):
-                    # Auth is down: keep the token so a later reload can still sign in silently.
-                    out["session"] = session
+        out.update(self._session_from_cookie(request))
         if filter_error and not out.get("notice"):
             out["notice"] = notice_html(filter_error)
         return out
+
+    def _session_from_cookie(self, request: gr.Request | None, message: str = "") -> dict[str, Any]:
+        token = session_token(request)
+        if not token:
+            return view(None)
+        try:
+            user = self.backend.me(token)
+            return self._signed_in({"token": token, "user": user}, message)
+        except Exception as exc:  # noqa: BLE001 - shown to the user in plain words
+            return view(None) | self._fail(exc)
 
     def _model_banner(self) -> dict[str, Any]:
         try:
@@ -286,35 +303,58 @@ class Callbacks:
         return out
 
     @slots(*VIEW_SLOTS, "history", "history_state", *SEARCH_SLOTS, "login_password")
-    def sign_in(self, login: str, password: str, request: gr.Request | None = None) -> dict[str, Any]:
-        if not (login or "").strip() or not password:
-            return {"notice": notice_html("Enter your username or email and your password.")}
-        try:
-            answer = self.backend.login(login.strip(), password, browser_address(request))
-            session = {"token": answer["token"], "user": answer["user"]}
-            out = self._signed_in(session, "")
-        except Exception as exc:  # noqa: BLE001
-            # A 401 here is a wrong password, not an expired session: show the auth message.
-            return {"notice": notice_html(plain_message_login(exc)), "login_password": ""}
+    def sign_in(self, login: str, error: str, request: gr.Request | None = None) -> dict[str, Any]:
+        """After the browser posted the password to ``/session/login`` (``session.SIGN_IN_JS``):
+        ``error`` is that route's refusal in plain words, "" when the cookie is now set."""
+        if error:
+            return {"notice": notice_html(error), "login_password": ""}
+        out = self._session_from_cookie(request)
         out["login_password"] = ""
         return out
 
-    @slots(*VIEW_SLOTS, "history", "history_state", *SEARCH_SLOTS, "register_password")
+    @slots("notice", "auth_tabs", "register_password")
     def register(
         self, username: str, email: str, password: str, request: gr.Request | None = None
     ) -> dict[str, Any]:
-        """Create the account, then sign in with it at once."""
+        """Start the account; the person then enters the mailed code (or, in development, where
+        the account exists at once, signs in: the session cookie only comes from /session/login)."""
         if not (username or "").strip() or not (email or "").strip() or not password:
             return {"notice": notice_html("Fill in a username, an email address and a password.")}
         try:
-            self.backend.register(username.strip(), email.strip(), password)
+            client = getattr(request, "client", None)  # the browser, as the proxy setting resolved it
+            user = self.backend.register(
+                username.strip(), email.strip(), password, getattr(client, "host", None)
+            )
         except Exception as exc:  # noqa: BLE001
             return {"notice": notice_html(plain_message_login(exc))}
-        out = self.sign_in(username.strip(), password, request)
-        out["register_password"] = ""
-        if "session" in out and out["session"].get("token"):
-            out["notice"] = notice_html(f"Welcome to PixelPlay, {username.strip()}!", "ok")
-        return out
+        if user is None:
+            return {
+                "notice": notice_html(
+                    f"Almost there: we sent a confirmation code to {email.strip()}. "
+                    "Enter it below to finish creating your account.",
+                    "info",
+                ),
+                "register_password": "",
+            }
+        return self._account_ready(username.strip())
+
+    @slots("notice", "auth_tabs", "register_password", "reg_code")
+    def confirm_registration(self, code: str) -> dict[str, Any]:
+        if not (code or "").strip():
+            return {"notice": notice_html("Enter the confirmation code from the email.")}
+        try:
+            user = self.backend.confirm_registration(code.strip())
+        except Exception as exc:  # noqa: BLE001
+            return {"notice": notice_html(plain_message_login(exc))}
+        return self._account_ready(user["username"]) | {"reg_code": ""}
+
+    @staticmethod
+    def _account_ready(username: str) -> dict[str, Any]:
+        return {
+            "notice": notice_html(f"Welcome to PixelPlay, {username}! Sign in with your new account.", "ok"),
+            "auth_tabs": gr.update(selected="signin"),
+            "register_password": "",
+        }
 
     @slots("notice")
     def forgot_password(self, login: str) -> dict[str, Any]:
@@ -347,14 +387,8 @@ class Callbacks:
         }
 
     @slots(*VIEW_SLOTS, "history", "history_state", *SEARCH_SLOTS)
-    def sign_out(self, session: dict[str, Any] | None) -> dict[str, Any]:
-        """Forget the session in the browser, and end it on the server when it still exists."""
-        token = (session or {}).get("token")
-        if token:
-            try:
-                self.backend.logout(token)
-            except Exception as exc:  # noqa: BLE001 - signing out locally must always work
-                log.info("logout failed (session already gone?): %s", exc)
+    def sign_out(self) -> dict[str, Any]:
+        """After the browser's ``/session/logout`` revoked the session and cleared the cookie."""
         out = view(None, "You are signed out.", "info")
         out.update({"history": "", "history_state": []})
         out.update(self._page_slots(empty_search_state(), ""))
@@ -388,7 +422,7 @@ class Callbacks:
             progress(0.2, desc="Finding songs that match")
             if upload is not None:
                 kind = "hybrid" if text else "image"
-                page = self.backend.search_photo(upload, text, weight, filters, limit)
+                page = self._photo_page(session, upload, text, weight, filters, limit)
                 heading = f"Songs for your photo + “{text}”" if text else "Songs for your photo"
             else:
                 kind, page = "text", self.backend.search_text(text, filters, limit)
@@ -657,7 +691,7 @@ class Callbacks:
                 return {"notice": notice_html("This search's photo is not stored; upload it again to rerun.")}
             upload = Upload(thumb, "thumbnail.jpg", "image/jpeg")
             message = "Ran again from the saved thumbnail (the original photo is not stored)."
-        page = self.backend.search_photo(upload, text, weight, filters, limit)
+        page = self._photo_page(session, upload, text, weight, filters, limit)
         heading = f"Songs for your photo + “{text}”" if text else "Songs for your photo"
         state = state_from_page(kind or "image", page, heading, filters) | {"text": text, "weight": weight}
         new_entry = history_entry(
@@ -666,13 +700,6 @@ class Callbacks:
         new_entry["image_fingerprint"] = entry.get("image_fingerprint")
         new_entry["thumbnail"] = entry.get("thumbnail")
         return self._show_page(session, state, new_entry, message) | form
-
-
-def browser_address(request: gr.Request | None) -> str | None:
-    """The signing-in browser's address, forwarded to auth so its login throttle counts people,
-    not this UI process (which is every user's TCP peer as far as auth can see)."""
-    client = getattr(request, "client", None)
-    return getattr(client, "host", None)
 
 
 def plain_message_login(exc: BaseException) -> str:

@@ -95,7 +95,7 @@ class Moodboard:
         order = ORDER_OF_LABEL.get(order_label or "", "ranked")
         filters = filters_from(genres, year_min, year_max, options, catalogs)
         try:
-            self.cb._token(session)
+            self.cb._live_token(session)
             uploads: list[Upload] = []
             problems = []
             for value in files:

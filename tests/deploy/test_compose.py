@@ -13,6 +13,7 @@ import pytest
 from deploy import pins
 from tests.deploy import compose_model as cm
 from tests.deploy import dockerfile_model as dm
+from tests.deploy.test_settings_env import DUMMY_SECRETS
 
 COMPOSE = cm.load()
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
@@ -56,7 +57,18 @@ def test_every_compose_file_parses_to_services() -> None:
 def test_the_stack_has_every_service_and_job() -> None:
     long_running = {name for name, svc in SERVICES.items() if not cm.is_job(svc)}
     jobs = {name for name, svc in SERVICES.items() if cm.is_job(svc)}
-    assert long_running == {"qdrant", "postgres", "redis", "encoder", "search", "auth", "enricher", "ui"}
+    assert long_running == {
+        "qdrant",
+        "postgres",
+        "redis",
+        "encoder",
+        "search",
+        "auth",
+        "enricher",
+        "ui",
+        "caddy",
+    }
+    assert SERVICES["caddy"]["profiles"] == ["tls"]  # the https proxy starts only when asked for
     assert {"index", "reindex", "enrich-all", "seed-demo-user", "build-catalog"} <= jobs
     # Only the idempotent index build runs on `up`; every other job waits for `--profile jobs run`.
     on_up = {name for name in jobs if "jobs" not in (SERVICES[name].get("profiles") or [])}
@@ -91,7 +103,7 @@ def test_every_service_a_url_points_at_is_a_healthy_dependency(name: str) -> Non
     for key, value in env.items():
         if not value or "://" not in value:
             continue
-        host = urlsplit(cm.interpolate(value, {"POSTGRES_PASSWORD": "x"})).hostname
+        host = urlsplit(cm.interpolate(value, DUMMY_SECRETS)).hostname
         if host in SERVICES:
             assert host in depends, f"{name}.{key} calls {host} but {name} does not depend on it"
             assert depends[host]["condition"] == "service_healthy", f"{name} -> {host}"
@@ -114,8 +126,10 @@ def test_jobs_run_once_on_demand(name: str) -> None:
 
 
 def test_only_the_ui_is_published_by_default() -> None:
-    published = {name for name, svc in SERVICES.items() if svc.get("ports")}
+    published = {name for name, svc in SERVICES.items() if svc.get("ports") and not svc.get("profiles")}
     assert published == {"ui"}
+    ui_address = cm.interpolate(SERVICES["ui"]["ports"][0], cm.read_env_file()).split(":")[0]
+    assert ui_address == "127.0.0.1", "the UI is reached through the TLS proxy, not published to the network"
 
 
 def _host_ports(files: list[Path]) -> dict[str, list[str]]:
@@ -211,7 +225,7 @@ def test_env_example_ships_no_secret_values() -> None:
 
 def test_missing_secret_stops_interpolation() -> None:
     env = cm.read_env_file()  # secrets empty, as shipped
-    with pytest.raises(cm.MissingVariable, match="POSTGRES_PASSWORD|PIXELPLAY_SERVICE_TOKEN"):
+    with pytest.raises(cm.MissingVariable, match="PASSWORD|PIXELPLAY_SERVICE_TOKEN|QDRANT_API_KEY"):
         cm.load_interpolated(cm.COMPOSE_FILE, env)
 
 
@@ -275,3 +289,32 @@ def test_env_example_lists_nothing_compose_ignores() -> None:
     compose_own = {"COMPOSE_PROJECT_NAME", "COMPOSE_FILE"}  # read by the compose tool itself
     stale = _env_example_names() - used - compose_own
     assert not stale, f".env.example lists variables no compose file uses: {sorted(stale)}"
+
+
+# Capabilities a container may add back after dropping all: the official images' entrypoints
+# chown their data directory and drop to their own user; Caddy binds ports 80 and 443.
+CAPS_ALLOWED = {
+    "postgres": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
+    "redis": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
+    "caddy": {"NET_BIND_SERVICE"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_every_container_runs_with_least_privilege(name: str) -> None:
+    service = SERVICES[name]
+    assert service.get("cap_drop") == ["ALL"], f"{name}: drop every capability"
+    assert set(service.get("cap_add") or []) <= CAPS_ALLOWED.get(name, set()), name
+    assert "no-new-privileges:true" in (service.get("security_opt") or []), name
+    assert service.get("read_only") is True, f"{name}: read-only root filesystem"
+    assert "/tmp" in (service.get("tmpfs") or []), f"{name}: a memory /tmp on a read-only root"
+
+
+def test_infrastructure_needs_its_secrets() -> None:
+    env = {**cm.read_env_file(), **DUMMY_SECRETS}
+    stack = cm.load_interpolated(cm.COMPOSE_FILE, env)["services"]
+    assert "--requirepass" in stack["redis"]["command"]
+    assert stack["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"] == DUMMY_SECRETS["QDRANT_API_KEY"]
+    assert stack["search"]["environment"]["QDRANT_API_KEY"] == DUMMY_SECRETS["QDRANT_API_KEY"]
+    for name in ("enricher", "enrich-all"):
+        assert stack[name]["environment"]["REDIS_URL"].startswith("redis://:redis-secret@")

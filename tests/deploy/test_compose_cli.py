@@ -54,7 +54,8 @@ def test_compose_validates_the_default_stack() -> None:
     config = yaml.safe_load(result.stdout)
     assert config["services"]["search"]["environment"]["PIXELPLAY_SERVICE_TOKEN"] == "service-secret"
     dsn = config["services"]["auth"]["environment"]["DATABASE_URL"]
-    assert dsn == "postgresql://pixelplay:pg-secret@postgres:5432/pixelplay"
+    assert dsn == "postgresql://pixelplay_auth:auth-db-secret@postgres:5432/pixelplay"  # not the superuser
+    assert config["services"]["enricher"]["environment"]["REDIS_URL"] == "redis://:redis-secret@redis:6379/0"
     assert config["services"]["enricher"]["deploy"]["replicas"] == 1
 
 
@@ -64,12 +65,12 @@ def test_compose_validates_every_override_together() -> None:
     config = yaml.safe_load(result.stdout)
     assert config["services"]["encoder"]["environment"]["PIXELPLAY_CLIP_CHECKPOINT"] == "/models/demo"
     published = {name for name, svc in config["services"].items() if svc.get("ports")}
-    assert published == {"ui", "qdrant", "encoder", "search", "auth"}
+    assert published == {"ui", "qdrant", "encoder", "search", "auth", "caddy"}  # caddy: the tls profile
 
 
 def test_compose_refuses_to_run_without_a_secret() -> None:
     """One secret through the real tool (each call costs seconds); test_settings_env checks them all."""
-    secret = "PIXELPLAY_UI_STATE_SECRET"
+    secret = "PIXELPLAY_SERVICE_TOKEN"
     env = {k: v for k, v in DUMMY_SECRETS.items() if k != secret}
     result = run_config([cm.COMPOSE_FILE], env, "-q")
     assert result.returncode != 0

@@ -19,13 +19,14 @@ KNOWN_NAMES = set().union(*SETTINGS_NAMES.values())
 # Which service needs which secret that has a development default in Settings. A new secret field
 # fails test_every_dev_default_secret_is_assigned until it is listed here and set in compose.
 SECRET_READERS = {
-    "service_token": {"search", "auth", "enricher", "index", "reindex", "enrich-all", "seed-demo-user"},
-    "ui_state_secret": {"ui"},
+    "service_token": {"search", "auth", "enricher", "index", "reindex", "enrich-all", "seed-demo-user", "ui"},
 }
 DUMMY_SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret",
+    "AUTH_DB_PASSWORD": "auth-db-secret",
+    "REDIS_PASSWORD": "redis-secret",
+    "QDRANT_API_KEY": "qdrant-secret",
     "PIXELPLAY_SERVICE_TOKEN": "service-secret",
-    "PIXELPLAY_UI_STATE_SECRET": "ui-secret",
 }
 
 
@@ -90,8 +91,8 @@ def test_infrastructure_urls_point_at_the_compose_services(settings_from) -> Non
     """With a URL unset a service would start an embedded engine inside its container instead."""
     assert settings_from(compose_env("search")).qdrant_url == "http://qdrant:6333"
     auth = settings_from(compose_env("auth"))
-    assert auth.database_url == "postgresql://pixelplay:pg-secret@postgres:5432/pixelplay"
-    assert settings_from(compose_env("enricher")).redis_url == "redis://redis:6379/0"
+    assert auth.database_url == "postgresql://pixelplay_auth:auth-db-secret@postgres:5432/pixelplay"
+    assert settings_from(compose_env("enricher")).redis_url == "redis://:redis-secret@redis:6379/0"
     ui = settings_from(compose_env("ui"))
     assert (ui.ui_host, ui.ui_port) == ("0.0.0.0", 7860)
     assert ui.search_url == "http://search:8102" and ui.auth_url == "http://auth:8103"

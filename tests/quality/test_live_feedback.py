@@ -16,6 +16,7 @@ import pytest
 
 from services.ui.backend import Backend
 from services.ui.callbacks import Callbacks
+from tests.ui.helpers import signed_in_session
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,8 @@ def track_ids(html: str) -> list[str]:
 
 def test_dislike_like_load_more_rerun_and_export(cb, photo_files):
     name = "q" + secrets.token_hex(4)
-    session = cb.register(name, f"{name}@example.com", "Correct-Horse-42")["session"]
+    cb.register(name, f"{name}@example.com", "Correct-Horse-42")
+    session = signed_in_session(cb.backend, name, "Correct-Horse-42")
     photo = {"path": str(photo_files["sunset"]), "orig_name": "sunset.png"}
     first = cb.search(session, photo, "", 0.3, None, None, None, {}, progress=lambda *a, **k: None)
     shown = track_ids(first["results"])

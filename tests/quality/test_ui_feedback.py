@@ -132,12 +132,12 @@ def test_rate_moves_a_song_between_up_and_down():
 def test_exports_follow_the_songs_on_screen(ui):
     cb, _ = ui
     state = first_state()
-    state["hits"][1]["song"]["preview_url"] = "https://audio.example/t1.m4a"
+    state["hits"][1]["song"]["preview_url"] = "https://audio-ssl.itunes.apple.com/t1.m4a"
     out = cb.exports(state)
     m3u, csv_path = out["export_m3u"]["value"], out["export_csv"]["value"]
     assert m3u.endswith("pixelplay.m3u8") and csv_path.endswith("pixelplay.csv")
     lines = Path(m3u).read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "#EXTM3U" and "https://audio.example/t1.m4a" in lines
+    assert lines[0] == "#EXTM3U" and "https://audio-ssl.itunes.apple.com/t1.m4a" in lines
     assert sum(line.startswith("# no preview:") for line in lines) == 4
     with open(csv_path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))

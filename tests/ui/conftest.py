@@ -50,18 +50,38 @@ def _drop_database(admin_url: str, url: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def stack_database(stack: ExitStack, base: Path) -> str:
+    """A fresh database for one test session's processes, dropped when ``stack`` closes: on
+    DATABASE_URL's server, else on an embedded Postgres under ``base``."""
+    admin_url = os.environ.get("DATABASE_URL")
+    if not admin_url:  # no local server: an embedded Postgres for this session
+        embedded = start_postgres(base / "pgdata")
+        stack.callback(embedded.stop)
+        admin_url = embedded.url
+    db_url = _fresh_database(admin_url)
+    stack.callback(_drop_database, admin_url, db_url)
+    return db_url
+
+
+def service_env(base: Path, model_dir: Path, token: str, db_url: str) -> dict[str, str]:
+    """What every service process of a test stack reads: its data dir, the tiny model, quick hashing."""
+    return {
+        "PIXELPLAY_DATA_DIR": str(base / "var"),
+        "PIXELPLAY_CLIP_CHECKPOINT": str(model_dir),
+        "PIXELPLAY_SERVICE_TOKEN": token,
+        "PIXELPLAY_BCRYPT_ROUNDS": "4",
+        "PIXELPLAY_LOG_JSON": "false",
+        "PIXELPLAY_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": db_url,
+    }
+
+
 @pytest.fixture(scope="session")
 def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[Stack]:
     """Encoder + search (+ indexing job) + auth as real processes; yields the env for the UI."""
     base = tmp_path_factory.mktemp("ui-stack")
     with ExitStack() as stack:
-        admin_url = os.environ.get("DATABASE_URL")
-        if not admin_url:  # no local server: an embedded Postgres for this session
-            embedded = start_postgres(base / "pgdata")
-            stack.callback(embedded.stop)
-            admin_url = embedded.url
-        db_url = _fresh_database(admin_url)
-        stack.callback(_drop_database, admin_url, db_url)
+        db_url = stack_database(stack, base)
         # Search queues the songs it shows for enrichment: a real Redis (the enricher tests' database
         # on a shared server) and a queue of this session, read only by the workers tests start.
         if os.environ.get("REDIS_URL"):
@@ -70,15 +90,8 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
             embedded_redis = start_redis(base / "redis")
             stack.callback(embedded_redis.stop)
             redis_url = embedded_redis.url
-        env = {
-            "PIXELPLAY_DATA_DIR": str(base / "var"),
-            "PIXELPLAY_CLIP_CHECKPOINT": str(tiny_model_dir),
-            "PIXELPLAY_SERVICE_TOKEN": TOKEN,
-            "PIXELPLAY_BCRYPT_ROUNDS": "4",
-            "PIXELPLAY_LOG_JSON": "false",
-            "PIXELPLAY_LOG_LEVEL": "WARNING",
+        env = service_env(base, tiny_model_dir, TOKEN, db_url) | {
             "PIXELPLAY_HTTP_RETRIES": "2",
-            "DATABASE_URL": db_url,
             "REDIS_URL": redis_url,
             "PIXELPLAY_ENRICH_QUEUE": f"ui-test-{secrets.token_hex(4)}",
         }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
+
+from services.ui.session import SESSION_COOKIE
 
 
 def song_dict(track_id: str = "t1", **overrides: Any) -> dict[str, Any]:
@@ -26,3 +29,15 @@ def song_dict(track_id: str = "t1", **overrides: Any) -> dict[str, Any]:
 
 def hit(track_id: str = "t1", score: float = 0.5, explanation: list[str] | None = None, **song: Any) -> dict:
     return {"score": score, "song": song_dict(track_id, **song), "explanation": explanation or []}
+
+
+def browser(session: dict[str, Any] | str | None) -> SimpleNamespace:
+    """A stand-in for the ``gr.Request`` of a browser whose session cookie holds this token."""
+    token = session.get("token") if isinstance(session, dict) else session
+    return SimpleNamespace(cookies={SESSION_COOKIE: token} if token else {})
+
+
+def signed_in_session(backend: Any, login: str, password: str) -> dict[str, Any]:
+    """What ``/session/login`` does for a browser: a session from auth, as the UI keeps it."""
+    answer = backend.login(login, password)
+    return {"token": answer["token"], "user": answer["user"]}

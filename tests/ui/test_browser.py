@@ -57,7 +57,7 @@ def wait_heading(page, text: str) -> None:
 
 
 def register(page, name: str, password: str) -> None:
-    """Create an account from the sign-in screen (registering signs in)."""
+    """Create an account from the sign-in screen, which leads back to "Sign in", then sign in."""
     from playwright.sync_api import expect
 
     page.get_by_role("tab", name="Create account").click()
@@ -65,6 +65,11 @@ def register(page, name: str, password: str) -> None:
     field(page, "pp-reg-email").fill(f"{name}@example.com")
     field(page, "pp-reg-password").fill(password)
     page.locator("#pp-register").click()
+    expect(page.locator("#pp-notice")).to_contain_text("Sign in")
+    expect(page.locator("#pp-sign-in")).to_be_visible()
+    field(page, "pp-login").fill(name)
+    field(page, "pp-login-password").fill(password)
+    page.locator("#pp-sign-in").click()
     expect(page.locator("#pp-user-badge")).to_contain_text(name)
 
 
@@ -91,7 +96,7 @@ def test_full_user_flow_in_chromium(ui_stack, photo_files):
             expect(page.locator("#pp-demo-banner")).to_contain_text("Demo model — rankings are meaningless")
             shot(page, "01-sign-in")
 
-            # Register (which signs in), sign out, then sign in with the same account.
+            # Register (back to "Sign in") and sign in, sign out, then sign in again.
             register(page, name, password)
             page.locator("#pp-sign-out").click()
             expect(page.locator("#pp-sign-in")).to_be_visible()  # back on the "Sign in" tab

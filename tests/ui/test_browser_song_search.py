@@ -41,6 +41,11 @@ def register(page, name: str) -> None:
     field(page, "pp-reg-email").fill(f"{name}@example.com")
     field(page, "pp-reg-password").fill("Browser-Test-Pass-9")
     page.locator("#pp-register").click()
+    # A development stack creates the account at once; the session cookie comes from signing in.
+    page.locator("#pp-notice", has_text="Sign in with your new account").wait_for()
+    field(page, "pp-login").fill(name)
+    field(page, "pp-login-password").fill("Browser-Test-Pass-9")
+    page.locator("#pp-sign-in").click()
 
 
 def test_start_from_a_song_in_chromium(ui_stack):

@@ -17,6 +17,7 @@ from services.common.settings import Settings
 from services.ui.backend import Backend
 from services.ui.callbacks import Callbacks, decode_data_url
 from services.ui.errors import SESSION_EXPIRED
+from tests.ui.helpers import browser, signed_in_session
 
 pytestmark = pytest.mark.slow
 
@@ -41,8 +42,8 @@ def _track_ids(html: str) -> list[str]:
 def _register(cb: Callbacks) -> tuple[dict, str]:
     name = "u" + secrets.token_hex(4)
     out = cb.register(name, f"{name}@example.com", PASSWORD)
-    assert out["session"]["token"], out.get("notice")
-    return out["session"], name
+    assert "Sign in with your new account" in out["notice"], out["notice"]
+    return signed_in_session(cb.backend, name, PASSWORD), name
 
 
 def _upload(path: Path) -> dict:
@@ -55,9 +56,9 @@ def _search(cb, session, photo=None, text="", weight=0.3, genres=None, options=N
     )
 
 
-def test_register_signs_in_and_shows_the_app(cb):
+def test_a_new_account_signs_in_and_shows_the_app(cb):
     session, name = _register(cb)
-    out = cb.load(session)
+    out = cb.load(browser(session))
     assert _visible(out["app_view"]) and not _visible(out["auth_view"])
     assert name in out["user_badge"]
     assert "No searches yet" in out["history"]
@@ -77,9 +78,12 @@ def test_register_errors_are_the_auth_messages(cb):
 
 def test_wrong_password_and_expired_session(cb):
     _, name = _register(cb)
-    wrong = cb.sign_in(name, "not-the-password")
+    with pytest.raises(ServiceError) as refused:
+        cb.backend.login(name, "not-the-password")
+    assert refused.value.status == 401
+    wrong = cb.sign_in(name, refused.value.detail)
     assert "session" not in wrong and "pp-notice-error" in wrong["notice"]
-    out = cb.load({"token": "forged-or-expired-token", "user": {"username": name}})
+    out = cb.load(browser("forged-or-expired-token"))
     assert _visible(out["auth_view"]) and not _visible(out["app_view"])
     assert SESSION_EXPIRED in out["notice"] and out["session"]["token"] is None
 
@@ -143,7 +147,7 @@ def test_reload_restores_the_last_search_and_history_actions(cb, photo_files):
         session, None, "calm acoustic evening", 0.3, None, None, None, {}, progress=lambda *a, **k: None
     )
     photo = _search(cb, session, _upload(photo_files["sunset"]))
-    reloaded = cb.load(session)
+    reloaded = cb.load(browser(session))
     assert _track_ids(reloaded["results"]) == _track_ids(photo["results"])
     assert "Your last search: Photo" in reloaded["results"]
     items = reloaded["history_state"]
@@ -172,7 +176,7 @@ def test_reload_restores_the_last_search_and_history_actions(cb, photo_files):
 
 def test_filters_reach_the_search(cb):
     session, _ = _register(cb)
-    options = cb.load(session)["filter_options"]
+    options = cb.load(browser(session))["filter_options"]
     genre = options["genres"][0]
     out = cb.search(
         session, None, "happy summer", 0.3, [genre], None, None, options, progress=lambda *a, **k: None
@@ -182,11 +186,12 @@ def test_filters_reach_the_search(cb):
     assert out["history_state"][0]["filters"] == {"genres": [genre]}
 
 
-def test_sign_out_ends_the_session_on_the_server(cb):
+def test_sign_out_shows_the_sign_in_screen(cb):
     session, _ = _register(cb)
-    out = cb.sign_out(session)
+    out = cb.sign_out()
     assert out["session"]["token"] is None and _visible(out["auth_view"])
-    assert SESSION_EXPIRED in cb.load(session)["notice"]
+    cb.backend.logout(session["token"])  # what /session/logout does before this handler runs
+    assert SESSION_EXPIRED in cb.load(browser(session))["notice"]
 
 
 def test_forgot_and_reset_password(cb, ui_stack):
@@ -203,7 +208,7 @@ def test_forgot_and_reset_password(cb, ui_stack):
     assert "pp-notice-error" in bad["notice"]
     ok = cb.reset_password(code, "Another-Good-Pass-7")
     assert "Password changed" in ok["notice"]
-    assert cb.sign_in(name, "Another-Good-Pass-7")["session"]["token"]
+    assert signed_in_session(cb.backend, name, "Another-Good-Pass-7")["token"]
 
 
 def test_services_down_are_named_in_plain_words(ui_settings: Settings):
@@ -229,10 +234,10 @@ def test_sign_in_still_works_when_the_history_cannot_be_loaded(cb, monkeypatch):
         raise ServiceError("auth", 503, "history table is being migrated")
 
     monkeypatch.setattr(cb.backend.auth, "history", broken_history)
-    out = cb.sign_in(name, PASSWORD)
+    out = cb.sign_in(name, "", browser(session))
     assert out["session"]["token"] and _visible(out["app_view"])
     assert "history could not be loaded" in out["notice"] and out["history_state"] == []
-    assert _visible(cb.load(session)["app_view"])
+    assert _visible(cb.load(browser(session))["app_view"])
 
 
 def test_reload_with_search_down_opens_the_app_and_asks_search_once(cb, monkeypatch):
@@ -245,7 +250,7 @@ def test_reload_with_search_down_opens_the_app_and_asks_search_once(cb, monkeypa
         raise ServiceUnavailable("search", 503, "search unreachable")
 
     monkeypatch.setattr(cb.backend.search, "song", search_down)
-    out = cb.load(session)
+    out = cb.load(browser(session))
     assert _visible(out["app_view"]) and len(out["history_state"]) == 1
     assert "Finding songs is not available right now" in out["notice"]
     assert len(calls) == 1, "one failed song lookup is enough to know search is down"

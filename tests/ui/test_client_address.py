@@ -1,26 +1,18 @@
 """The UI tells auth which browser is signing in, so auth's per-address login throttle counts
-people rather than the UI process (every login's TCP peer)."""
+people rather than the UI process (every login's TCP peer); tests/security checks that auth
+believes it only with the service token."""
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import httpx
 
 from services.common.clients.auth import AuthClient
-from services.ui.callbacks import browser_address
 
 LOGIN_ANSWER = {
     "token": "t" * 43,
     "expires_at": "2026-12-25T00:00:00Z",
     "user": {"id": "u1", "username": "ada", "email": "ada@example.com", "created_at": "2026-11-25T00:00:00Z"},
 }
-
-
-def test_browser_address_comes_from_the_gradio_request():
-    assert browser_address(SimpleNamespace(client=SimpleNamespace(host="203.0.113.7"))) == "203.0.113.7"
-    assert browser_address(None) is None
-    assert browser_address(SimpleNamespace(client=None)) is None
 
 
 def test_auth_client_forwards_the_address_only_when_given():

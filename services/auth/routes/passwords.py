@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, BackgroundTasks, HTTPException, status
 
 from services.auth.deps import AddressDep, CurrentAuth, DbDep, MailerDep, NowDep, SettingsDep
+from services.auth.devices import forget_devices
 from services.auth.guard import confirm_password
 from services.auth.mailer import deliver, reset_mail
 from services.auth.passwords import hash_password
@@ -73,6 +74,7 @@ def reset(body: ResetRequest, db: DbDep, now: NowDep, settings: SettingsDep) -> 
         set_password(conn, user.id, hash_password(body.new_password, settings.bcrypt_rounds), now)
         spend_reset_tokens(conn, user.id, now)
         revoke_all(conn, user.id)
+        forget_devices(conn, user.id)
         clear(conn, account_key(user.id, user.username, settings.login_max_failures))
     return Message(detail="password changed; sign in with the new password")
 

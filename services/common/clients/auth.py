@@ -29,6 +29,7 @@ class LoginResult(BaseModel):
     token: str
     expires_at: datetime
     user: AuthUser
+    device_token: str | None = None  # "known browser" proof; send it back on later sign-ins
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -52,16 +53,32 @@ class AuthClient(ServiceClient):
         super().__init__(base_url, settings=settings, token=service_token, **kwargs)
 
     # --- accounts --------------------------------------------------------------------------------
-    def register(self, username: str, email: str, password: str) -> AuthUser:
-        body = self.post_json("/register", {"username": username, "email": email, "password": password})
-        return AuthUser.model_validate(body["user"])
+    def register(
+        self, username: str, email: str, password: str, client_address: str | None = None
+    ) -> AuthUser | None:
+        """The new account, or None when auth mailed a confirmation code instead (its default
+        outside development): ``confirm_registration`` then creates the account. ``client_address``:
+        the person's address, as for ``login`` (registrations are limited per address)."""
+        headers = {"X-Forwarded-For": client_address} if client_address else None
+        body = self.post_json(
+            "/register", {"username": username, "email": email, "password": password}, headers=headers
+        )
+        return AuthUser.model_validate(body["user"]) if "user" in body else None
 
-    def login(self, login: str, password: str, client_address: str | None = None) -> LoginResult:
+    def confirm_registration(self, code: str) -> AuthUser:
+        return AuthUser.model_validate(self.post_json("/register/confirm", {"code": code})["user"])
+
+    def login(
+        self, login: str, password: str, client_address: str | None = None, device_token: str | None = None
+    ) -> LoginResult:
         """``login`` is a username or an e-mail address. A front end passes its user's address
-        (``client_address``) so auth throttles per person, not per front end; auth believes it only
-        when ``PIXELPLAY_TRUSTED_PROXY_HOPS`` says a proxy stands in front of it."""
+        (``client_address``, as X-Forwarded-For) so auth throttles per person, not per front end;
+        auth believes it only with this client's service token. ``device_token`` is the one a
+        previous sign-in of this browser returned (it lets a known browser through throttling)."""
         headers = {"X-Forwarded-For": client_address} if client_address else None
         body = {"login": login, "password": password}
+        if device_token:
+            body["device_token"] = device_token
         return LoginResult.model_validate(self.post_json("/login", body, headers=headers))
 
     def logout(self, token: str) -> None:
@@ -119,7 +136,6 @@ class AuthClient(ServiceClient):
     def validate(self, token: str) -> AuthUser:
         """The user behind a session token (needs ``service_token``); 401 ServiceError when not live."""
         return AuthUser.model_validate(self.post_json("/validate", {"token": token}))
-
 
 
 def current_user(client: AuthClient, token: str | None) -> AuthUser | None:
