@@ -6,8 +6,10 @@ Layout under ``root``::
     songs_v2/               the EdgeShard folder
     songs_v2.meta.json      {"model_id": ..., "dim": ...}
 
-The edge engine has no HNSW unless ``optimize()`` runs, so every query is an exact scan: at the
-catalog's size (28k x 512) that is a few milliseconds and recall is 1.0 by construction.
+Each shard is created with the HNSW and int8 quantization settings of ``tuning.IndexTuning``.
+The edge engine builds the graph only when ``optimize()`` runs (``EdgeStore.optimize``, called
+once a version is filled); until then, and for segments too small to be worth a graph, queries
+scan exactly.
 """
 
 from __future__ import annotations
@@ -26,19 +28,24 @@ from qdrant_edge import (
     CountRequest,
     Distance,
     EdgeConfig,
+    EdgeOptimizersConfig,
     EdgeShard,
     EdgeVectorParams,
     FieldCondition,
     Filter,
     HasIdCondition,
+    HnswIndexConfig,
     MatchAny,
     PayloadSchemaType,
     PayloadSelector,
     Point,
+    QuantizationSearchParams,
     Query,
     QueryRequest,
     RangeFloat,
     RecommendQuery,
+    ScalarQuantizationConfig,
+    ScalarType,
     ScrollRequest,
     SearchParams,
     UpdateOperation,
@@ -58,6 +65,7 @@ from services.search.storage.base import (
     VersionNotFound,
     next_version_name,
 )
+from services.search.storage.tuning import IndexTuning
 
 ALIAS_FILE = "aliases.json"
 META_SUFFIX = ".meta.json"
@@ -79,6 +87,34 @@ def to_edge_filter(cond: Conditions | None) -> Filter | None:
     return Filter(must=must or None, must_not=must_not)
 
 
+def edge_config(dim: int, tuning: IndexTuning) -> EdgeConfig:
+    """The shard config: cosine vectors, HNSW graph, int8 quantization, payloads on disk."""
+    quantization = (
+        ScalarQuantizationConfig(ScalarType.Int8, quantile=tuning.quantile, always_ram=True)
+        if tuning.quantization
+        else None
+    )
+    return EdgeConfig(
+        vectors={VECTOR_NAME: EdgeVectorParams(size=dim, distance=Distance.Cosine)},
+        hnsw_config=HnswIndexConfig(
+            m=tuning.m,
+            ef_construct=tuning.ef_construct,
+            full_scan_threshold=tuning.kilobytes(tuning.filter_exact_below, dim),
+        ),
+        quantization_config=quantization,
+        optimizers=EdgeOptimizersConfig(indexing_threshold=tuning.kilobytes(tuning.exact_below, dim)),
+        # A page reads ~20-200 payloads; on disk they cost RSS nothing at a million songs.
+        on_disk_payload=True,
+    )
+
+
+def search_params(tuning: IndexTuning, exact: bool) -> SearchParams:
+    if exact:
+        return SearchParams(exact=True, quantization=QuantizationSearchParams(ignore=True))
+    rescoring = QuantizationSearchParams(rescore=True, oversampling=tuning.oversampling)
+    return SearchParams(hnsw_ef=tuning.ef, quantization=rescoring if tuning.quantization else None)
+
+
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data))
@@ -90,9 +126,10 @@ class EdgeStore:
 
     backend = "edge"
 
-    def __init__(self, root: Path, alias: str):
+    def __init__(self, root: Path, alias: str, tuning: IndexTuning | None = None):
         self.root = Path(root)
         self.alias = alias
+        self.tuning = tuning or IndexTuning()
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._shards: dict[str, EdgeShard] = {}
@@ -136,8 +173,7 @@ class EdgeStore:
             folder = self.root / name
             if folder.exists():  # leftover of a crash before its meta file was written
                 shutil.rmtree(folder)
-            config = EdgeConfig(vectors={VECTOR_NAME: EdgeVectorParams(size=dim, distance=Distance.Cosine)})
-            shard = EdgeShard.create(str(folder), config)
+            shard = EdgeShard.create(str(folder), edge_config(dim, self.tuning))
             for key in KEYWORD_FIELDS:
                 shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Keyword))
             for key in INTEGER_FIELDS:
@@ -191,6 +227,19 @@ class EdgeStore:
                 self._in_use[name] -= 1
                 self._idle.notify_all()
 
+    def optimize(self, version: str | None) -> bool:
+        """Build the HNSW graph and quantized vectors of a filled version (blocking; searches keep
+        being answered meanwhile). True when anything was built, False if it was already done."""
+        with self._shard(version) as shard:
+            changed = shard.optimize()
+            shard.flush()
+        return changed
+
+    def indexed_vectors(self, version: str | None = None) -> int:
+        """How many vectors of the version are in an HNSW graph (0: every query scans exactly)."""
+        with self._shard(version) as shard:
+            return shard.info().indexed_vectors_count
+
     # --- points -----------------------------------------------------------------------------------
     def upsert(self, version: str | None, points: list[Upsert]) -> None:
         if not points:
@@ -223,6 +272,7 @@ class EdgeStore:
         limit: int,
         offset: int = 0,
         with_vectors: bool = False,
+        exact: bool = False,
     ) -> list[StoredPoint]:
         if isinstance(query, Recommend):
             recommend = RecommendQuery(query.positives, query.negatives)
@@ -236,7 +286,7 @@ class EdgeStore:
             filter=to_edge_filter(conditions),
             with_payload=True,
             with_vector=with_vectors,
-            params=SearchParams(exact=True),
+            params=search_params(self.tuning, exact),
         )
         with self._shard(version) as shard:
             hits = shard.query(request)
