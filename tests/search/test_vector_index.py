@@ -176,7 +176,11 @@ def test_server_collections_get_the_same_index_settings_and_the_cluster_layout()
     assert params["optimizers_config"].indexing_threshold == 40_000
     assert params["quantization_config"].scalar.type.value == "int8"
     assert params["on_disk_payload"] is True
-    assert (params["shard_number"], params["replication_factor"], params["write_consistency_factor"]) == (6, 2, 2)
+    assert (params["shard_number"], params["replication_factor"], params["write_consistency_factor"]) == (
+        6,
+        2,
+        2,
+    )
     # qdrant-client's local mode accepts the same request (it ignores the index settings).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
