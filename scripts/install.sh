@@ -14,6 +14,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$want" > "$stamp"
 fi
+# Deploy checks (kustomize, Kubernetes schemas, checkov) in their own venv: checkov pins older
+# versions of packages the app uses. Skipped when deploy/requirements-checks.txt is unchanged.
+if [ "${1:-}" = "--test" ]; then
+  checks_want=$(sha256sum deploy/requirements-checks.txt | cut -d' ' -f1)
+  if [ "$(cat .venv-checks/.requirements.sha256 2>/dev/null)" != "$checks_want" ]; then
+    [ -x .venv-checks/bin/python ] || "$PYTHON" -m venv .venv-checks
+    .venv-checks/bin/python -m pip install --quiet -r deploy/requirements-checks.txt
+    echo "$checks_want" > .venv-checks/.requirements.sha256
+  fi
+fi
 # Test-only system tools: Chromium for the browser test, docker-compose 1.29 to check the compose file
 # (it needs no Docker daemon). Both come from Debian's packages.
 if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v docker-compose; } >/dev/null 2>&1; then
