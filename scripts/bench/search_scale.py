@@ -42,13 +42,15 @@ K = 10
 BATCH = 2000
 ROUNDS = 5
 MODEL_ID = "bench:structured"
-SWEEP_BUILDS = [(16, 128), (16, 256), (32, 256)]  # (m, ef_construct)
+# (m, ef_construct, payload_m); payload_m 16 is Qdrant's default (payload_m = m).
+SWEEP_BUILDS = [(16, 128, 16), (16, 128, 0), (16, 256, 0), (32, 256, 0)]
 SWEEP_EF = [32, 64, 128, 256]
 SWEEP_OVERSAMPLING = [1.0, 2.0, 3.0]
 
 
 def store_folder(cache: Path, n: int, tuning: IndexTuning) -> Path:
-    return cache / f"store-{n}-m{tuning.m}-efc{tuning.ef_construct}-q{int(tuning.quantization)}"
+    name = f"store-{n}-m{tuning.m}-efc{tuning.ef_construct}-pm{tuning.payload_m}-q{int(tuning.quantization)}"
+    return cache / name
 
 
 def build(n: int, tuning: IndexTuning, cache: Path) -> dict[str, Any]:
@@ -253,6 +255,8 @@ def child(
         str(tuning.ef_construct),
         "--ef",
         str(tuning.ef),
+        "--payload-m",
+        str(tuning.payload_m),
     ]
     if sweep:
         cmd.append("--sweep")
@@ -273,9 +277,12 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=defaults.m)
     parser.add_argument("--ef-construct", type=int, default=defaults.ef_construct)
     parser.add_argument("--ef", type=int, default=defaults.ef)
+    parser.add_argument("--payload-m", type=int, default=defaults.payload_m)
     parser.add_argument("--stage", choices=["build", "serve"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    tuning = dataclasses.replace(defaults, m=args.m, ef_construct=args.ef_construct, ef=args.ef)
+    tuning = dataclasses.replace(
+        defaults, m=args.m, ef_construct=args.ef_construct, ef=args.ef, payload_m=args.payload_m
+    )
     if args.stage == "build":
         print(json.dumps(build(args.scales[0], tuning, args.cache)))
         return
@@ -283,7 +290,7 @@ def main() -> None:
         print(json.dumps(serve(args.scales[0], tuning, args.cache, args.queries, args.sweep)))
         return
     builds = (
-        [dataclasses.replace(tuning, m=m, ef_construct=e) for m, e in SWEEP_BUILDS]
+        [dataclasses.replace(tuning, m=m, ef_construct=e, payload_m=p) for m, e, p in SWEEP_BUILDS]
         if args.sweep
         else [tuning]
     )
@@ -295,7 +302,7 @@ def main() -> None:
         per_build = []
         for t in builds:
             done = store_folder(args.cache, n, t) / "complete"
-            print(f"{n:,} songs, m={t.m} ef_construct={t.ef_construct}", flush=True)
+            print(f"{n:,} songs, m={t.m} ef_construct={t.ef_construct} payload_m={t.payload_m}", flush=True)
             built = (
                 None
                 if args.rebuild or not done.exists()

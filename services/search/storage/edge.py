@@ -100,6 +100,7 @@ def edge_config(dim: int, tuning: IndexTuning) -> EdgeConfig:
             m=tuning.m,
             ef_construct=tuning.ef_construct,
             full_scan_threshold=tuning.kilobytes(tuning.filter_exact_below, dim),
+            payload_m=tuning.payload_m,
         ),
         quantization_config=quantization,
         optimizers=EdgeOptimizersConfig(indexing_threshold=tuning.kilobytes(tuning.exact_below, dim)),

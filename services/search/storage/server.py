@@ -68,6 +68,7 @@ def collection_params(dim: int, tuning: IndexTuning, layout: ClusterLayout) -> d
             m=tuning.m,
             ef_construct=tuning.ef_construct,
             full_scan_threshold=tuning.kilobytes(tuning.filter_exact_below, dim),
+            payload_m=tuning.payload_m,
         ),
         "optimizers_config": models.OptimizersConfigDiff(
             indexing_threshold=tuning.kilobytes(tuning.exact_below, dim)

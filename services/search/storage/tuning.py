@@ -20,6 +20,9 @@ class IndexTuning:
     m: int = 16
     ef_construct: int = 128
     ef: int = 128
+    # Extra links per payload value (Qdrant builds a sub-graph for every indexed field's large value
+    # blocks). 0: none; filters are served by the main graph, or scanned exactly when narrow.
+    payload_m: int = 0
     # A segment with fewer vectors than this is never indexed: scanning it exactly is as fast as a
     # graph walk there, and exact search has recall 1.0 by construction.
     exact_below: int = 20_000
