@@ -80,12 +80,13 @@ def search_scale(results: dict[str, Result]) -> list[str]:
     for r in runs:
         b = r["figures"]["builds"][0]
         build, lat, rec = b["build"], b["latency"], b["recall_at_10"]
+        exact = f"{lat['plain_exact']['p50_ms']:.1f} / {lat['filtered_exact']['p50_ms']:.1f}"
+        speedup = f"{spread(b['speedup_vs_exact']['plain'])} / {spread(b['speedup_vs_exact']['filtered'])}"
         out.append(
             f"| {r['params']['songs']:,} | {build['upsert_s']:.0f} + {build['optimize_s']:.0f} s | "
-            f"{build['disk_mb']:,} MB | {b['rss_mb']:,} MB ({b['store_rss_mb']:,}) | {fmt_ms(lat['plain'])} | "
-            f"{fmt_ms(lat['filtered'])} | {fmt_ms(lat['default_page'])} | {rec['plain']:.3f} / "
-            f"{rec['filtered']:.3f} | {lat['plain_exact']['p50_ms']:.1f} / {lat['filtered_exact']['p50_ms']:.1f} | "
-            f"{spread(b['speedup_vs_exact']['plain'])} / {spread(b['speedup_vs_exact']['filtered'])} |"
+            f"{build['disk_mb']:,} MB | {b['rss_mb']:,} MB ({b['store_rss_mb']:,}) | "
+            f"{fmt_ms(lat['plain'])} | {fmt_ms(lat['filtered'])} | {fmt_ms(lat['default_page'])} | "
+            f"{rec['plain']:.3f} / {rec['filtered']:.3f} | {exact} | {speedup} |"
         )
     out += ["", f"Targets at 1M: p99 ≤ {TARGET_P99_MS:.0f} ms and recall@10 ≥ {TARGET_RECALL} for plain and "
             "filtered queries."]  # fmt: skip
@@ -95,7 +96,8 @@ def search_scale(results: dict[str, Result]) -> list[str]:
         for kind in ("plain", "filtered"):
             p99, recall = b["latency"][kind]["p99_ms"], b["recall_at_10"][kind]
             met = p99 <= TARGET_P99_MS and recall >= TARGET_RECALL
-            out.append(f"- {kind}: p99 {p99:.1f} ms, recall@10 {recall:.3f}: **{'met' if met else 'not met'}**")
+            verdict = "met" if met else "not met"
+            out.append(f"- {kind}: p99 {p99:.1f} ms, recall@10 {recall:.3f}: **{verdict}**")
     else:
         out.append("- no 1M run in bench-results/ yet: the targets are not shown as met.")
     out += ["", "Speed-ups are the median over 5 consecutive rounds of the queries (range in brackets). "
@@ -103,7 +105,8 @@ def search_scale(results: dict[str, Result]) -> list[str]:
             "are in the file). Runs:"]  # fmt: skip
     for r in runs:
         built = r["figures"]["builds"][0]["build"]
-        out.append(f"- {where(r)}; store built {built.get('built_at', '?')} at load {built.get('load_average', '?')}.")
+        when = f"store built {built.get('built_at', '?')} at load {built.get('load_average', '?')}"
+        out.append(f"- {where(r)}; {when}.")
     return out
 
 
@@ -131,8 +134,9 @@ def search_tuning(results: dict[str, Result]) -> list[str]:
                 out.append(
                     f"| {t['m']} | {t['ef_construct']} | {t['payload_m']} | {build['upsert_s']:.0f} + "
                     f"{build['optimize_s']:.0f} s | {row['ef']} | {'yes' if row['quantized'] else 'no'} | "
-                    f"{row['oversampling']:g} | {fmt_ms(row['plain'])} | {row['plain']['recall_at_10']:.3f} | "
-                    f"{fmt_ms(row['filtered'])} | {row['filtered']['recall_at_10']:.3f} |"
+                    f"{row['oversampling']:g} | {fmt_ms(row['plain'])} | "
+                    f"{row['plain']['recall_at_10']:.3f} | {fmt_ms(row['filtered'])} | "
+                    f"{row['filtered']['recall_at_10']:.3f} |"
                 )
         out += ["", f"- {where(r)}"]
     return out

@@ -43,9 +43,9 @@ BATCH = 2000
 ROUNDS = 5
 MODEL_ID = "bench:structured"
 # (m, ef_construct, payload_m); payload_m 16 is Qdrant's default (payload_m = m).
-SWEEP_BUILDS = [(16, 128, 16), (16, 128, 0), (16, 256, 0), (32, 256, 0)]
-SWEEP_EF = [32, 64, 128, 256]
-SWEEP_OVERSAMPLING = [1.0, 2.0, 3.0]
+SWEEP_BUILDS = [(16, 128, 16), (16, 128, 0), (32, 128, 0)]
+SWEEP_EF = [64, 128, 256, 512, 1024]
+SWEEP_OVERSAMPLING = [1.0, 2.0]
 
 
 def store_folder(cache: Path, n: int, tuning: IndexTuning) -> Path:
@@ -313,6 +313,10 @@ def main() -> None:
                 done.with_name("build.json").write_text(json.dumps(built))
             served = child("serve", n, t, args.cache, args.queries, args.sweep)
             per_build.append({"tuning": dataclasses.asdict(t), "build": built, **served})
+            partial = [
+                {k: v for k, v in b.items() if k not in ("samples_s", "recall_samples")} for b in per_build
+            ]
+            print(json.dumps(partial[-1]), flush=True)  # each build's figures as soon as they exist
         samples = {}
         for entry in per_build:
             samples.update({k: entry.pop(k) for k in ("samples_s", "recall_samples") if k in entry})
