@@ -69,7 +69,7 @@ def search_scale(results: dict[str, Result]) -> list[str]:
         "process builds each store (upsert, then `optimize`), a fresh process serves it. Every query "
         "runs alternately as an exact scan and as the default search, plain and with a genre + "
         "ten-year filter; recall@10 is against the exact scan of the same query in the same process. "
-        "\"Default page\" is what the service does for `/search/vector` with default settings: 20 "
+        '"Default page" is what the service does for `/search/vector` with default settings: 20 '
         "songs with the artist cap (52 candidates) and explanations.",
         "",
         "| songs | build: upsert + index | disk | RSS serving (store's share) | plain p50 / p99 ms | "
@@ -142,7 +142,124 @@ def search_tuning(results: dict[str, Result]) -> list[str]:
     return out
 
 
-SECTIONS: list[Callable[[dict[str, Result]], list[str]]] = [search_scale, search_tuning]
+def search_latency(results: dict[str, Result]) -> list[str]:
+    r = results.get("search_latency")
+    if r is None:
+        return []
+    f = r["figures"]
+    ratio = f["default_over_plain"]
+    return [
+        "## Search at catalog size, over HTTP, default path",
+        "",
+        "The search service (uvicorn, embedded store) indexes the catalog through its own API and "
+        "answers `POST /search/vector` with its defaults: 20 songs, artist cap, explanations. The "
+        "plain page (`diversity: off`, no explanations) is the reference, sent alternately with the "
+        "default one for every query.",
+        "",
+        "| songs | upsert + index | default page p50 / p99 ms | plain page p50 / p99 ms | "
+        "default ÷ plain (5 rounds) | recall@10 (plain ranking) | pages with explanations |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {f['songs']:,} | {f['upsert_s']:.0f} + {f['optimize_s']:.1f} s | {fmt_ms(f['default_page'])} | "
+        f"{fmt_ms(f['plain_page'])} | {ratio['median']:.2f} ({ratio['min']:.2f}-{ratio['max']:.2f}) | "
+        f"{f['recall_at_10']:.3f} | {f['pages_with_explanations']:.0%} |",
+        "",
+        f"- {where(r)}",
+    ]
+
+
+def encoder_memory(results: dict[str, Result]) -> list[str]:
+    r = results.get("encoder_memory")
+    if r is None:
+        return []
+    f = r["figures"]
+    rss = f["rss_mb"]
+    target = "met" if f["target_met"] else "not met"
+    return [
+        "## Encoder replica memory",
+        "",
+        "ViT-B-32 (random weights, same size) built as the service builds it, then busy for "
+        f"{r['params']['seconds']:.0f} s with batches of 16 photos and 64 catalog sentences "
+        f"({f['load']['images']:,} photos, {f['load']['sentences']:,} sentences); RSS sampled every "
+        f"50 ms. Runtime: {f['runtime']}; the ONNX towers were "
+        f"{'already exported (a restart)' if f['onnx_already_exported'] else 'exported in this run'}.",
+        "",
+        "| imports only | with the torch model | after dropping it | peak under load | freed |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+        f"| {rss['before_model']:,} MB | {rss['with_torch_model']:,} MB | {rss['after_release']:,} MB | "
+        f"{rss['peak_under_load']:,} MB | {f['released_mb']:,} MB |",
+        "",
+        f"Target: peak ≤ {f['target_peak_mb']:,} MB: **{target}** in this venv, whose torch is the "
+        'CUDA build: importing it alone takes most of the "imports only" column. The encoder '
+        "image installs the CPU build, which could not be measured here (its index is unreachable).",
+        "",
+        f"- {where(r)}",
+    ]
+
+
+def encoder_image(results: dict[str, Result]) -> list[str]:
+    r = results.get("encoder_image")
+    if r is None:
+        return []
+    f = r["figures"]
+    p50, cos = f["p50_ms"], f["min_cosine_to_plain"]
+    overlap = f["top10_overlap_int8_vs_fp32"]
+    lines = [
+        "## Encoder: one photo at batch 1",
+        "",
+        "Plain open_clip (PIL, the open_clip transform, `encode_image`) against the service path "
+        "(`prepare_upload` + `encode_pixels`) with the defaults and in fp32; the sides alternate per "
+        "photo over 12 synthetic photos per round.",
+        "",
+        "| side | p50 ms | ÷ plain, median of rounds (range) | min cosine to plain open_clip |",
+        "| --- | ---: | ---: | ---: |",
+        f"| plain open_clip | {p50['plain']:.1f} | 1 | 1 |",
+        f"| service default ({f['default_runtime']}) | {p50['default']:.1f} | "
+        f"{spread3(f['default_over_plain'])} | {cos['default']:.6f} |",
+        f"| service fp32 | {p50['fp32']:.1f} | {spread3(f['fp32_over_plain'])} | {cos['fp32']:.6f} |",
+    ]
+    if overlap:
+        lines += ["", f"Top-10 overlap of the int8 and the fp32 service paths (same decoding) over "
+                  f"{r['params']['songs']:,} catalog sentences: mean {overlap['mean']:.2f}, min "
+                  f"{overlap['min']:.1f} over {overlap['photos']} photos."]  # fmt: skip
+    return [*lines, "", f"- {where(r)}"]
+
+
+def encoder_texts(results: dict[str, Result]) -> list[str]:
+    r = results.get("encoder_texts")
+    if r is None:
+        return []
+    f = r["figures"]
+    return [
+        "## Encoder: the catalog's text vectors",
+        "",
+        "Plain open_clip `encode_text` (77 tokens, batches of 64, timed on a slice, scaled by songs) "
+        "against the service's `encode_texts` over every song (de-duplication, length-sorted trimmed "
+        f"batches, {f['text_tower']} ONNX text tower), in one run.",
+        "",
+        "| songs (distinct sentences) | plain | service | gain per song | gain per distinct sentence | "
+        "min cosine |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {f['songs']:,} ({f['distinct_sentences']:,}) | {f['plain_total_s']:,.0f} s "
+        f"({f['plain_ms_per_song']:.1f} ms/song) | {f['optimised_total_s']:,.1f} s "
+        f"({f['optimised_ms_per_sentence']:.1f} ms/sentence) | {f['gain_per_song']:.1f}x | "
+        f"{f['gain_per_sentence']:.1f}x | {f['min_cosine']:.6f} |",
+        "",
+        f"- {where(r)}",
+    ]
+
+
+def spread3(ratio: dict[str, Any]) -> str:
+    return f"{ratio['median']:.3f} ({ratio['min']:.3f}-{ratio['max']:.3f})"
+
+
+SECTIONS: list[Callable[[dict[str, Result]], list[str]]] = [
+    search_scale,
+    search_tuning,
+    search_latency,
+    encoder_memory,
+    encoder_image,
+    encoder_texts,
+]
 
 
 def render(results: dict[str, Result]) -> str:

@@ -112,7 +112,7 @@ def test_filtered_queries_return_only_matches_and_agree_with_exact(
 
 def test_a_small_collection_keeps_exact_search(tmp_path: Path, vecs: np.ndarray):
     """Below ``exact_below`` vectors no graph is built: every query is a full scan, recall 1.0."""
-    store = EdgeStore(tmp_path, "songs", tuning=IndexTuning(exact_below=20_000))
+    store = EdgeStore(tmp_path, "songs", tuning=IndexTuning())
     fill(store, vecs[:3000])
     store.optimize(None)
     assert store.indexed_vectors() == 0
@@ -172,8 +172,8 @@ def test_server_collections_get_the_same_index_settings_and_the_cluster_layout()
     params = collection_params(512, tuning_from(settings), layout_from(settings))
     assert params["hnsw_config"].m == 24
     assert params["hnsw_config"].ef_construct == IndexTuning().ef_construct
-    # Qdrant counts thresholds in KB of float32 vectors: 20,000 x 512 x 4 bytes.
-    assert params["optimizers_config"].indexing_threshold == 40_000
+    # Qdrant counts thresholds in KB of float32 vectors: 50,000 x 512 x 4 bytes.
+    assert params["optimizers_config"].indexing_threshold == 100_000
     assert params["quantization_config"].scalar.type.value == "int8"
     assert params["on_disk_payload"] is True
     assert (params["shard_number"], params["replication_factor"], params["write_consistency_factor"]) == (

@@ -23,12 +23,12 @@ class IndexTuning:
     # Extra links per payload value (Qdrant builds a sub-graph for every indexed field's large value
     # blocks). 0: none; filters are served by the main graph, or scanned exactly when narrow.
     payload_m: int = 0
-    # A segment with fewer vectors than this is never indexed: scanning it exactly is as fast as a
-    # graph walk there, and exact search has recall 1.0 by construction.
-    exact_below: int = 20_000
+    # A segment with fewer vectors than this gets no graph: an exact scan of it costs a few
+    # milliseconds and has recall 1.0 by construction (the 28k catalog stays exact).
+    exact_below: int = 50_000
     # A filtered query whose filter matches fewer points than this scans those points exactly
     # (through the payload index) instead of walking the graph: small filtered sets stay correct.
-    filter_exact_below: int = 20_000
+    filter_exact_below: int = 50_000
     # int8 scalar quantization: 4x less memory per vector for the first pass; the best
     # ``oversampling`` x limit candidates are then rescored with the original float vectors.
     quantization: bool = True
