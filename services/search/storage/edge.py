@@ -15,6 +15,7 @@ scan exactly.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import threading
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from qdrant_edge import (
+    AcornSearchParams,
     CountRequest,
     Distance,
     EdgeConfig,
@@ -112,8 +114,26 @@ def edge_config(dim: int, tuning: IndexTuning) -> EdgeConfig:
 def search_params(tuning: IndexTuning, exact: bool) -> SearchParams:
     if exact:
         return SearchParams(exact=True, quantization=QuantizationSearchParams(ignore=True))
+    # ACORN: a filtered walk also looks at neighbours' neighbours, so songs that pass the filter
+    # stay connected without extra per-payload links (payload_m 0); unfiltered queries ignore it.
+    acorn = AcornSearchParams(enable=True)
+    if not tuning.quantization:  # a collection built with int8 vectors would still use them
+        return SearchParams(
+            hnsw_ef=tuning.ef, quantization=QuantizationSearchParams(ignore=True), acorn=acorn
+        )
     rescoring = QuantizationSearchParams(rescore=True, oversampling=tuning.oversampling)
-    return SearchParams(hnsw_ef=tuning.ef, quantization=rescoring if tuning.quantization else None)
+    return SearchParams(hnsw_ef=tuning.ef, quantization=rescoring, acorn=acorn)
+
+
+def build_graph(folder: str) -> bool:
+    """Open a closed shard, build its graph and quantized vectors, close it (run in a child)."""
+    shard = EdgeShard.load(folder)
+    try:
+        changed = shard.optimize()
+        shard.flush()
+    finally:
+        shard.close()
+    return changed
 
 
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
@@ -135,6 +155,7 @@ class EdgeStore:
         self._lock = threading.RLock()
         self._shards: dict[str, EdgeShard] = {}
         self._in_use: dict[str, int] = {}
+        self._building: set[str] = set()
         self._idle = threading.Condition(self._lock)
 
     # --- aliases and versions ---------------------------------------------------------------------
@@ -204,9 +225,7 @@ class EdgeStore:
             if version == self.active_version():
                 raise ValueError(f"'{version}' is what '{self.alias}' points at; switch the alias first")
             # Searches that resolved the old version before the switch finish on it first.
-            deadline = time.monotonic() + _DROP_WAIT_S
-            while self._in_use.get(version, 0) and time.monotonic() < deadline:
-                self._idle.wait(timeout=0.5)
+            self._wait_idle(version)
             shard = self._shards.pop(version, None)
             if shard is not None:
                 shard.close()
@@ -217,6 +236,8 @@ class EdgeStore:
     def _shard(self, version: str | None) -> Iterator[EdgeShard]:
         with self._lock:
             name = self._resolve(version)
+            while name in self._building:  # its graph is being built by a child process
+                self._idle.wait(timeout=1.0)
             shard = self._shards.get(name)
             if shard is None:
                 shard = self._shards[name] = EdgeShard.load(str(self.root / name))
@@ -229,12 +250,42 @@ class EdgeStore:
                 self._idle.notify_all()
 
     def optimize(self, version: str | None) -> bool:
-        """Build the HNSW graph and quantized vectors of a filled version (blocking; searches keep
-        being answered meanwhile). True when anything was built, False if it was already done."""
-        with self._shard(version) as shard:
-            changed = shard.optimize()
-            shard.flush()
-        return changed
+        """Build the HNSW graph and quantized vectors of a filled version; True when anything was
+        built, False if it was already done.
+
+        qdrant-edge holds the GIL while it builds (minutes at a million songs), which would stall
+        every request of this process. So a version that is not serving (a re-index) is built in a
+        child process while this one keeps answering from the active version. The active version
+        (the first index) is built in-process: its searches pause until the graph is ready."""
+        with self._lock:
+            name = self._resolve(version)
+            if name == self.active_version():
+                serving = True
+            else:
+                serving = False
+                self._building.add(name)  # _shard waits, so no request reopens it meanwhile
+                self._wait_idle(name)
+                shard = self._shards.pop(name, None)
+                if shard is not None:
+                    shard.close()
+        if serving:
+            with self._shard(name) as shard:
+                changed = shard.optimize()
+                shard.flush()
+            return changed
+        try:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                return pool.apply(build_graph, (str(self.root / name),))
+        finally:
+            with self._lock:
+                self._building.discard(name)
+                self._idle.notify_all()
+
+    def _wait_idle(self, name: str) -> None:
+        """Let searches that already hold the version finish first (bounded)."""
+        deadline = time.monotonic() + _DROP_WAIT_S
+        while self._in_use.get(name, 0) and time.monotonic() < deadline:
+            self._idle.wait(timeout=0.5)
 
     def indexed_vectors(self, version: str | None = None) -> int:
         """How many vectors of the version are in an HNSW graph (0: every query scans exactly)."""

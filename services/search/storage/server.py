@@ -85,8 +85,12 @@ def collection_params(dim: int, tuning: IndexTuning, layout: ClusterLayout) -> d
 def search_params(tuning: IndexTuning, exact: bool) -> models.SearchParams:
     if exact:
         return models.SearchParams(exact=True, quantization=models.QuantizationSearchParams(ignore=True))
+    acorn = models.AcornSearchParams(enable=True)  # filtered walks stay connected (see edge.py)
+    if not tuning.quantization:  # a collection built with int8 vectors would still use them
+        ignore = models.QuantizationSearchParams(ignore=True)
+        return models.SearchParams(hnsw_ef=tuning.ef, quantization=ignore, acorn=acorn)
     rescoring = models.QuantizationSearchParams(rescore=True, oversampling=tuning.oversampling)
-    return models.SearchParams(hnsw_ef=tuning.ef, quantization=rescoring if tuning.quantization else None)
+    return models.SearchParams(hnsw_ef=tuning.ef, quantization=rescoring, acorn=acorn)
 
 
 class ServerStore:
