@@ -111,7 +111,7 @@ def search_scale(results: dict[str, Result]) -> list[str]:
 
 
 def search_tuning(results: dict[str, Result]) -> list[str]:
-    runs = [r for k, r in results.items() if k.startswith("search_tuning-")]
+    runs = [r for k, r in results.items() if k.startswith(("search_tuning-", "search_ef-"))]
     if not runs:
         return []
     out = [
@@ -124,7 +124,8 @@ def search_tuning(results: dict[str, Result]) -> list[str]:
         "",
     ]
     for r in runs:
-        out += [f"### {r['params']['songs']:,} songs", "",
+        what = "several builds" if r["benchmark"].startswith("search_tuning") else "ef on the default build"
+        out += [f"### {r['params']['songs']:,} songs: {what}", "",
                 "| m | ef_construct | payload_m | build: upsert + index | ef | int8 | oversampling | "
                 "plain p50 / p99 ms | recall@10 | filtered p50 / p99 ms | recall@10 |",
                 "| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip

@@ -10,6 +10,7 @@ same process. Writes ``bench-results/search_scale-<size>.json``. Nothing is asse
 
     python -m scripts.bench.search_scale [--scales 100000 300000 1000000] [--queries 300]
     python -m scripts.bench.search_scale --sweep --scales 100000   # choose m, ef_construct, ef
+    python -m scripts.bench.search_scale --sweep-ef 512 1024 2048 --scales 1000000  # ef on one build
 
 Built stores are kept under ``--cache`` (outside the repository) and reused unless ``--rebuild``.
 """
@@ -124,7 +125,9 @@ def filters_for(songs: SongSet, n: int, seed: int = 7) -> list[Conditions]:
     return out
 
 
-def serve(n: int, tuning: IndexTuning, cache: Path, n_queries: int, sweep: bool) -> dict[str, Any]:
+def serve(
+    n: int, tuning: IndexTuning, cache: Path, n_queries: int, sweep: bool, sweep_ef: list[int] | None = None
+) -> dict[str, Any]:
     """Open the built store in this fresh process and measure memory, latency and recall."""
     from services.search.engine import Explainer, SearchEngine
     from services.search.schemas import Page
@@ -147,8 +150,8 @@ def serve(n: int, tuning: IndexTuning, cache: Path, n_queries: int, sweep: bool)
         "segments": info.segments_count,
         "indexed_vectors": info.indexed_vectors_count,
     }
-    if sweep:
-        result["sweep"] = sweep_search(store, tuning, qs, conds)
+    if sweep or sweep_ef:
+        result["sweep"] = sweep_search(store, tuning, qs, conds, sweep_ef)
         store.close()
         return result
     phrases = songs.phrase_vectors
@@ -197,9 +200,10 @@ def serve(n: int, tuning: IndexTuning, cache: Path, n_queries: int, sweep: bool)
 
 
 def sweep_search(
-    store: EdgeStore, tuning: IndexTuning, qs: np.ndarray, conds: list[Conditions]
+    store: EdgeStore, tuning: IndexTuning, qs: np.ndarray, conds: list[Conditions], efs: list[int] | None
 ) -> list[dict]:
-    """Recall and latency for each query-time setting (ef, quantization use) on one built graph."""
+    """Recall and latency for each query-time setting (ef, quantization use) on one built graph;
+    with ``efs``, only those ef values with the default quantization settings."""
     truths = {
         kind: [
             {p.id for p in store.query(None, q.tolist(), c, K, exact=True)}
@@ -211,6 +215,8 @@ def sweep_search(
     settings = [(ef, True, o) for ef in SWEEP_EF for o in SWEEP_OVERSAMPLING] + [
         (ef, False, 1.0) for ef in SWEEP_EF
     ]
+    if efs:
+        settings = [(ef, tuning.quantization, tuning.oversampling) for ef in efs]
     for ef, quantized, oversampling in settings:
         store.tuning = dataclasses.replace(tuning, ef=ef, quantization=quantized, oversampling=oversampling)
         row: dict[str, Any] = {"ef": ef, "quantized": quantized, "oversampling": oversampling}
@@ -234,7 +240,13 @@ def sweep_search(
 
 
 def child(
-    stage: str, n: int, tuning: IndexTuning, cache: Path, n_queries: int, sweep: bool
+    stage: str,
+    n: int,
+    tuning: IndexTuning,
+    cache: Path,
+    n_queries: int,
+    sweep: bool,
+    sweep_ef: list[int] | None = None,
 ) -> dict[str, Any]:
     """Run one stage in a fresh interpreter, so each RSS figure is that stage's own."""
     cmd = [
@@ -260,6 +272,8 @@ def child(
     ]
     if sweep:
         cmd.append("--sweep")
+    if sweep_ef:
+        cmd += ["--sweep-ef", *map(str, sweep_ef)]
     out = subprocess.run(
         cmd, check=True, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": "."}
     )
@@ -273,6 +287,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--rebuild", action="store_true", help="build again even if a built store is cached")
     parser.add_argument("--sweep", action="store_true", help="try several m / ef_construct / ef settings")
+    parser.add_argument("--sweep-ef", type=int, nargs="+", help="try these ef values on the one build")
     defaults = IndexTuning()
     parser.add_argument("--m", type=int, default=defaults.m)
     parser.add_argument("--ef-construct", type=int, default=defaults.ef_construct)
@@ -287,7 +302,7 @@ def main() -> None:
         print(json.dumps(build(args.scales[0], tuning, args.cache)))
         return
     if args.stage == "serve":
-        print(json.dumps(serve(args.scales[0], tuning, args.cache, args.queries, args.sweep)))
+        print(json.dumps(serve(args.scales[0], tuning, args.cache, args.queries, args.sweep, args.sweep_ef)))
         return
     builds = (
         [dataclasses.replace(tuning, m=m, ef_construct=e, payload_m=p) for m, e, p in SWEEP_BUILDS]
@@ -296,7 +311,7 @@ def main() -> None:
     )
     for n in args.scales:
         run = Run(
-            f"search_{'tuning' if args.sweep else 'scale'}-{n // 1000}k",
+            f"search_{'tuning' if args.sweep else 'ef' if args.sweep_ef else 'scale'}-{n // 1000}k",
             {"songs": n, "queries": args.queries, "dim": DIM, "k": K, "rounds": ROUNDS},
         )
         per_build = []
@@ -311,7 +326,7 @@ def main() -> None:
             if built is None:
                 built = child("build", n, t, args.cache, args.queries, args.sweep)
                 done.with_name("build.json").write_text(json.dumps(built))
-            served = child("serve", n, t, args.cache, args.queries, args.sweep)
+            served = child("serve", n, t, args.cache, args.queries, args.sweep, args.sweep_ef)
             per_build.append({"tuning": dataclasses.asdict(t), "build": built, **served})
             partial = [
                 {k: v for k, v in b.items() if k not in ("samples_s", "recall_samples")} for b in per_build

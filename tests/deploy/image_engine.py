@@ -85,7 +85,13 @@ def engine(root: Path) -> Iterator[Engine]:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=30)
         log.close()
+        # dockerd leaves its network namespace mounted under the run root.
+        for line in Path("/proc/mounts").read_text().splitlines():
+            if (target := line.split()[1]).startswith(str(root)):
+                subprocess.run(["umount", target], check=False, capture_output=True, timeout=30)
+        shutil.rmtree(root, ignore_errors=True)  # images and layers: gigabytes
 
 
 def stand_in_base(eng: Engine, cache: Path) -> None:
