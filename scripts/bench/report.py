@@ -144,8 +144,7 @@ def search_tuning(results: dict[str, Result]) -> list[str]:
 
 
 def search_latency(results: dict[str, Result]) -> list[str]:
-    r = results.get("search_latency")
-    if r is None:
+    if (r := results.get("search_latency")) is None:
         return []
     f = r["figures"]
     ratio = f["default_over_plain"]
@@ -169,8 +168,7 @@ def search_latency(results: dict[str, Result]) -> list[str]:
 
 
 def encoder_memory(results: dict[str, Result]) -> list[str]:
-    r = results.get("encoder_memory")
-    if r is None:
+    if (r := results.get("encoder_memory")) is None:
         return []
     f = r["figures"]
     rss = f["rss_mb"]
@@ -198,8 +196,7 @@ def encoder_memory(results: dict[str, Result]) -> list[str]:
 
 
 def encoder_image(results: dict[str, Result]) -> list[str]:
-    r = results.get("encoder_image")
-    if r is None:
+    if (r := results.get("encoder_image")) is None:
         return []
     f = r["figures"]
     p50, cos = f["p50_ms"], f["min_cosine_to_plain"]
@@ -226,8 +223,7 @@ def encoder_image(results: dict[str, Result]) -> list[str]:
 
 
 def encoder_texts(results: dict[str, Result]) -> list[str]:
-    r = results.get("encoder_texts")
-    if r is None:
+    if (r := results.get("encoder_texts")) is None:
         return []
     f = r["figures"]
     return [

@@ -206,3 +206,12 @@ def test_an_impossible_cluster_layout_is_refused():
         ClusterLayout(shard_number=2, replication_factor=2, write_consistency_factor=3)
     with pytest.raises(ValidationError):
         Settings(qdrant_shard_number=0)
+
+
+def test_the_optimize_route_builds_a_version_and_names_unknown_ones(client, catalog_slice):
+    """What the index job calls after its last batch; the version keeps every song."""
+    version = client.get("/index/status").json()["active"]
+    answer = client.post(f"/index/versions/{version}/optimize")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["points"] == len(catalog_slice)
+    assert client.post("/index/versions/songs_v99/optimize").status_code == 404
