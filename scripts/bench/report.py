@@ -215,7 +215,9 @@ def encoder_image(results: dict[str, Result]) -> list[str]:
         "",
         "Plain open_clip (PIL, the open_clip transform, `encode_image`) against the service path "
         "(`prepare_upload` + `encode_pixels`) with the defaults and in fp32; the sides alternate per "
-        "photo over 12 synthetic photos per round.",
+        "photo over 12 synthetic photos per round. Plain torch slows down far more than ONNX Runtime "
+        "when other jobs share the cores, so a run at a high load average flatters the service: "
+        "compare ratios only between runs at a similar load (earlier idle runs: benchmarks-history.md).",
         "",
         "| side | p50 ms | ÷ plain, median of rounds (range) | min cosine to plain open_clip |",
         "| --- | ---: | ---: | ---: |",

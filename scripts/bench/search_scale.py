@@ -114,6 +114,11 @@ def payload(songs: SongSet, templates: list[dict[str, Any]], i: int) -> dict[str
     return body
 
 
+def recall_of(truth: set[str], got: set[str]) -> float:
+    """Share of the exact top-k found; a filter nothing matches is answered right by nothing."""
+    return len(truth & got) / len(truth) if truth else float(not got)
+
+
 def filters_for(songs: SongSet, n: int, seed: int = 7) -> list[Conditions]:
     """One genre + a ten-year range per query, as a user's filter (about 1-3 % of the songs)."""
     rng = np.random.default_rng(seed)
@@ -177,7 +182,7 @@ def serve(
                 timings[f"{kind}_exact"].append(t1 - t0)
                 timings[kind].append(t2 - t1)
                 truth = {p.id for p in exact}
-                recall[kind].append(len(truth & {p.id for p in got}) / max(1, len(truth)))
+                recall[kind].append(recall_of(truth, {p.id for p in got}))
             t0 = time.perf_counter()
             engine.by_vector(vec, Page(), MODEL_ID)
             timings["default_page"].append(time.perf_counter() - t0)
@@ -228,7 +233,7 @@ def sweep_search(
                 t0 = time.perf_counter()
                 got = store.query(None, q.tolist(), c, K)
                 times.append(time.perf_counter() - t0)
-                hits.append(len(truth & {p.id for p in got}) / max(1, len(truth)))
+                hits.append(recall_of(truth, {p.id for p in got}))
             row[kind] = {**ms(times), "recall_at_10": round(float(np.mean(hits)), 4)}
         rows.append(row)
         print(
