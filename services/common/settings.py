@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     # HNSW and int8 quantization, for the embedded store and a Qdrant server alike.
     qdrant_hnsw_m: int = Field(32, ge=4, le=128)
     qdrant_hnsw_ef_construct: int = Field(128, ge=8, le=1024)
-    qdrant_hnsw_ef: int = Field(1024, ge=8, le=4096)  # candidates per query: recall vs latency
+    qdrant_hnsw_ef: int = Field(2048, ge=8, le=8192)  # candidates per query: recall vs latency
     qdrant_quantization: bool = True
     # A Qdrant cluster (QDRANT_URL set): shards per collection, copies of each, copies per write.
     qdrant_shard_number: int = Field(1, ge=1)

@@ -19,7 +19,7 @@ class IndexTuning:
     # HNSW: links per node and candidate list while building; ``ef`` is the candidate list per query.
     m: int = 32
     ef_construct: int = 128
-    ef: int = 1024
+    ef: int = 2048
     # Extra links per payload value (Qdrant builds a sub-graph for every indexed field's large value
     # blocks). 0: none; filters are served by the main graph, or scanned exactly when narrow.
     payload_m: int = 0
