@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-HistoryKind = Literal["image", "text", "hybrid", "similar", "feedback"]
+HistoryKind = Literal["image", "text", "hybrid", "similar", "feedback", "moodboard"]
 
 
 class User(BaseModel):

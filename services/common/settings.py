@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     qdrant_path: Path | None = None  # embedded shard folder; default data_dir / "qdrant"
     max_page_size: int = 100
 
+    # --- search: song names, similar by sound, moodboards ----------------------------------------
+    # Share of the audio-feature vector in "Find similar" (0 = description only, 1 = sound only);
+    # chosen by measurement, see docs/quality.md.
+    similar_audio_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+
     # --- search: vector index and Qdrant cluster (services/search/storage/tuning.py) ---------
     # HNSW and int8 quantization, for the embedded store and a Qdrant server alike.
     qdrant_hnsw_m: int = Field(32, ge=4, le=128)

@@ -21,7 +21,7 @@ from services.search.deps import EncoderGateway, StoreDep
 from services.search.engine import Explainer, SearchEngine, SongNotFound
 from services.search.enrichment import UnknownSong
 from services.search.metrics import EnrichmentCollector
-from services.search.routes import index, search, songs
+from services.search.routes import catalog, index, moodboard, names, search, songs
 from services.search.schemas import Info
 from services.search.storage import open_store
 from services.search.storage.base import (
@@ -86,8 +86,11 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
     app = FastAPI(title="PixelPlay search", version="1.0", lifespan=lifespan)
     instrument(app, "search")
     app.include_router(search.router)
+    app.include_router(moodboard.router)
+    app.include_router(names.router)  # before songs: /songs/names is not a track id
     app.include_router(songs.router)
     app.include_router(index.router)
+    app.include_router(catalog.router)
     _add_error_handlers(app)
 
     @app.get("/info", response_model=Info, tags=["ops"])

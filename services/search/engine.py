@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from services.common.schemas import Song
+from services.search.audio import TYPICAL_DISTANCE
 from services.search.diversity import Candidate, diversified_page
 from services.search.explain import PhraseBank, explain
 from services.search.filters import to_conditions
 from services.search.schemas import Page, SearchHit, SearchPage
 from services.search.storage.base import (
+    BUNDLED_SOURCE,
     CollectionMeta,
     Conditions,
+    Fused,
     ModelMismatch,
     Recommend,
     StoredPoint,
@@ -33,6 +36,9 @@ from services.search.storage.base import (
 from services.search.vectors import normalise
 
 Fetch = Callable[[int, int, bool], list[StoredPoint]]
+# Candidates each ranking (description, audio) hands to the fusion formula: far more than a page,
+# so a song ranked well by one only is still scored by both.
+FUSION_DEPTH = 200
 FEEDBACK_ANCHORS = 3  # the query's best unrated songs, standing for the query among song vectors
 log = logging.getLogger(__name__)
 
@@ -63,9 +69,15 @@ class SearchEngine:
 
         return self._page(fetch, page, query, meta)
 
-    def similar_to(self, track_id: str, negative_track_ids: list[str], page: Page) -> SearchPage:
+    def similar_to(
+        self, track_id: str, negative_track_ids: list[str], page: Page, audio_weight: float = 0.0
+    ) -> SearchPage:
         """Songs like ``track_id``: recommend (best score) with the song as the positive example,
-        the negatives pushing away; the song itself and the negatives are filtered out."""
+        the negatives pushing away; the song itself and the negatives are filtered out.
+
+        With ``audio_weight`` > 0 that description ranking is fused with the nearest audio vectors
+        (how the song sounds) by a score formula in the engine (``Fused``); a source song without
+        an audio vector falls back to the description alone, and the page says so (weight 0)."""
         meta = self.store.meta()
         ids = [point_id(track_id), *(point_id(t) for t in negative_track_ids)]
         found = {p.id: p for p in self.store.retrieve(None, ids, with_vectors=True)}
@@ -74,13 +86,21 @@ class SearchEngine:
             raise SongNotFound(f"unknown track_id(s): {', '.join(missing)}")
         source = found[ids[0]]
         assert source.vector is not None
-        query = Recommend([source.vector], [found[i].vector for i in ids[1:] if found[i].vector])
+        description = Recommend([source.vector], [found[i].vector for i in ids[1:] if found[i].vector])
         cond = to_conditions(page.filters, exclude_ids=ids)
+        used = audio_weight if source.audio is not None else 0.0
 
         def fetch(limit: int, offset: int, with_vectors: bool = False) -> list[StoredPoint]:
+            query: Recommend | Fused = description
+            if used > 0:
+                assert source.audio is not None
+                depth = max(limit + offset, FUSION_DEPTH)
+                query = Fused(description, source.audio, used, TYPICAL_DISTANCE, depth)
             return self.store.query(None, query, cond, limit, offset, with_vectors)
 
-        return self._page(fetch, page, list(source.vector), meta)
+        result = self._page(fetch, page, list(source.vector), meta)
+        result.audio_weight = used
+        return result
 
     def from_feedback(
         self,
@@ -234,17 +254,22 @@ class Explainer:
         return vectors
 
 
-def filter_options(store: VectorStore, batch: int = 2048) -> tuple[list[str], int | None, int | None]:
-    """Every genre in the index and its year range, read by scrolling the two payload fields."""
+def filter_options(
+    store: VectorStore, batch: int = 2048
+) -> tuple[list[str], int | None, int | None, list[str]]:
+    """Every genre in the index, its year range and its catalog sources, read by scrolling the
+    three payload fields (a song indexed before sources existed counts as "bundled")."""
     genres: set[str] = set()
+    sources: set[str] = set()
     years: list[int] = []
     after: str | None = None
     for _ in range(10_000):  # bounded: 20M songs at most
-        points, after = store.scroll(None, Conditions(), batch, after, ["genres", "year"])
+        points, after = store.scroll(None, Conditions(), batch, after, ["genres", "year", "source"])
         for p in points:
             genres.update(p.payload.get("genres") or [])
+            sources.add(p.payload.get("source") or BUNDLED_SOURCE)
             if isinstance(p.payload.get("year"), int):
                 years.append(p.payload["year"])
         if after is None:
             break
-    return sorted(genres), (min(years) if years else None), (max(years) if years else None)
+    return sorted(genres), (min(years) if years else None), (max(years) if years else None), sorted(sources)

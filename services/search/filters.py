@@ -38,6 +38,8 @@ def to_conditions(filters: Filters | None, exclude_ids: list[str] | None = None)
         return cond
     if filters.genres:
         cond.match_any["genres"] = list(filters.genres)
+    if filters.sources:
+        cond.match_any["source"] = list(filters.sources)
     if filters.year_min is not None or filters.year_max is not None:
         cond.ranges["year"] = (filters.year_min, filters.year_max)
     for name, bounds in (filters.features or {}).items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from services.search.audio import audio_vector
 from services.search.enrichment import newest_enrichment
 from services.search.schemas import IndexItem, VersionInfo
 from services.search.storage.base import (
@@ -53,11 +54,15 @@ def upsert_items(store: VectorStore, version: str | None, model_id: str, items: 
         there = {p.id: p.payload for p in store.retrieve(active, ids)}
     points = []
     for pid, item in zip(ids, items, strict=True):
-        payload = item.song.model_dump(mode="json")
+        payload = item.song.model_dump(mode="json") | {"source": item.source}
+        if item.import_hash:
+            payload["import_hash"] = item.import_hash
         kept = newest_enrichment(here.get(pid), there.get(pid))
         if kept is not None and (payload.get("enriched_at") or 0) < kept["enriched_at"]:
             payload.update(kept)
-        points.append(Upsert(pid, item.vector, payload))
+        # Collections built before the audio vector existed have no room for it.
+        audio = audio_vector(payload) if meta.audio_dim else None
+        points.append(Upsert(pid, item.vector, payload, audio))
     store.upsert(meta.version, points)
     return len(points)
 

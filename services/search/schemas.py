@@ -35,6 +35,7 @@ class Filters(BaseModel):
     year_min: int | None = None
     year_max: int | None = None
     features: dict[str, FeatureRange] | None = None
+    sources: list[str] | None = None  # catalogs (any of): "bundled" or an imported catalog's name
 
     @model_validator(mode="after")
     def _valid(self) -> Filters:
@@ -67,6 +68,8 @@ class VectorQuery(Page):
 class SimilarQuery(Page):
     track_id: str = Field(min_length=1)
     negative_track_ids: list[str] = Field(default_factory=list, max_length=50)
+    # Share of the audio vector in "similar" (0 = description only); None: the service's setting.
+    audio_weight: float | None = Field(None, ge=0.0, le=1.0)
 
 
 class FeedbackQuery(Page):
@@ -91,6 +94,61 @@ class SearchPage(BaseModel):
     next_offset: int | None
     query_vector: list[float]
     model_id: str
+    # "Similar" pages: the share of sound (audio features) in the ranking actually used; 0 when the
+    # source song has no audio vector, so the page is by description alone.
+    audio_weight: float | None = None
+
+
+class SongMatch(BaseModel):
+    """A song found by its name: enough to show it in a suggestion list and pick it."""
+
+    track_id: str
+    title: str
+    artist: str
+    year: int | None = None
+    genre: str | None = None
+
+
+class NameMatches(BaseModel):
+    matches: list[SongMatch]
+
+
+# --- moodboards: several photos, one playlist ----------------------------------------------------
+Order = Literal["ranked", "smooth", "arc"]
+
+
+class Jump(BaseModel):
+    """Mean absolute change between neighbouring songs of a playlist."""
+
+    energy: float
+    tempo: float  # BPM
+
+
+class Jumps(BaseModel):
+    ranked: Jump  # the playlist in ranked order
+    ordered: Jump  # the playlist as returned (equal to ranked for order "ranked")
+
+
+class RejectedPhoto(BaseModel):
+    filename: str
+    reason: str
+
+
+class MoodboardPage(SearchPage):
+    """One playlist for several photos: no further pages (``next_offset`` is null)."""
+
+    order: Order
+    photos_used: int
+    rejected: list[RejectedPhoto] = Field(default_factory=list)
+    jumps: Jumps
+
+
+class MoodboardVectorQuery(Page):
+    """A moodboard again from its stored combined vector (history "Run again")."""
+
+    vector: list[float] = Field(min_length=1)
+    model_id: str | None = None
+    order: Order = "ranked"
 
 
 class Info(BaseModel):
@@ -106,6 +164,7 @@ class FilterOptions(BaseModel):
     genres: list[str]
     year_min: int | None
     year_max: int | None
+    sources: list[str] = Field(default_factory=list)  # catalogs in the index ("bundled", imports)
 
 
 class EnrichmentUpdate(Enrichment):
@@ -156,6 +215,10 @@ class IndexStatus(BaseModel):
 class IndexItem(BaseModel):
     song: Song
     vector: list[float]
+    # Which catalog the song comes from ("bundled" or an imported one) and, for imports, the
+    # hash of what the row said, so a re-import can skip the songs it would not change.
+    source: str = Field("bundled", min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    import_hash: str | None = Field(None, max_length=64)
 
 
 class IndexPoints(BaseModel):
@@ -173,6 +236,24 @@ class IndexPresent(BaseModel):
 
 class TrackIds(BaseModel):
     track_ids: list[str]
+
+
+class ImportedHashes(BaseModel):
+    """Songs of an import with the hash of their row, to find the ones already stored as is."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[dict[str, str]] = Field(description='[{"track_id": ..., "import_hash": ...}]')
+
+
+class ReplaceCatalog(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class Replaced(BaseModel):
+    source: str
+    deleted: int
+    remaining: int
 
 
 class Activation(BaseModel):

@@ -20,6 +20,8 @@ from services.common.observability import configure_logging, instrument
 from services.common.settings import Settings, get_settings
 from services.ui.backend import Backend
 from services.ui.callbacks import SIGNED_OUT, Callbacks, empty_search_state
+from services.ui.moodboard import Moodboard, moodboard_box
+from services.ui.song_search import SongSearch, song_search_box
 from services.ui.theme import ACTION_JS, CSS, pixelplay_theme
 
 HEADER = (
@@ -123,7 +125,12 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                             year_max = gr.Slider(
                                 1900, 2030, value=2030, step=1, label="To year", elem_id="pp-year-max"
                             )
+                            catalogs = gr.Dropdown(
+                                [], multiselect=True, label="Catalogs", visible=False, elem_id="pp-catalogs"
+                            )
                         search_btn = gr.Button("Find songs", variant="primary", elem_id="pp-search")
+                        song_matches = song_search_box()
+                        moodboard_files, moodboard_order, moodboard_btn = moodboard_box()
                     with gr.Column(scale=3, min_width=300):
                         vibe = gr.HTML(elem_id="pp-vibe")
                         # Issue #9: the songs on screen as M3U / CSV downloads and Spotify links to
@@ -167,6 +174,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "genres": genres,
             "year_min": year_min,
             "year_max": year_max,
+            "catalogs": catalogs,
             "vibe": vibe,
             "results": results,
             "load_more": load_more,
@@ -176,6 +184,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             "export_m3u": export_m3u,
             "export_csv": export_csv,
             "export_links": export_links,
+            "song_matches": song_matches,
         }
 
         _wire(demo.load, cb.load, [session], comps)
@@ -185,13 +194,20 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
         _wire(forgot_btn.click, cb.forgot_password, [forgot_login], comps)
         _wire(reset_btn.click, cb.reset_password, [reset_code, reset_password], comps)
         _wire(sign_out_btn.click, cb.sign_out, [session], comps)
-        search_inputs = [session, photo, text, weight, genres, year_min, year_max, filter_options]
+        search_inputs = [session, photo, text, weight, genres, year_min, year_max, filter_options, catalogs]
         # preprocess=False: the photo reaches the handler as the uploaded file, unparsed, so a
         # broken file gets the encoder's own 4xx message instead of a Gradio error.
         for trigger in (search_btn.click, text.submit):
             _wire(trigger, cb.search, search_inputs, comps, preprocess=False)
         _wire(load_more.click, cb.load_more, [search_state], comps)
         _wire(results.click, cb.card_action, [session, search_state], comps)
+        # Start from a song: debounced matches; a pick is the card's own "Find similar".
+        _wire(song_matches.input, SongSearch(backend).suggest, [], comps, show_progress="hidden")
+        _wire(song_matches.click, cb.card_action, [session, search_state], comps)
+        moodboard = Moodboard(cb)
+        cb.reruns["moodboard"] = moodboard.rerun
+        moodboard_inputs = [session, moodboard_files, moodboard_order, *search_inputs[4:]]  # + filters
+        _wire(moodboard_btn.click, moodboard.make, moodboard_inputs, comps)
         _wire(search_state.change, cb.exports, [search_state], comps)
         _wire(refresh_btn.click, cb.refresh_history, [session], comps)
         _wire(clear_btn.click, cb.clear_history, [session], comps)

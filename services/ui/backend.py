@@ -107,6 +107,22 @@ class Backend:
     def song(self, track_id: str) -> dict[str, Any]:
         return self.search.song(track_id)
 
+    def song_names(self, text: str, limit: int) -> list[dict[str, Any]]:
+        return self.search.song_names(text, limit)
+
+    def moodboard(
+        self, uploads: list[Upload], order: str, filters: dict | None, limit: int
+    ) -> dict[str, Any]:
+        photos = [(u.filename, u.data, u.content_type) for u in uploads]
+        return self.search.moodboard(photos, order=order, filters=filters, limit=limit)
+
+    def moodboard_again(
+        self, vector: list[float], model_id: str | None, order: str, filters: dict | None, limit: int
+    ) -> dict[str, Any]:
+        return self.search.moodboard_again(
+            vector, model_id=model_id, order=order, filters=filters, limit=limit
+        )
+
     # --- auth ----------------------------------------------------------------------------------
     def register(self, username: str, email: str, password: str) -> dict[str, Any]:
         return self.auth.register(username, email, password).model_dump(mode="json")

@@ -27,6 +27,7 @@ from services.ui.cards import ACTIONS, hits_songs, results_html
 from services.ui.errors import SESSION_EXPIRED, SessionExpired, is_session_error, plain_message
 from services.ui.history import describe_entry, history_html
 from services.ui.images import Upload, read_upload, thumbnail_data_url
+from services.ui.similarity import similar_by
 from services.ui.vibe import vibe_summary
 
 log = logging.getLogger("pixelplay.ui")
@@ -35,7 +36,7 @@ SIGNED_OUT: dict[str, Any] = {"token": None, "user": None}
 # Slots every handler that talks to the auth service may update (to sign an expired session out).
 VIEW_SLOTS = ("session", "auth_view", "app_view", "user_badge", "notice", "auth_tabs")
 SEARCH_SLOTS = ("results", "vibe", "load_more", "search_state")
-FILTER_SLOTS = ("genres", "year_min", "year_max", "filter_options")
+FILTER_SLOTS = ("genres", "year_min", "year_max", "filter_options", "catalogs")
 MAX_EMPTY_PAGES = 3  # "load more" skips at most this many pages that bring nothing new
 
 
@@ -83,7 +84,11 @@ def event_data(evt: Any) -> dict[str, Any]:
 
 
 def filters_from(
-    genres: Sequence[str] | None, year_min: float | None, year_max: float | None, options: dict | None
+    genres: Sequence[str] | None,
+    year_min: float | None,
+    year_max: float | None,
+    options: dict | None,
+    catalogs: Sequence[str] | None = None,
 ) -> dict[str, Any] | None:
     """The Filters object for the search service; ``None`` when nothing narrows the search.
 
@@ -95,6 +100,8 @@ def filters_from(
     out: dict[str, Any] = {}
     if genres:
         out["genres"] = list(genres)
+    if catalogs:  # imported catalogs beside the bundled one (docs/catalog.md)
+        out["sources"] = list(catalogs)
     lo, hi = options.get("year_min"), options.get("year_max")
     if lo is not None and year_min is not None and int(year_min) > lo:
         out["year_min"] = int(year_min)
@@ -127,6 +134,8 @@ class Callbacks:
         }
         missing = set(ACTIONS) - set(self.card_handlers)
         assert not missing, f"card actions without a handler: {missing}"
+        # History kinds whose screen lives in its own module: kind -> rerun(session, entry).
+        self.reruns: dict[str, Callable[[dict, dict[str, Any]], dict[str, Any]]] = {}
 
     # --- helpers -------------------------------------------------------------------------------
     def _fail(self, exc: BaseException) -> dict[str, Any]:
@@ -265,7 +274,12 @@ class Callbacks:
         except Exception as exc:  # noqa: BLE001 - searching still works without the filter lists
             return {"filter_error": plain_message(exc)}
         lo, hi = options.get("year_min"), options.get("year_max")
-        out = {"genres": gr.update(choices=list(options.get("genres") or [])), "filter_options": options}
+        sources = list(options.get("sources") or [])
+        out = {
+            "genres": gr.update(choices=list(options.get("genres") or [])),
+            "filter_options": options,
+            "catalogs": gr.update(choices=sources, visible=len(sources) > 1),  # only with an import
+        }
         if lo is not None and hi is not None:
             out["year_min"] = gr.update(minimum=lo, maximum=hi, value=lo)
             out["year_max"] = gr.update(minimum=lo, maximum=hi, value=hi)
@@ -358,12 +372,13 @@ class Callbacks:
         year_min: float | None,
         year_max: float | None,
         options: dict | None,
+        catalogs: list[str] | None = None,
         progress=gr.Progress(),
     ) -> dict[str, Any]:
         """Photo (with optional refine text weighted by ``weight``) or text alone → first page."""
         text = (text or "").strip()
         weight = 0.3 if weight is None else float(weight)
-        filters = filters_from(genres, year_min, year_max, options)
+        filters = filters_from(genres, year_min, year_max, options, catalogs)
         limit = self.settings.ui_page_size
         try:
             self._token(session)
@@ -465,7 +480,7 @@ class Callbacks:
                 label = f"{source.title} — {source.artist}"
             filters = state.get("filters")
             page = self.backend.similar(track_id, filters, self.settings.ui_page_size)
-            new_state = state_from_page("similar", page, f"Similar to {label}", filters)
+            new_state = state_from_page("similar", page, f"Similar to {label}{similar_by(page)}", filters)
             new_state["source_track_id"] = track_id
             entry = history_entry("similar", text=label, filters=filters, source_track_id=track_id)
             return self._show_page(session, new_state, entry)
@@ -604,9 +619,11 @@ class Callbacks:
         if opts.get("year_min") is not None:
             form["year_min"] = (filters or {}).get("year_min") or opts["year_min"]
             form["year_max"] = (filters or {}).get("year_max") or opts["year_max"]
+        if kind in self.reruns:
+            return self.reruns[kind](session, entry) | form
         if kind == "similar" and entry.get("source_track_id"):
             page = self.backend.similar(entry["source_track_id"], filters, limit)
-            state = state_from_page("similar", page, f"Similar to {text}", filters)
+            state = state_from_page("similar", page, f"Similar to {text}{similar_by(page)}", filters)
             state["source_track_id"] = entry["source_track_id"]
             new_entry = history_entry(
                 "similar", text=text, filters=filters, source_track_id=entry["source_track_id"]

@@ -17,6 +17,7 @@ KIND_LABELS = {
     "hybrid": "Photo + text",
     "similar": "Similar songs",
     "feedback": "Refined by feedback",
+    "moodboard": "Moodboard",
 }
 # History row buttons the history component forwards to Python: action name -> label.
 HISTORY_ACTIONS: dict[str, str] = {"rerun": "Run again", "delete": "Delete"}

@@ -107,3 +107,15 @@ def test_nul_characters_are_422_not_500(client, path, body):
     response = client.post(path, json=body, headers=bearer(token))
     assert response.status_code == 422
     assert "cannot be stored" in response.json()["detail"]
+
+
+def test_moodboard_entries_keep_their_replay_and_unknown_kinds_are_422(client):
+    _, token = signed_in(client)
+    replay = {"query_vector": [0.6, 0.8], "model_id": "m", "order": "arc", "photos": 3}
+    moodboard = {**ENTRY, "kind": "moodboard", "text": "3 photos · arc", "weight": None, "feedback": replay}
+    stored = client.post("/history", json=moodboard, headers=bearer(token))
+    assert stored.status_code == 201, stored.text
+    listed = client.get("/history", headers=bearer(token)).json()["items"][0]
+    assert (listed["kind"], listed["feedback"]) == ("moodboard", moodboard["feedback"])
+    answer = client.post("/history", json={**ENTRY, "kind": "collage"}, headers=bearer(token))
+    assert answer.status_code == 422 and "kind" in answer.text

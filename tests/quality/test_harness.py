@@ -115,3 +115,35 @@ def test_harness_runs_end_to_end_on_the_tiny_model(tmp_path: Path, tiny_model_di
         assert all(len(r["top"]) == 10 == len(set(r["top"])) for r in result.per_image)
     saved = json.loads(out.read_text())
     assert saved["rich"]["per_image"][0]["top"] == results["rich"].per_image[0]["top"]
+
+
+class ShuffledOracle(OracleEmbedder):
+    """The oracle with the images' vectors handed out to the wrong images (a fixed permutation):
+    as good a model as the oracle, attached to nothing. The harness must then report chance."""
+
+    model_id = "shuffled-oracle"
+
+    def __init__(self, images: list[eq.LabelledImage], seed: int = 7):
+        order = np.random.default_rng(seed).permutation(len(images))
+        self.swap = {images[i].path.name: images[int(j)].path for i, j in enumerate(order)}
+
+    def encode_image(self, path: Path) -> np.ndarray:
+        return super().encode_image(self.swap[path.name])
+
+
+# Chance is 0.5 accuracy (labels are balanced high/low) and rho 0; with 200 images one standard
+# deviation of the accuracy is 0.035, so 0.12 is about 3.4 of them.
+CHANCE_TOLERANCE = 0.12
+
+
+def test_a_shuffled_model_scores_chance_and_the_oracle_scores_perfect(tmp_path: Path, small_songs):
+    levels = ["high", "low"]
+    rows = [(f"i{n:03d}.png", levels[n % 2], levels[(n // 2) % 2]) for n in range(200)]
+    images = eq.read_labels(make_image_set(tmp_path / "many", rows))
+    perfect = eq.evaluate(OracleEmbedder(), images, small_songs, k=10)["rich"]
+    assert (perfect.valence_accuracy, perfect.energy_accuracy) == (1.0, 1.0)
+    shuffled = eq.evaluate(ShuffledOracle(images), images, small_songs, k=10)["rich"]
+    assert abs(shuffled.valence_accuracy - 0.5) <= CHANCE_TOLERANCE
+    assert abs(shuffled.energy_accuracy - 0.5) <= CHANCE_TOLERANCE
+    assert abs(shuffled.valence_spearman or 0.0) <= 2 * CHANCE_TOLERANCE
+    assert abs(shuffled.energy_spearman or 0.0) <= 2 * CHANCE_TOLERANCE

@@ -112,8 +112,10 @@ class SearchClient(ServiceClient):
         limit: int = 20,
         offset: int = 0,
         diversity: str = "artist",
+        audio_weight: float | None = None,
     ) -> dict[str, Any]:
-        """Songs like ``track_id`` (never itself), away from ``negative_track_ids``."""
+        """Songs like ``track_id`` (never itself), away from ``negative_track_ids``; the page's
+        ``audio_weight`` is the share of sound used (``None`` asks for the service's setting)."""
         body = {
             "track_id": track_id,
             "negative_track_ids": negative_track_ids or [],
@@ -121,6 +123,7 @@ class SearchClient(ServiceClient):
             "limit": limit,
             "offset": offset,
             "diversity": diversity,
+            "audio_weight": audio_weight,
         }
         return self.post_json("/search/similar", body)
 
@@ -148,6 +151,42 @@ class SearchClient(ServiceClient):
             "model_id": model_id,
         }
         return self.post_json("/search/feedback", body)
+
+    def moodboard(
+        self,
+        photos: list[tuple[str, bytes, str]],
+        *,
+        order: str = "ranked",
+        filters: Filters = None,
+        limit: int = 20,
+        diversity: str = "artist",
+    ) -> dict[str, Any]:
+        """One playlist for 2-6 ``(filename, bytes, content type)`` photos → MoodboardPage
+        (``rejected`` names the photos that could not be used)."""
+        form: dict[str, Any] = {"order": order, "limit": str(limit), "diversity": diversity}
+        if filters:
+            form["filters"] = json.dumps(_dump(filters))
+        files = [("files", photo) for photo in photos]
+        return self.request("POST", "/search/moodboard", files=files, data=form).json()
+
+    def moodboard_again(
+        self,
+        vector: list[float],
+        *,
+        model_id: str | None,
+        order: str = "ranked",
+        filters: Filters = None,
+        limit: int = 20,
+        diversity: str = "artist",
+    ) -> dict[str, Any]:
+        """A stored moodboard's combined ``vector`` as a playlist again."""
+        body = {"vector": vector, "model_id": model_id, "order": order, "filters": _dump(filters),
+                "limit": limit, "diversity": diversity}  # fmt: skip
+        return self.post_json("/search/moodboard/vector", body)
+
+    def song_names(self, text: str, limit: int = 8) -> list[dict[str, Any]]:
+        """Songs whose title/artist words start with the words of ``text`` (``[]`` when none)."""
+        return self.get_json("/songs/names", params={"q": text, "limit": limit})["matches"]
 
     def song(self, track_id: str) -> dict[str, Any]:
         """One Song as a dict; ``ServiceError`` with status 404 for an unknown id."""
@@ -206,6 +245,14 @@ class SearchClient(ServiceClient):
         """Switch the alias to ``version``; ``{"active", "previous", "dropped"}``."""
         params = {"drop_old": str(drop_old).lower()}
         return self.post_json(f"/index/versions/{version}/activate", params=params)
+
+    def catalog_unchanged(self, items: list[dict[str, str]]) -> list[str]:
+        """Of ``[{"track_id", "import_hash"}]``, the ids already stored with that hash."""
+        return self.post_json("/catalog/unchanged", {"items": items})["track_ids"]
+
+    def catalog_replace(self, source: str) -> dict[str, Any]:
+        """Delete every song not from ``source``; ``{"source", "deleted", "remaining"}``."""
+        return self.post_json("/catalog/replace", {"source": source})
 
     def index_drop(self, version: str) -> None:
         self.request("DELETE", f"/index/versions/{version}")

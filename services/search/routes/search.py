@@ -94,9 +94,11 @@ def search_vector(body: VectorQuery, engine: EngineDep, settings: SettingsDep) -
 
 @router.post("/search/similar", response_model=SearchPage)
 def search_similar(body: SimilarQuery, engine: EngineDep, settings: SettingsDep) -> SearchPage:
-    """Songs like one song (never that song itself), optionally away from some others."""
+    """Songs like one song (never that song itself), optionally away from some others: by its
+    description and, with ``audio_weight`` (default: the setting), by how it sounds."""
     check_limit(body, settings)
-    return engine.similar_to(body.track_id, body.negative_track_ids, body)
+    weight = settings.similar_audio_weight if body.audio_weight is None else body.audio_weight
+    return engine.similar_to(body.track_id, body.negative_track_ids, body, weight)
 
 
 @router.post("/search/feedback", response_model=SearchPage)
@@ -123,9 +125,11 @@ def filters(store: StoreDep) -> FilterOptions:
     active = store.active_version()
     key = (id(store), active, store.count() if active else 0)
     if key not in _filter_cache:
-        genres, year_min, year_max = filter_options(store)
+        genres, year_min, year_max, sources = filter_options(store)
         _filter_cache.clear()
-        _filter_cache[key] = FilterOptions(genres=genres, year_min=year_min, year_max=year_max)
+        _filter_cache[key] = FilterOptions(
+            genres=genres, year_min=year_min, year_max=year_max, sources=sources
+        )
     return _filter_cache[key]
 
 

@@ -15,14 +15,19 @@ from typing import Any, Protocol
 from services.common.schemas import UNIT_FEATURES
 
 VECTOR_NAME = "clip"
+# The second named vector: standardised audio features (services/search/audio.py), Euclidean.
+AUDIO_VECTOR = "audio"
 # Deterministic point ids: the same track always lands on the same point, so re-running the
 # indexer overwrites instead of duplicating.
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pixelplay.local/track")
 
 # Payload indexes: every field a filter may name (each costs ~0.2 s to create on the edge shard).
-KEYWORD_FIELDS = ("genre", "genres", "enrich_status")
+KEYWORD_FIELDS = ("genre", "genres", "enrich_status", "source")
+BUNDLED_SOURCE = "bundled"  # the catalog shipped in data/catalog; imports name their own
 INTEGER_FIELDS = ("year", "popularity")
 FLOAT_FIELDS = (*UNIT_FEATURES, "loudness", "tempo", "enriched_at")
+# Full-text indexes (prefix tokens, lowercased) for finding a song by its name.
+TEXT_FIELDS = ("title", "artist")
 
 
 def point_id(track_id: str) -> str:
@@ -58,6 +63,7 @@ class CollectionMeta:
     model_id: str
     dim: int
     created_at: float = field(default_factory=time.time)
+    audio_dim: int = 0  # size of the AUDIO_VECTOR; 0 for versions built before it existed
 
 
 @dataclass
@@ -87,11 +93,35 @@ class Recommend:
 
 
 @dataclass
+class Fused:
+    """Two rankings fused by a score formula: the description ranking (``description``: a vector
+    or a recommendation) and the nearest audio vectors to ``audio``. Each candidate scores
+    ``(1 - audio_weight) * description_score - audio_weight * audio_distance / audio_scale``;
+    ``depth`` candidates come from each ranking."""
+
+    description: list[float] | Recommend
+    audio: list[float]
+    audio_weight: float
+    audio_scale: float
+    depth: int
+
+    def multipliers(self) -> tuple[float, float]:
+        """The formula's factors for ``$score[0]`` (description) and ``$score[1]`` (audio distance)."""
+        return 1.0 - self.audio_weight, -self.audio_weight / self.audio_scale
+
+    def defaults(self) -> dict[str, float]:
+        """Scores for a candidate missing from one ranking: the worst cosine, and twice the
+        distance of two random songs."""
+        return {"$score[0]": -1.0, "$score[1]": 2.0 * self.audio_scale}
+
+
+@dataclass
 class StoredPoint:
     id: str
     payload: dict[str, Any]
     score: float = 0.0
     vector: list[float] | None = None
+    audio: list[float] | None = None  # the AUDIO_VECTOR, when asked for vectors and the point has one
 
 
 @dataclass
@@ -99,6 +129,7 @@ class Upsert:
     id: str
     vector: list[float]
     payload: dict[str, Any]
+    audio: list[float] | None = None
 
 
 class VectorStore(Protocol):
@@ -139,7 +170,7 @@ class VectorStore(Protocol):
     def query(
         self,
         version: str | None,
-        query: list[float] | Recommend,
+        query: list[float] | Recommend | Fused,
         conditions: Conditions | None,
         limit: int,
         offset: int = 0,
@@ -149,6 +180,17 @@ class VectorStore(Protocol):
         """Nearest neighbours (cosine), best first, payload included: through the HNSW graph and
         quantized vectors (rescored) once the version is optimized, else, or with ``exact``, by a
         full scan."""
+        ...
+
+    def delete_other_sources(self, version: str | None, source: str) -> None:
+        """Delete every point whose ``source`` payload is not ``source`` (or is missing)."""
+        ...
+
+    def match_names(
+        self, version: str | None, words: list[str], limit: int, fields: list[str]
+    ) -> list[StoredPoint]:
+        """Up to ``limit`` points whose title or artist has a word starting with each of ``words``
+        (full-text index, case-insensitive), most popular first; only ``fields`` of the payload."""
         ...
 
     def count(self, version: str | None = None, conditions: Conditions | None = None) -> int: ...
@@ -165,6 +207,20 @@ class VectorStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def named_vectors(point: Upsert) -> dict[str, list[float]]:
+    """The point's vectors by name; a song without an audio vector is stored without one."""
+    vectors = {VECTOR_NAME: point.vector}
+    if point.audio is not None:
+        vectors[AUDIO_VECTOR] = point.audio
+    return vectors
+
+
+def audio_of(raw: Any) -> list[float] | None:
+    """The AUDIO_VECTOR out of a record's named vectors (``None`` when absent)."""
+    vector = raw.get(AUDIO_VECTOR) if isinstance(raw, dict) else None
+    return list(vector) if vector is not None else None
 
 
 def checked_meta(

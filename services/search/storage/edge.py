@@ -28,19 +28,27 @@ from typing import Any
 from qdrant_edge import (
     AcornSearchParams,
     CountRequest,
+    Direction,
     Distance,
     EdgeConfig,
     EdgeOptimizersConfig,
     EdgeShard,
     EdgeVectorParams,
+    Expression,
     FieldCondition,
     Filter,
+    Formula,
     HasIdCondition,
     HnswIndexConfig,
+    IsEmptyCondition,
     MatchAny,
+    MatchText,
+    MatchValue,
+    OrderBy,
     PayloadSchemaType,
     PayloadSelector,
     Point,
+    Prefetch,
     QuantizationSearchParams,
     Query,
     QueryRequest,
@@ -50,21 +58,29 @@ from qdrant_edge import (
     ScalarType,
     ScrollRequest,
     SearchParams,
+    TextIndexParams,
+    TokenizerType,
     UpdateOperation,
 )
 
+from services.search.audio import AUDIO_DIM
 from services.search.storage.base import (
+    AUDIO_VECTOR,
     FLOAT_FIELDS,
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
+    TEXT_FIELDS,
     VECTOR_NAME,
     CollectionMeta,
     Conditions,
+    Fused,
     IndexMissing,
     Recommend,
     StoredPoint,
     Upsert,
     VersionNotFound,
+    audio_of,
+    named_vectors,
     next_version_name,
 )
 from services.search.storage.tuning import IndexTuning
@@ -90,14 +106,15 @@ def to_edge_filter(cond: Conditions | None) -> Filter | None:
 
 
 def edge_config(dim: int, tuning: IndexTuning) -> EdgeConfig:
-    """The shard config: cosine vectors, HNSW graph, int8 quantization, payloads on disk."""
+    """The shard config: description and audio vectors, HNSW graph, int8 quantization, payloads on
+    disk."""
     quantization = (
         ScalarQuantizationConfig(ScalarType.Int8, quantile=tuning.quantile, always_ram=True)
         if tuning.quantization
         else None
     )
     return EdgeConfig(
-        vectors={VECTOR_NAME: EdgeVectorParams(size=dim, distance=Distance.Cosine)},
+        vectors={VECTOR_NAME: EdgeVectorParams(size=dim, distance=Distance.Cosine), **audio_vector_config()},
         hnsw_config=HnswIndexConfig(
             m=tuning.m,
             ef_construct=tuning.ef_construct,
@@ -184,7 +201,11 @@ class EdgeStore:
         name = self._resolve(version)
         data = json.loads((self.root / f"{name}{META_SUFFIX}").read_text())
         return CollectionMeta(
-            version=name, model_id=data["model_id"], dim=data["dim"], created_at=data.get("created_at", 0.0)
+            version=name,
+            model_id=data["model_id"],
+            dim=data["dim"],
+            created_at=data.get("created_at", 0.0),
+            audio_dim=data.get("audio_dim", 0),
         )
 
     def create_version(self, model_id: str, dim: int) -> CollectionMeta:
@@ -196,6 +217,7 @@ class EdgeStore:
             if folder.exists():  # leftover of a crash before its meta file was written
                 shutil.rmtree(folder)
             shard = EdgeShard.create(str(folder), edge_config(dim, self.tuning))
+            create_text_indexes(shard)
             for key in KEYWORD_FIELDS:
                 shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Keyword))
             for key in INTEGER_FIELDS:
@@ -204,10 +226,10 @@ class EdgeStore:
                 shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Float))
             shard.flush()
             self._shards[name] = shard
-            meta = CollectionMeta(version=name, model_id=model_id, dim=dim)
+            meta = CollectionMeta(version=name, model_id=model_id, dim=dim, audio_dim=AUDIO_DIM)
             _write_json_atomically(
                 self.root / f"{name}{META_SUFFIX}",
-                {"model_id": model_id, "dim": dim, "created_at": meta.created_at},
+                {"model_id": model_id, "dim": dim, "created_at": meta.created_at, "audio_dim": AUDIO_DIM},
             )
             return meta
 
@@ -298,9 +320,7 @@ class EdgeStore:
             return
         with self._shard(version) as shard:
             shard.update(
-                UpdateOperation.upsert_points(
-                    [Point(p.id, {VECTOR_NAME: p.vector}, p.payload) for p in points]
-                )
+                UpdateOperation.upsert_points([Point(p.id, named_vectors(p), p.payload) for p in points])
             )
             shard.flush()
 
@@ -314,35 +334,71 @@ class EdgeStore:
             return []
         with self._shard(version) as shard:
             records = shard.retrieve(list(ids), True, with_vectors)
-        return [StoredPoint(str(r.id), dict(r.payload or {}), vector=_vector(r.vector)) for r in records]
+        return [
+            StoredPoint(str(r.id), dict(r.payload or {}), vector=_vector(r.vector), audio=audio_of(r.vector))
+            for r in records
+        ]
 
     def query(
         self,
         version: str | None,
-        query: list[float] | Recommend,
+        query: list[float] | Recommend | Fused,
         conditions: Conditions | None,
         limit: int,
         offset: int = 0,
         with_vectors: bool = False,
         exact: bool = False,
     ) -> list[StoredPoint]:
-        if isinstance(query, Recommend):
-            recommend = RecommendQuery(query.positives, query.negatives)
-            scoring = Query.RecommendBestScore(recommend, using=VECTOR_NAME)
+        edge_filter = to_edge_filter(conditions)
+        if isinstance(query, Fused):
+            request = fused_request(query, edge_filter, limit, offset, with_vectors)
         else:
-            scoring = Query.Nearest(list(query), using=VECTOR_NAME)
-        request = QueryRequest(
-            limit=limit,
-            offset=offset,
-            query=scoring,
-            filter=to_edge_filter(conditions),
-            with_payload=True,
-            with_vector=with_vectors,
-            params=search_params(self.tuning, exact),
-        )
+            request = QueryRequest(
+                limit=limit,
+                offset=offset,
+                query=_description_query(query),
+                filter=edge_filter,
+                with_payload=True,
+                with_vector=with_vectors,
+                params=search_params(self.tuning, exact),
+            )
         with self._shard(version) as shard:
             hits = shard.query(request)
-        return [StoredPoint(str(h.id), dict(h.payload or {}), h.score, _vector(h.vector)) for h in hits]
+        return [
+            StoredPoint(str(h.id), dict(h.payload or {}), h.score, _vector(h.vector), audio_of(h.vector))
+            for h in hits
+        ]
+
+    def delete_other_sources(self, version: str | None, source: str) -> None:
+        keep = Filter(must_not=[FieldCondition("source", match=MatchValue(source))])
+        with self._shard(version) as shard:
+            shard.update(UpdateOperation.delete_points_by_filter(keep))
+            shard.flush()
+
+    def match_names(
+        self, version: str | None, words: list[str], limit: int, fields: list[str]
+    ) -> list[StoredPoint]:
+        must: list[Any] = [name_condition(word) for word in words]
+        # order_by skips points without the key, so songs without a popularity come after.
+        passes = [
+            (Filter(must=must), OrderBy("popularity", Direction.Desc)),
+            (Filter(must=[*must, IsEmptyCondition("popularity")]), None),
+        ]
+        found: list[StoredPoint] = []
+        with self._shard(version) as shard:
+            for edge_filter, order in passes:
+                if len(found) >= limit:
+                    break
+                request = ScrollRequest(
+                    limit=limit - len(found),
+                    filter=edge_filter,
+                    with_payload=PayloadSelector.Include(fields),
+                    with_vector=False,
+                    order_by=order,
+                )
+                records, _ = shard.scroll(request)
+                found += [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
+        return found
 
     def count(self, version: str | None = None, conditions: Conditions | None = None) -> int:
         with self._shard(version) as shard:
@@ -381,3 +437,54 @@ def _vector(raw: Any) -> list[float] | None:
     if isinstance(raw, dict):
         raw = raw.get(VECTOR_NAME)
     return list(raw) if raw is not None else None
+
+
+# --- song names and the audio vector ----------------------------------------------------------------
+def create_text_indexes(shard: EdgeShard) -> None:
+    """Prefix tokens, lowercased: "rhap" finds "Bohemian Rhapsody", "DAFT" finds "Daft Punk"."""
+    params = TextIndexParams(tokenizer=TokenizerType.Prefix, lowercase=True)
+    for key in TEXT_FIELDS:
+        shard.update(UpdateOperation.create_field_index(key, params))
+
+
+def name_condition(word: str) -> Filter:
+    """The title or the artist has a word starting with ``word``."""
+    return Filter(should=[FieldCondition(key, match=MatchText(word)) for key in TEXT_FIELDS])
+
+
+def audio_vector_config() -> dict[str, EdgeVectorParams]:
+    return {AUDIO_VECTOR: EdgeVectorParams(size=AUDIO_DIM, distance=Distance.Euclid)}
+
+
+def _description_query(query: list[float] | Recommend) -> Any:
+    if isinstance(query, Recommend):
+        return Query.RecommendBestScore(RecommendQuery(query.positives, query.negatives), using=VECTOR_NAME)
+    return Query.Nearest(list(query), using=VECTOR_NAME)
+
+
+def fused_request(
+    fused: Fused, edge_filter: Filter | None, limit: int, offset: int, with_vectors: bool
+) -> QueryRequest:
+    """Two prefetches (description, audio) rescored by the formula of ``Fused``. A candidate found
+    by one ranking only gets the other's worst plausible score through the formula defaults."""
+    exact = SearchParams(exact=True)
+    prefetches = [
+        Prefetch(fused.depth, query=_description_query(fused.description), filter=edge_filter, params=exact),
+        Prefetch(fused.depth, query=Query.Nearest(list(fused.audio), using=AUDIO_VECTOR), filter=edge_filter,
+                 params=exact),
+    ]  # fmt: skip
+    description, audio = fused.multipliers()
+    formula = Expression.Sum(
+        [
+            Expression.Mult([Expression.Constant(description), Expression.Variable("$score[0]")]),
+            Expression.Mult([Expression.Constant(audio), Expression.Variable("$score[1]")]),
+        ]
+    )
+    return QueryRequest(
+        limit=limit,
+        offset=offset,
+        prefetches=prefetches,
+        query=Formula(formula, defaults=fused.defaults()),
+        with_payload=True,
+        with_vector=with_vectors,
+    )

@@ -16,18 +16,24 @@ from typing import Any
 
 from qdrant_client import QdrantClient, models
 
+from services.search.audio import AUDIO_DIM
 from services.search.storage.base import (
+    AUDIO_VECTOR,
     FLOAT_FIELDS,
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
+    TEXT_FIELDS,
     VECTOR_NAME,
     CollectionMeta,
     Conditions,
+    Fused,
     IndexMissing,
     Recommend,
     StoredPoint,
     Upsert,
     VersionNotFound,
+    audio_of,
+    named_vectors,
     next_version_name,
 )
 from services.search.storage.tuning import ClusterLayout, IndexTuning
@@ -52,7 +58,8 @@ def to_server_filter(cond: Conditions | None) -> models.Filter | None:
 
 
 def collection_params(dim: int, tuning: IndexTuning, layout: ClusterLayout) -> dict[str, Any]:
-    """``create_collection`` arguments: vectors, HNSW, int8 quantization, payloads on disk, layout."""
+    """``create_collection`` arguments: description and audio vectors, HNSW, int8 quantization,
+    payloads on disk, cluster layout."""
     quantization = (
         models.ScalarQuantization(
             scalar=models.ScalarQuantizationConfig(
@@ -63,7 +70,10 @@ def collection_params(dim: int, tuning: IndexTuning, layout: ClusterLayout) -> d
         else None
     )
     return {
-        "vectors_config": {VECTOR_NAME: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+        "vectors_config": {
+            VECTOR_NAME: models.VectorParams(size=dim, distance=models.Distance.COSINE),
+            **audio_vector_config(),
+        },
         "hnsw_config": models.HnswConfigDiff(
             m=tuning.m,
             ef_construct=tuning.ef_construct,
@@ -150,6 +160,7 @@ class ServerStore:
             model_id=data.get("model_id", ""),
             dim=int(data.get("dim", 0)),
             created_at=float(data.get("created_at", 0.0)),
+            audio_dim=int(data.get("audio_dim", 0)),
         )
         self._metas[name] = meta
         return meta
@@ -163,8 +174,9 @@ class ServerStore:
             self.client.create_collection(
                 name,
                 **collection_params(dim, self.tuning, self.layout),
-                metadata={"model_id": model_id, "dim": dim, "created_at": created_at},
+                metadata={"model_id": model_id, "dim": dim, "created_at": created_at, "audio_dim": AUDIO_DIM},
             )
+            create_text_indexes(self.client, name)
             schemas = (
                 [(k, models.PayloadSchemaType.KEYWORD) for k in KEYWORD_FIELDS]
                 + [(k, models.PayloadSchemaType.INTEGER) for k in INTEGER_FIELDS]
@@ -172,7 +184,9 @@ class ServerStore:
             )
             for key, schema in schemas:
                 self.client.create_payload_index(name, key, field_schema=schema)
-            return CollectionMeta(version=name, model_id=model_id, dim=dim, created_at=created_at)
+            return CollectionMeta(
+                version=name, model_id=model_id, dim=dim, created_at=created_at, audio_dim=AUDIO_DIM
+            )
 
     def switch_alias(self, version: str) -> str | None:
         with self._lock:
@@ -221,9 +235,7 @@ class ServerStore:
         if not points:
             return
         name = self._resolve(version)
-        structs = [
-            models.PointStruct(id=p.id, vector={VECTOR_NAME: p.vector}, payload=p.payload) for p in points
-        ]
+        structs = [models.PointStruct(id=p.id, vector=named_vectors(p), payload=p.payload) for p in points]
         with self._lock:
             self.client.upsert(name, structs, wait=True)
 
@@ -238,12 +250,15 @@ class ServerStore:
         name = self._resolve(version)
         with self._lock:
             records = self.client.retrieve(name, ids=list(ids), with_payload=True, with_vectors=with_vectors)
-        return [StoredPoint(str(r.id), dict(r.payload or {}), vector=_vector(r.vector)) for r in records]
+        return [
+            StoredPoint(str(r.id), dict(r.payload or {}), vector=_vector(r.vector), audio=audio_of(r.vector))
+            for r in records
+        ]
 
     def query(
         self,
         version: str | None,
-        query: list[float] | Recommend,
+        query: list[float] | Recommend | Fused,
         conditions: Conditions | None,
         limit: int,
         offset: int = 0,
@@ -251,31 +266,59 @@ class ServerStore:
         exact: bool = False,
     ) -> list[StoredPoint]:
         name = self._resolve(version)
-        if isinstance(query, Recommend):
-            scoring: Any = models.RecommendQuery(
-                recommend=models.RecommendInput(
-                    positive=query.positives,
-                    negative=query.negatives or None,
-                    strategy=models.RecommendStrategy.BEST_SCORE,
-                )
-            )
+        server_filter = to_server_filter(conditions)
+        if isinstance(query, Fused):
+            arguments = fused_arguments(query, server_filter)
         else:
-            scoring = list(query)
+            arguments = {
+                "query": _description_query(query),
+                "using": VECTOR_NAME,
+                "query_filter": server_filter,
+                "search_params": search_params(self.tuning, exact),
+            }
         with self._lock:
             response = self.client.query_points(
-                name,
-                query=scoring,
-                using=VECTOR_NAME,
-                query_filter=to_server_filter(conditions),
-                search_params=search_params(self.tuning, exact),
-                limit=limit,
-                offset=offset,
-                with_payload=True,
-                with_vectors=with_vectors,
+                name, limit=limit, offset=offset, with_payload=True, with_vectors=with_vectors, **arguments
             )
         return [
-            StoredPoint(str(p.id), dict(p.payload or {}), p.score, _vector(p.vector)) for p in response.points
+            StoredPoint(str(p.id), dict(p.payload or {}), p.score, _vector(p.vector), audio_of(p.vector))
+            for p in response.points
         ]
+
+    def delete_other_sources(self, version: str | None, source: str) -> None:
+        name = self._resolve(version)
+        keep = models.Filter(
+            must_not=[models.FieldCondition(key="source", match=models.MatchValue(value=source))]
+        )
+        with self._lock:
+            self.client.delete(name, points_selector=models.FilterSelector(filter=keep), wait=True)
+
+    def match_names(
+        self, version: str | None, words: list[str], limit: int, fields: list[str]
+    ) -> list[StoredPoint]:
+        name = self._resolve(version)
+        must: list[Any] = [name_condition(word) for word in words]
+        missing = models.IsEmptyCondition(is_empty=models.PayloadField(key="popularity"))
+        # order_by skips points without the key, so songs without a popularity come after.
+        passes = [
+            (models.Filter(must=must), models.OrderBy(key="popularity", direction=models.Direction.DESC)),
+            (models.Filter(must=[*must, missing]), None),
+        ]
+        found: list[StoredPoint] = []
+        for server_filter, order in passes:
+            if len(found) >= limit:
+                break
+            with self._lock:
+                records, _ = self.client.scroll(
+                    name,
+                    scroll_filter=server_filter,
+                    limit=limit - len(found),
+                    with_payload=fields,
+                    with_vectors=False,
+                    order_by=order,
+                )
+            found += [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
+        return found
 
     def count(self, version: str | None = None, conditions: Conditions | None = None) -> int:
         name = self._resolve(version)
@@ -314,3 +357,60 @@ def _vector(raw: Any) -> list[float] | None:
     if isinstance(raw, dict):
         raw = raw.get(VECTOR_NAME)
     return list(raw) if raw is not None else None
+
+
+# --- song names and the audio vector ----------------------------------------------------------------
+def create_text_indexes(client: QdrantClient, collection: str) -> None:
+    """Prefix tokens, lowercased, as on the edge shard. qdrant-client's local mode ignores these
+    settings and matches whole words only (see docs/search.md)."""
+    params = models.TextIndexParams(
+        type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.PREFIX, lowercase=True
+    )
+    for key in TEXT_FIELDS:
+        client.create_payload_index(collection, key, field_schema=params)
+
+
+def name_condition(word: str) -> models.Filter:
+    """The title or the artist has a word starting with ``word``."""
+    return models.Filter(
+        should=[models.FieldCondition(key=key, match=models.MatchText(text=word)) for key in TEXT_FIELDS]
+    )
+
+
+def audio_vector_config() -> dict[str, models.VectorParams]:
+    return {AUDIO_VECTOR: models.VectorParams(size=AUDIO_DIM, distance=models.Distance.EUCLID)}
+
+
+def _description_query(query: list[float] | Recommend) -> Any:
+    if isinstance(query, Recommend):
+        return models.RecommendQuery(
+            recommend=models.RecommendInput(
+                positive=query.positives,
+                negative=query.negatives or None,
+                strategy=models.RecommendStrategy.BEST_SCORE,
+            )
+        )
+    return list(query)
+
+
+def fused_arguments(fused: Fused, server_filter: models.Filter | None) -> dict[str, Any]:
+    """``query_points`` arguments for ``Fused``: two prefetches rescored by its formula, with the
+    same defaults as the edge backend for a candidate found by one ranking only."""
+    exact = models.SearchParams(exact=True)
+    prefetch = [
+        models.Prefetch(
+            query=_description_query(fused.description), using=VECTOR_NAME, filter=server_filter,
+            limit=fused.depth, params=exact,
+        ),
+        models.Prefetch(
+            query=list(fused.audio), using=AUDIO_VECTOR, filter=server_filter, limit=fused.depth, params=exact
+        ),
+    ]  # fmt: skip
+    description, audio = fused.multipliers()
+    formula = models.SumExpression(
+        sum=[
+            models.MultExpression(mult=[description, "$score[0]"]),
+            models.MultExpression(mult=[audio, "$score[1]"]),
+        ]
+    )
+    return {"prefetch": prefetch, "query": models.FormulaQuery(formula=formula, defaults=fused.defaults())}
