@@ -26,10 +26,13 @@ if [ "${1:-}" = "--test" ]; then
   fi
 fi
 # Test-only system tools: Chromium for the browser test, docker-compose 1.29 to check the compose file
-# (it needs no Docker daemon). Both come from Debian's packages.
-if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v docker-compose; } >/dev/null 2>&1; then
+# (it needs no Docker daemon), and Docker's engine with debootstrap for the image test (a private
+# dockerd, a stand-in base image). All come from Debian's packages.
+if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v docker-compose && command -v dockerd \
+    && command -v debootstrap; } >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose \
+      docker.io debootstrap >/dev/null
   else
     echo "note: chromium/docker-compose missing; their tests will be skipped (apt-get install them)" >&2
   fi

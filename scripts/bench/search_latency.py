@@ -1,24 +1,23 @@
-"""Search latency (issue #8, target 4): the search service at catalog size, then the edge engine
-at 100k / 300k / 1M synthetic vectors.
+"""Benchmark: search over HTTP at catalog size, on the service's default path.
 
-Part 1 starts the real search service (uvicorn, embedded qdrant-edge) in a temp folder, indexes
-every catalog song with a random unit 512-d vector through the internal index API, and times 1,000
-``POST /search/vector`` calls (vector in → 10 hits with full payloads out, diversity off) over
-HTTP. recall@10 compares the returned ids with exact numpy top-10.
+The real search service (uvicorn, embedded store) indexes the whole catalog (real payloads,
+structured song vectors from ``scripts.bench.song_vectors``) through ``/index/points``, builds its
+vector index (``/index/versions/<v>/optimize``), then answers ``POST /search/vector`` with the
+default page: 20 songs, artist cap, explanations (the phrase vectors are given to the service as
+its phrase bank, so no encoder runs). Each query is sent alternately on the default path and with
+``diversity: off`` (the plain top 20, no explanations), so their ratio is measured under the same
+load. Recall@10 is the plain ranking's top 10 against numpy's exact top 10 over every song vector (the
+artist cap reorders on purpose, so it is not a recall).
+Writes ``bench-results/search_latency.json``. Nothing is asserted.
 
-Part 2 drives ``EdgeStore`` directly with synthetic points (small payloads) at growing sizes and
-reports insert time, query p50/p99 (plain and with a genre + year filter) and recall@10, within a
-time budget. Nothing is asserted: it prints numbers for docs/benchmarks.md.
+    python -m scripts.bench.search_latency [--queries 500]
 
-    python -m scripts.bench.search_latency [--queries 1000] [--scales 100000 300000 1000000]
+Sizes past the catalog are ``scripts.bench.search_scale``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,155 +25,87 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-DIM = 512
+from scripts.bench.results import Run, ms, ratio_rounds
+from scripts.bench.song_vectors import DIM, queries, song_set
+from services.common.catalog import load_catalog
+from services.common.settings import get_settings
+from services.search.explain import PhraseBank
+
 K = 10
+ROUNDS = 5
+MODEL_ID = "bench:structured"
 
 
-def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
-    vecs = rng.standard_normal((n, DIM), dtype=np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    return vecs
-
-
-def percentiles(samples_s: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples_s)
-    p50 = statistics.median(ordered)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    return p50 * 1000, p99 * 1000
-
-
-def service_benchmark(queries: int, seed: int) -> None:
-    from services.common.catalog import load_catalog
-    from services.common.settings import get_settings
+def main() -> None:
     from tests.processes import running_service
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=500)
+    args = parser.parse_args()
+    run = Run("search_latency", {"queries": args.queries, "dim": DIM, "k": K, "page": 20, "rounds": ROUNDS})
     songs, _ = load_catalog(get_settings().catalog_path)
-    rng = np.random.default_rng(seed)
-    vectors = unit_rows(rng, len(songs))
+    synthetic = song_set(len(songs))
+    vectors = np.asarray(synthetic.vectors)
+    qs = queries(synthetic, args.queries)
     token = "bench-token"
     with tempfile.TemporaryDirectory() as tmp:
+        PhraseBank(MODEL_ID, synthetic.phrase_vectors).save(Path(tmp) / "phrase-vectors")
         env = {
             "PIXELPLAY_DATA_DIR": tmp,
             "PIXELPLAY_SERVICE_TOKEN": token,
             "QDRANT_URL": "",
+            # No encoder: the phrase bank above already holds every phrase.
+            "PIXELPLAY_ENCODER_URL": "http://127.0.0.1:9",
             "PIXELPLAY_LOG_LEVEL": "WARNING",
         }
         with running_service("services.search.app:app", env, timeout_s=120) as url:
-            client = httpx.Client(base_url=url, headers={"X-Service-Token": token}, timeout=120)
-            client.post("/index/ensure", json={"model_id": "bench:random", "dim": DIM}).raise_for_status()
+            client = httpx.Client(base_url=url, headers={"X-Service-Token": token}, timeout=600)
+            version = client.post("/index/ensure", json={"model_id": MODEL_ID, "dim": DIM}).json()["version"]
             started = time.perf_counter()
             for start in range(0, len(songs), 1000):
                 items = [
                     {"song": s.model_dump(mode="json"), "vector": v.tolist()}
                     for s, v in zip(songs[start : start + 1000], vectors[start : start + 1000], strict=True)
                 ]
-                client.post(
-                    "/index/points", json={"model_id": "bench:random", "items": items}
-                ).raise_for_status()
-            index_s = time.perf_counter() - started
+                client.post("/index/points", json={"model_id": MODEL_ID, "items": items}).raise_for_status()
+            upsert_s = time.perf_counter() - started
+            started = time.perf_counter()
+            client.post(f"/index/versions/{version}/optimize").raise_for_status()
+            optimize_s = time.perf_counter() - started
             points = client.get("/info").json()["points"]
             ids = np.array([s.track_id for s in songs])
-            qs = unit_rows(rng, queries)
-            timings, recalls = [], []
-            for warm in qs[:20]:  # warm-up: page cache, connection
-                client.post("/search/vector", json={"vector": warm.tolist(), "limit": K, "diversity": "off"})
+            for warm in qs[:20]:  # page cache, connection, phrase bank
+                client.post("/search/vector", json={"vector": warm.tolist()}).raise_for_status()
+            default, plain, recalls, explained = [], [], [], 0
             for q in qs:
-                body = {"vector": q.tolist(), "limit": K, "diversity": "off"}
+                body = {"vector": q.tolist()}
                 t0 = time.perf_counter()
                 answer = client.post("/search/vector", json=body)
-                timings.append(time.perf_counter() - t0)
+                t1 = time.perf_counter()
+                top = client.post("/search/vector", json={**body, "diversity": "off"})
+                plain.append(time.perf_counter() - t1)
+                default.append(t1 - t0)
                 answer.raise_for_status()
-                got = [h["song"]["track_id"] for h in answer.json()["hits"]]
-                exact = ids[np.argsort(-(vectors @ q))[:K]]
-                recalls.append(len(set(got) & set(exact)) / K)
-            p50, p99 = percentiles(timings)
+                explained += all(h["explanation"] for h in answer.json()["hits"])
+                # The index's recall: the plain ranking (the artist cap reorders on purpose).
+                exact = set(ids[np.argsort(-(vectors @ q))[:K]])
+                recalls.append(len({h["song"]["track_id"] for h in top.json()["hits"][:K]} & exact) / K)
             client.close()
-    print(f"service: {points:,} songs x {DIM}-d indexed over HTTP in {index_s:.1f} s")
-    print(
-        f"service: /search/vector top-{K} with payloads, {queries} queries: "
-        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, recall@{K} {np.mean(recalls):.3f}"
+    figures = {
+        "songs": points,
+        "upsert_s": round(upsert_s, 1),
+        "optimize_s": round(optimize_s, 1),
+        "default_page": ms(default),
+        "plain_page": ms(plain),
+        "default_over_plain": ratio_rounds(default, plain, ROUNDS),
+        "recall_at_10": round(float(np.mean(recalls)), 4),
+        "pages_with_explanations": round(explained / len(qs), 3),
+    }
+    path = run.save(
+        figures, {"default_s": [round(x, 6) for x in default], "plain_s": [round(x, 6) for x in plain]}
     )
-
-
-def edge_benchmark(scales: list[int], queries: int, budget_s: float, seed: int) -> None:
-    from services.search.storage.base import Conditions, Upsert, point_id
-    from services.search.storage.edge import EdgeStore
-
-    rng = np.random.default_rng(seed + 1)
-    deadline = time.monotonic() + budget_s
-    genres = ["pop", "rock", "rap", "edm", "latin", "r&b"]
-    print("| points | insert s | p50 ms | p99 ms | filtered p50 ms | recall@10 |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    with tempfile.TemporaryDirectory() as tmp:
-        store = EdgeStore(Path(tmp), "bench")
-        meta = store.create_version("bench:random", DIM)
-        store.switch_alias(meta.version)
-        all_vecs = np.empty((0, DIM), dtype=np.float32)
-        for scale in scales:
-            if time.monotonic() > deadline:
-                print(f"| {scale:,} | skipped: time budget of {budget_s:.0f} s used up | | | | |")
-                break
-            started = time.perf_counter()
-            new = unit_rows(rng, scale - len(all_vecs))
-            base = len(all_vecs)
-            for start in range(0, len(new), 5000):
-                chunk = new[start : start + 5000]
-                store.upsert(
-                    None,
-                    [
-                        Upsert(
-                            point_id(str(base + start + i)),
-                            v.tolist(),
-                            {
-                                "track_id": str(base + start + i),
-                                "genres": [genres[(base + start + i) % 6]],
-                                "year": 1960 + (base + start + i) % 60,
-                            },
-                        )
-                        for i, v in enumerate(chunk)
-                    ],
-                )
-            insert_s = time.perf_counter() - started
-            all_vecs = np.vstack([all_vecs, new])
-            n_q = queries if scale <= 100_000 else max(50, queries // 10)
-            qs = unit_rows(rng, n_q)
-            timings, filtered, recalls = [], [], []
-            cond = Conditions(match_any={"genres": ["rock", "pop"]}, ranges={"year": (1990, 2009)})
-            for q in qs:
-                t0 = time.perf_counter()
-                hits = store.query(None, q.tolist(), None, K)
-                timings.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                store.query(None, q.tolist(), cond, K)
-                filtered.append(time.perf_counter() - t0)
-                exact = set(np.argsort(-(all_vecs @ q))[:K].astype(str))
-                recalls.append(len({h.payload["track_id"] for h in hits} & exact) / K)
-                if time.monotonic() > deadline + 120:
-                    break
-            p50, p99 = percentiles(timings)
-            f50, _ = percentiles(filtered)
-            print(
-                f"| {scale:,} | {insert_s:.1f} | {p50:.1f} | {p99:.1f} | {f50:.1f} | {np.mean(recalls):.3f} |"
-                f" ({len(timings)} queries)"
-            )
-            sys.stdout.flush()
-        store.close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--scales", type=int, nargs="*", default=[100_000, 300_000, 1_000_000])
-    parser.add_argument("--budget-s", type=float, default=1200, help="stop growing after this long")
-    parser.add_argument("--skip-service", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores)")
-    if not args.skip_service:
-        service_benchmark(args.queries, args.seed)
-    if args.scales:
-        edge_benchmark(args.scales, args.queries, args.budget_s, args.seed)
-    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+    print(figures)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     # chosen by measurement, see docs/quality.md.
     similar_audio_weight: float = Field(default=0.5, ge=0.0, le=1.0)
 
+    # --- search: vector index and Qdrant cluster (services/search/storage/tuning.py) ---------
+    # HNSW and int8 quantization, for the embedded store and a Qdrant server alike.
+    qdrant_hnsw_m: int = Field(32, ge=4, le=128)
+    qdrant_hnsw_ef_construct: int = Field(128, ge=8, le=1024)
+    qdrant_hnsw_ef: int = Field(2048, ge=8, le=8192)  # candidates per query: recall vs latency
+    qdrant_quantization: bool = True
+    # A Qdrant cluster (QDRANT_URL set): shards per collection, copies of each, copies per write.
+    qdrant_shard_number: int = Field(1, ge=1)
+    qdrant_replication_factor: int = Field(1, ge=1)
+    qdrant_write_consistency_factor: int = Field(1, ge=1)
+
     # --- auth -----------------------------------------------------------------------------------
     bcrypt_rounds: int = 12
     session_days: int = 30

@@ -19,6 +19,7 @@ import torch
 
 from services.common.settings import Settings
 from services.encoder.images import probe_pixels
+from services.encoder.memory import release_torch_model
 from services.encoder.model_loading import LoadedClip, load_clip
 from services.encoder.towers import OnnxTowers, TorchTowers, Towers, build_onnx_towers, onnx_folder
 
@@ -81,6 +82,8 @@ class ClipEncoder:
         self.towers = towers
         self.text_batch_size = text_batch_size
         self.stats = ForwardStats()
+        # RSS in bytes before and after the torch model was dropped (ONNX runtime only).
+        self.released: tuple[int, int] | None = None
         self._lock = threading.Lock()
         model = clip.model
         self.context_length = int(getattr(model, "context_length", 77))
@@ -150,6 +153,9 @@ def build_encoder(settings: Settings) -> ClipEncoder:
     else:
         towers = TorchTowers(clip.model)
     encoder = ClipEncoder(clip, towers, settings.encoder_text_batch_size)
+    if settings.encoder_runtime == "onnx":
+        # The towers are self-contained ONNX sessions from here on.
+        encoder.released = release_torch_model(clip)
     log.info(
         "encoder ready: model_id=%s runtime=%s dim=%d in %.1fs",
         clip.model_id,

@@ -44,7 +44,7 @@ class PreprocessSpec:
 class LoadedClip:
     """A loaded open_clip model plus what /info reports about it."""
 
-    model: Any  # open_clip.CLIP (eval mode, fp32, CPU)
+    model: Any  # open_clip.CLIP (eval mode, fp32, CPU); None once ONNX towers replace it
     tokenizer: Any  # open_clip tokenizer: list[str] -> LongTensor [n, context_length]
     preprocess: PreprocessSpec
     model_name: str

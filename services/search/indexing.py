@@ -74,6 +74,7 @@ def present(store: VectorStore, version: str | None, track_ids: list[str]) -> li
 def activate(store: VectorStore, version: str, drop_old: bool = True) -> tuple[str | None, list[str]]:
     """Switch the alias to ``version``; then drop every other version (searches never see a gap)."""
     store.meta(version)  # raises VersionNotFound first
+    store.optimize(version)  # a new version starts serving with its graph built, never unindexed
     previous = store.switch_alias(version)
     dropped = []
     if drop_old:

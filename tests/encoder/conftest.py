@@ -63,6 +63,15 @@ def onnx_encoder(tiny_model_dir: Path, encoder_data_dir: Path):
 
 
 @pytest.fixture(scope="session")
+def plain_model(tiny_model_dir: Path, encoder_data_dir: Path):
+    """Plain open_clip with the same weights, the parity reference: an ONNX encoder no longer
+    holds its torch model."""
+    from services.encoder.model_loading import load_clip
+
+    return load_clip(settings_for(tiny_model_dir, encoder_data_dir)).model
+
+
+@pytest.fixture(scope="session")
 def torch_encoder(tiny_model_dir: Path, encoder_data_dir: Path):
     from services.encoder.encoding import build_encoder
 

@@ -26,15 +26,15 @@ TEXTS = [
 ]
 
 
-def plain_text_vectors(encoder: ClipEncoder, texts: list[str]) -> np.ndarray:
+def plain_text_vectors(model, encoder: ClipEncoder, texts: list[str]) -> np.ndarray:
     with torch.inference_mode():
-        return encoder.clip.model.encode_text(encoder.clip.tokenizer(texts), normalize=True).numpy()
+        return model.encode_text(encoder.clip.tokenizer(texts), normalize=True).numpy()
 
 
-def plain_image_vectors(encoder: ClipEncoder, pixels: list[np.ndarray]) -> np.ndarray:
+def plain_image_vectors(model, pixels: list[np.ndarray]) -> np.ndarray:
     with torch.inference_mode():
         batch = torch.from_numpy(np.stack(pixels))
-        return encoder.clip.model.encode_image(batch, normalize=True).numpy()
+        return model.encode_image(batch, normalize=True).numpy()
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -42,20 +42,20 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("runtime", ["onnx_encoder", "torch_encoder"])
-def test_text_vectors_match_open_clip(runtime: str, request: pytest.FixtureRequest) -> None:
+def test_text_vectors_match_open_clip(runtime: str, request: pytest.FixtureRequest, plain_model) -> None:
     encoder: ClipEncoder = request.getfixturevalue(runtime)
     ours = encoder.encode_texts(TEXTS)
     assert ours.shape == (len(TEXTS), encoder.dim)
-    assert cosines(ours, plain_text_vectors(encoder, TEXTS)).min() >= 0.9999
+    assert cosines(ours, plain_text_vectors(plain_model, encoder, TEXTS)).min() >= 0.9999
 
 
 @pytest.mark.parametrize("runtime", ["onnx_encoder", "torch_encoder"])
-def test_image_vectors_match_open_clip(runtime: str, request: pytest.FixtureRequest) -> None:
+def test_image_vectors_match_open_clip(runtime: str, request: pytest.FixtureRequest, plain_model) -> None:
     encoder: ClipEncoder = request.getfixturevalue(runtime)
     pixels = [to_pixels(photo(size, seed=i), encoder.clip.preprocess) for i, size in
               enumerate([(640, 480), (300, 500), (224, 224), (90, 120)])]
     ours = encoder.encode_pixels(pixels)
-    assert cosines(ours, plain_image_vectors(encoder, pixels)).min() >= 0.999
+    assert cosines(ours, plain_image_vectors(plain_model, pixels)).min() >= 0.999
 
 
 def test_trimmed_batches_equal_full_length_rows(torch_encoder: ClipEncoder) -> None:
@@ -134,7 +134,7 @@ def test_plan_groups_by_length_and_trims_each_pass() -> None:
     assert sorted(np.concatenate([b.rows for b in batches]).tolist()) == list(range(6))
 
 
-def test_jpeg_draft_upload_path_stays_within_parity(onnx_encoder: ClipEncoder) -> None:
+def test_jpeg_draft_upload_path_stays_within_parity(onnx_encoder: ClipEncoder, plain_model) -> None:
     """The service's default upload path (JPEG draft decoding) vs plain open_clip on the full image."""
     import io
 
@@ -149,15 +149,15 @@ def test_jpeg_draft_upload_path_stays_within_parity(onnx_encoder: ClipEncoder) -
         data = encode(photo(size, seed=i), "JPEG", quality=90)
         ours = onnx_encoder.encode_pixels([prepare_upload(data, onnx_encoder.clip.preprocess, 10**7, 10**8)])
         with torch.inference_mode():
-            reference = onnx_encoder.clip.model.encode_image(
+            reference = plain_model.encode_image(
                 transform(Image.open(io.BytesIO(data)))[None], normalize=True
             ).numpy()
         assert cosines(ours, reference)[0] >= 0.999
 
 
-def test_class_token_tower_equals_the_visual_tower(onnx_encoder: ClipEncoder) -> None:
+def test_class_token_tower_equals_the_visual_tower(onnx_encoder: ClipEncoder, plain_model) -> None:
     """The exported image tower runs the last block on the class token only: same numbers."""
-    visual = onnx_encoder.clip.model.visual
+    visual = plain_model.visual
     module = towers.image_tower(visual)
     assert isinstance(module, towers.ImageTower)
     pixels = torch.from_numpy(probe_pixels(onnx_encoder.clip.preprocess, count=3))
@@ -165,10 +165,36 @@ def test_class_token_tower_equals_the_visual_tower(onnx_encoder: ClipEncoder) ->
         np.testing.assert_allclose(module(pixels).numpy(), visual(pixels).numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_other_visual_towers_are_exported_whole(onnx_encoder: ClipEncoder, monkeypatch) -> None:
-    visual = onnx_encoder.clip.model.visual
+def test_other_visual_towers_are_exported_whole(plain_model, monkeypatch) -> None:
+    visual = plain_model.visual
     monkeypatch.setattr(visual, "pool_type", "avg")  # mean pooling reads every token
     assert towers.image_tower(visual) is visual
+
+
+def test_the_onnx_encoder_lets_go_of_its_torch_model(tiny_model_dir, tmp_path) -> None:
+    """Once the ONNX towers serve, the torch model is freed (not merely unreferenced by the
+    encoder): nothing keeps it alive, and the encoder still encodes."""
+    import weakref
+
+    from services.encoder import encoding
+    from services.encoder.model_loading import load_clip
+
+    kept: list[weakref.ref] = []
+
+    def load_and_watch(settings):
+        clip = load_clip(settings)
+        kept.append(weakref.ref(clip.model))
+        return clip
+
+    settings = settings_for(tiny_model_dir, tmp_path, encoder_runtime="onnx", encoder_quantize="none")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(encoding, "load_clip", load_and_watch)
+        encoder = build_encoder(settings)
+    assert encoder.clip.model is None
+    assert kept[0]() is None
+    assert encoder.encode_texts(["rain"]).shape == (1, encoder.dim)
+    torch_encoder = build_encoder(settings.model_copy(update={"encoder_runtime": "torch"}))
+    assert torch_encoder.clip.model is not None  # the torch runtime runs on it
 
 
 def test_cpu_flags_decide_vnni() -> None:
@@ -187,7 +213,7 @@ def onnx_files(data_dir) -> set[str]:
 
 
 def test_auto_runs_the_image_tower_int8_when_it_keeps_parity(
-    tiny_model_dir, encoder_data_dir, onnx_encoder, monkeypatch
+    tiny_model_dir, encoder_data_dir, onnx_encoder, plain_model, monkeypatch
 ) -> None:
     auto = auto_encoder(tiny_model_dir, encoder_data_dir, monkeypatch, vnni=True)
     assert auto.runtime == "onnx-int8-image"
@@ -195,7 +221,7 @@ def test_auto_runs_the_image_tower_int8_when_it_keeps_parity(
     pixels = [to_pixels(photo(size, seed=i), auto.clip.preprocess) for i, size in
               enumerate([(640, 480), (300, 500), (224, 224)])]
     image = auto.encode_pixels(pixels)
-    assert cosines(image, plain_image_vectors(auto, pixels)).min() >= 0.999
+    assert cosines(image, plain_image_vectors(plain_model, pixels)).min() >= 0.999
     assert cosines(image, onnx_encoder.encode_pixels(pixels)).min() < 1 - 1e-7  # really int8
     # The text tower (the catalog index) stays fp32: the same vectors as the fp32 encoder.
     np.testing.assert_allclose(auto.encode_texts(TEXTS), onnx_encoder.encode_texts(TEXTS), atol=1e-6)

@@ -245,6 +245,10 @@ class SearchClient(ServiceClient):
     def index_present(self, track_ids: list[str], version: str | None = None) -> list[str]:
         return self.post_json("/index/present", {"version": version, "track_ids": track_ids})["track_ids"]
 
+    def index_optimize(self, version: str, timeout_s: float = 3600.0) -> dict[str, Any]:
+        """Build the version's vector index; minutes at a million songs, hence its own timeout."""
+        return self.post_json(f"/index/versions/{version}/optimize", timeout=timeout_s)
+
     def index_activate(self, version: str, drop_old: bool = True) -> dict[str, Any]:
         """Switch the alias to ``version``; ``{"active", "previous", "dropped"}``."""
         params = {"drop_old": str(drop_old).lower()}

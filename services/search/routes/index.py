@@ -78,6 +78,14 @@ def present(body: IndexPresent, store: StoreDep) -> TrackIds:
     return TrackIds(track_ids=indexing.present(store, body.version, body.track_ids))
 
 
+@router.post("/versions/{version}/optimize", response_model=VersionInfo)
+def optimize(version: str, store: StoreDep) -> VersionInfo:
+    """Build the version's vector index (HNSW graph, int8 vectors) now that it is filled; blocks
+    until done. Searches keep being answered meanwhile."""
+    store.optimize(version)
+    return _info(store, version)
+
+
 @router.post("/versions/{version}/activate", response_model=Activation)
 def activate(version: str, store: StoreDep, drop_old: bool = True) -> Activation:
     previous, dropped = indexing.activate(store, version, drop_old)

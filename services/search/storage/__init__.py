@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.common.settings import Settings
 from services.search.storage.base import VectorStore
+from services.search.storage.tuning import layout_from, tuning_from
 
 
 def open_store(settings: Settings) -> VectorStore:
@@ -13,7 +14,13 @@ def open_store(settings: Settings) -> VectorStore:
         from services.search.storage.server import ServerStore
 
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return ServerStore(settings.qdrant_url, settings.collection, api_key=key)
+        return ServerStore(
+            settings.qdrant_url,
+            settings.collection,
+            api_key=key,
+            tuning=tuning_from(settings),
+            layout=layout_from(settings),
+        )
     from services.search.storage.edge import EdgeStore
 
-    return EdgeStore(settings.qdrant_folder, settings.collection)
+    return EdgeStore(settings.qdrant_folder, settings.collection, tuning=tuning_from(settings))

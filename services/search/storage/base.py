@@ -154,6 +154,11 @@ class VectorStore(Protocol):
 
     def drop_version(self, version: str) -> None: ...
 
+    def optimize(self, version: str | None) -> bool:
+        """Make a filled version's vector index ready (graph and quantized vectors) before it
+        serves; True when work was done. Idempotent."""
+        ...
+
     def upsert(self, version: str | None, points: list[Upsert]) -> None: ...
 
     def set_payload(self, version: str | None, pid: str, payload: dict[str, Any]) -> None: ...
@@ -170,8 +175,11 @@ class VectorStore(Protocol):
         limit: int,
         offset: int = 0,
         with_vectors: bool = False,
+        exact: bool = False,
     ) -> list[StoredPoint]:
-        """Exact nearest neighbours (cosine), best first, payload included."""
+        """Nearest neighbours (cosine), best first, payload included: through the HNSW graph and
+        quantized vectors (rescored) once the version is optimized, else, or with ``exact``, by a
+        full scan."""
         ...
 
     def delete_other_sources(self, version: str | None, source: str) -> None:

@@ -6,13 +6,16 @@ Layout under ``root``::
     songs_v2/               the EdgeShard folder
     songs_v2.meta.json      {"model_id": ..., "dim": ...}
 
-The edge engine has no HNSW unless ``optimize()`` runs, so every query is an exact scan: at the
-catalog's size (28k x 512) that is a few milliseconds and recall is 1.0 by construction.
+Each shard is created with the HNSW and int8 quantization settings of ``tuning.IndexTuning``.
+The edge engine builds the graph only when ``optimize()`` runs (``EdgeStore.optimize``, called
+once a version is filled); until then, and for segments too small to be worth a graph, queries
+scan exactly.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import threading
@@ -23,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from qdrant_edge import (
+    AcornSearchParams,
     CountRequest,
     Direction,
     Distance,
     EdgeConfig,
+    EdgeOptimizersConfig,
     EdgeShard,
     EdgeVectorParams,
     Expression,
@@ -34,6 +39,7 @@ from qdrant_edge import (
     Filter,
     Formula,
     HasIdCondition,
+    HnswIndexConfig,
     IsEmptyCondition,
     MatchAny,
     MatchText,
@@ -43,10 +49,13 @@ from qdrant_edge import (
     PayloadSelector,
     Point,
     Prefetch,
+    QuantizationSearchParams,
     Query,
     QueryRequest,
     RangeFloat,
     RecommendQuery,
+    ScalarQuantizationConfig,
+    ScalarType,
     ScrollRequest,
     SearchParams,
     TextIndexParams,
@@ -74,6 +83,7 @@ from services.search.storage.base import (
     named_vectors,
     next_version_name,
 )
+from services.search.storage.tuning import IndexTuning
 
 ALIAS_FILE = "aliases.json"
 META_SUFFIX = ".meta.json"
@@ -95,6 +105,54 @@ def to_edge_filter(cond: Conditions | None) -> Filter | None:
     return Filter(must=must or None, must_not=must_not)
 
 
+def edge_config(dim: int, tuning: IndexTuning) -> EdgeConfig:
+    """The shard config: description and audio vectors, HNSW graph, int8 quantization, payloads on
+    disk."""
+    quantization = (
+        ScalarQuantizationConfig(ScalarType.Int8, quantile=tuning.quantile, always_ram=True)
+        if tuning.quantization
+        else None
+    )
+    return EdgeConfig(
+        vectors={VECTOR_NAME: EdgeVectorParams(size=dim, distance=Distance.Cosine), **audio_vector_config()},
+        hnsw_config=HnswIndexConfig(
+            m=tuning.m,
+            ef_construct=tuning.ef_construct,
+            full_scan_threshold=tuning.kilobytes(tuning.filter_exact_below, dim),
+            payload_m=tuning.payload_m,
+        ),
+        quantization_config=quantization,
+        optimizers=EdgeOptimizersConfig(indexing_threshold=tuning.kilobytes(tuning.exact_below, dim)),
+        # A page reads ~20-200 payloads; on disk they cost RSS nothing at a million songs.
+        on_disk_payload=True,
+    )
+
+
+def search_params(tuning: IndexTuning, exact: bool) -> SearchParams:
+    if exact:
+        return SearchParams(exact=True, quantization=QuantizationSearchParams(ignore=True))
+    # ACORN: a filtered walk also looks at neighbours' neighbours, so songs that pass the filter
+    # stay connected without extra per-payload links (payload_m 0); unfiltered queries ignore it.
+    acorn = AcornSearchParams(enable=True)
+    if not tuning.quantization:  # a collection built with int8 vectors would still use them
+        return SearchParams(
+            hnsw_ef=tuning.ef, quantization=QuantizationSearchParams(ignore=True), acorn=acorn
+        )
+    rescoring = QuantizationSearchParams(rescore=True, oversampling=tuning.oversampling)
+    return SearchParams(hnsw_ef=tuning.ef, quantization=rescoring, acorn=acorn)
+
+
+def build_graph(folder: str) -> bool:
+    """Open a closed shard, build its graph and quantized vectors, close it (run in a child)."""
+    shard = EdgeShard.load(folder)
+    try:
+        changed = shard.optimize()
+        shard.flush()
+    finally:
+        shard.close()
+    return changed
+
+
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data))
@@ -106,13 +164,15 @@ class EdgeStore:
 
     backend = "edge"
 
-    def __init__(self, root: Path, alias: str):
+    def __init__(self, root: Path, alias: str, tuning: IndexTuning | None = None):
         self.root = Path(root)
         self.alias = alias
+        self.tuning = tuning or IndexTuning()
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._shards: dict[str, EdgeShard] = {}
         self._in_use: dict[str, int] = {}
+        self._building: set[str] = set()
         self._idle = threading.Condition(self._lock)
 
     # --- aliases and versions ---------------------------------------------------------------------
@@ -156,13 +216,7 @@ class EdgeStore:
             folder = self.root / name
             if folder.exists():  # leftover of a crash before its meta file was written
                 shutil.rmtree(folder)
-            config = EdgeConfig(
-                vectors={
-                    VECTOR_NAME: EdgeVectorParams(size=dim, distance=Distance.Cosine),
-                    **audio_vector_config(),
-                }
-            )
-            shard = EdgeShard.create(str(folder), config)
+            shard = EdgeShard.create(str(folder), edge_config(dim, self.tuning))
             create_text_indexes(shard)
             for key in KEYWORD_FIELDS:
                 shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Keyword))
@@ -193,9 +247,7 @@ class EdgeStore:
             if version == self.active_version():
                 raise ValueError(f"'{version}' is what '{self.alias}' points at; switch the alias first")
             # Searches that resolved the old version before the switch finish on it first.
-            deadline = time.monotonic() + _DROP_WAIT_S
-            while self._in_use.get(version, 0) and time.monotonic() < deadline:
-                self._idle.wait(timeout=0.5)
+            self._wait_idle(version)
             shard = self._shards.pop(version, None)
             if shard is not None:
                 shard.close()
@@ -206,6 +258,8 @@ class EdgeStore:
     def _shard(self, version: str | None) -> Iterator[EdgeShard]:
         with self._lock:
             name = self._resolve(version)
+            while name in self._building:  # its graph is being built by a child process
+                self._idle.wait(timeout=1.0)
             shard = self._shards.get(name)
             if shard is None:
                 shard = self._shards[name] = EdgeShard.load(str(self.root / name))
@@ -216,6 +270,49 @@ class EdgeStore:
             with self._lock:
                 self._in_use[name] -= 1
                 self._idle.notify_all()
+
+    def optimize(self, version: str | None) -> bool:
+        """Build the HNSW graph and quantized vectors of a filled version; True when anything was
+        built, False if it was already done.
+
+        qdrant-edge holds the GIL while it builds (minutes at a million songs), which would stall
+        every request of this process. So a version that is not serving (a re-index) is built in a
+        child process while this one keeps answering from the active version. The active version
+        (the first index) is built in-process: its searches pause until the graph is ready."""
+        with self._lock:
+            name = self._resolve(version)
+            if name == self.active_version():
+                serving = True
+            else:
+                serving = False
+                self._building.add(name)  # _shard waits, so no request reopens it meanwhile
+                self._wait_idle(name)
+                shard = self._shards.pop(name, None)
+                if shard is not None:
+                    shard.close()
+        if serving:
+            with self._shard(name) as shard:
+                changed = shard.optimize()
+                shard.flush()
+            return changed
+        try:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                return pool.apply(build_graph, (str(self.root / name),))
+        finally:
+            with self._lock:
+                self._building.discard(name)
+                self._idle.notify_all()
+
+    def _wait_idle(self, name: str) -> None:
+        """Let searches that already hold the version finish first (bounded)."""
+        deadline = time.monotonic() + _DROP_WAIT_S
+        while self._in_use.get(name, 0) and time.monotonic() < deadline:
+            self._idle.wait(timeout=0.5)
+
+    def indexed_vectors(self, version: str | None = None) -> int:
+        """How many vectors of the version are in an HNSW graph (0: every query scans exactly)."""
+        with self._shard(version) as shard:
+            return shard.info().indexed_vectors_count
 
     # --- points -----------------------------------------------------------------------------------
     def upsert(self, version: str | None, points: list[Upsert]) -> None:
@@ -250,6 +347,7 @@ class EdgeStore:
         limit: int,
         offset: int = 0,
         with_vectors: bool = False,
+        exact: bool = False,
     ) -> list[StoredPoint]:
         edge_filter = to_edge_filter(conditions)
         if isinstance(query, Fused):
@@ -262,7 +360,7 @@ class EdgeStore:
                 filter=edge_filter,
                 with_payload=True,
                 with_vector=with_vectors,
-                params=SearchParams(exact=True),
+                params=search_params(self.tuning, exact),
             )
         with self._shard(version) as shard:
             hits = shard.query(request)

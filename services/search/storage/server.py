@@ -2,7 +2,10 @@
 
 ``location`` is a URL (``http://qdrant:6333``) or ``:memory:`` for qdrant-client's local mode,
 which speaks the same API in-process (the contract tests run on it). The model a collection was
-built with is kept in the collection's own metadata.
+built with is kept in the collection's own metadata. Collections get the same HNSW and int8
+quantization settings as the embedded store (``tuning.IndexTuning``), payloads on disk, and the
+cluster layout (shards, replicas, write consistency) of ``tuning.ClusterLayout``. Local mode
+accepts and ignores all of these: it always searches exactly.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from services.search.storage.base import (
     named_vectors,
     next_version_name,
 )
+from services.search.storage.tuning import ClusterLayout, IndexTuning
+
+_GREEN_WAIT_S = 3600.0  # the longest ``optimize`` waits for the server to finish indexing
 
 
 def to_server_filter(cond: Conditions | None) -> models.Filter | None:
@@ -51,13 +57,68 @@ def to_server_filter(cond: Conditions | None) -> models.Filter | None:
     return models.Filter(must=must or None, must_not=must_not)
 
 
+def collection_params(dim: int, tuning: IndexTuning, layout: ClusterLayout) -> dict[str, Any]:
+    """``create_collection`` arguments: description and audio vectors, HNSW, int8 quantization,
+    payloads on disk, cluster layout."""
+    quantization = (
+        models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(
+                type=models.ScalarType.INT8, quantile=tuning.quantile, always_ram=True
+            )
+        )
+        if tuning.quantization
+        else None
+    )
+    return {
+        "vectors_config": {
+            VECTOR_NAME: models.VectorParams(size=dim, distance=models.Distance.COSINE),
+            **audio_vector_config(),
+        },
+        "hnsw_config": models.HnswConfigDiff(
+            m=tuning.m,
+            ef_construct=tuning.ef_construct,
+            full_scan_threshold=tuning.kilobytes(tuning.filter_exact_below, dim),
+            payload_m=tuning.payload_m,
+        ),
+        "optimizers_config": models.OptimizersConfigDiff(
+            indexing_threshold=tuning.kilobytes(tuning.exact_below, dim)
+        ),
+        "quantization_config": quantization,
+        # Payloads are read for one page of hits; the indexed fields stay in RAM either way.
+        "on_disk_payload": True,
+        "shard_number": layout.shard_number,
+        "replication_factor": layout.replication_factor,
+        "write_consistency_factor": layout.write_consistency_factor,
+    }
+
+
+def search_params(tuning: IndexTuning, exact: bool) -> models.SearchParams:
+    if exact:
+        return models.SearchParams(exact=True, quantization=models.QuantizationSearchParams(ignore=True))
+    acorn = models.AcornSearchParams(enable=True)  # filtered walks stay connected (see edge.py)
+    if not tuning.quantization:  # a collection built with int8 vectors would still use them
+        ignore = models.QuantizationSearchParams(ignore=True)
+        return models.SearchParams(hnsw_ef=tuning.ef, quantization=ignore, acorn=acorn)
+    rescoring = models.QuantizationSearchParams(rescore=True, oversampling=tuning.oversampling)
+    return models.SearchParams(hnsw_ef=tuning.ef, quantization=rescoring, acorn=acorn)
+
+
 class ServerStore:
     """``VectorStore`` over a Qdrant server (or qdrant-client's local mode)."""
 
     backend = "server"
 
-    def __init__(self, location: str, alias: str, api_key: str | None = None):
+    def __init__(
+        self,
+        location: str,
+        alias: str,
+        api_key: str | None = None,
+        tuning: IndexTuning | None = None,
+        layout: ClusterLayout | None = None,
+    ):
         self.alias = alias
+        self.tuning = tuning or IndexTuning()
+        self.layout = layout or ClusterLayout()
         self.client = QdrantClient(location=location, api_key=api_key)
         # qdrant-client's local mode is not thread-safe; a real server does not need the lock
         # but it costs nothing next to a network round trip.
@@ -112,10 +173,7 @@ class ServerStore:
             self._metas.pop(name, None)  # a name freed by a failed re-index can come back
             self.client.create_collection(
                 name,
-                vectors_config={
-                    VECTOR_NAME: models.VectorParams(size=dim, distance=models.Distance.COSINE),
-                    **audio_vector_config(),
-                },
+                **collection_params(dim, self.tuning, self.layout),
                 metadata={"model_id": model_id, "dim": dim, "created_at": created_at, "audio_dim": AUDIO_DIM},
             )
             create_text_indexes(self.client, name)
@@ -155,6 +213,24 @@ class ServerStore:
             self.client.delete_collection(version)
             self._metas.pop(version, None)
 
+    def optimize(self, version: str | None) -> bool:
+        """A server indexes in the background: wait until the collection is green (indexed)."""
+        name = self._resolve(version)
+        deadline = time.monotonic() + _GREEN_WAIT_S
+        waited = False
+        while True:
+            with self._lock:
+                status = self.client.get_collection(name).status
+            if status == models.CollectionStatus.GREEN:
+                return waited
+            if status == models.CollectionStatus.GREY:  # pending but not started: an update starts it
+                with self._lock:
+                    self.client.update_collection(name, optimizers_config=models.OptimizersConfigDiff())
+            if status == models.CollectionStatus.RED or time.monotonic() > deadline:
+                raise RuntimeError(f"collection '{name}' is {status.value}, not indexed")
+            waited = True
+            time.sleep(1.0)
+
     def upsert(self, version: str | None, points: list[Upsert]) -> None:
         if not points:
             return
@@ -187,6 +263,7 @@ class ServerStore:
         limit: int,
         offset: int = 0,
         with_vectors: bool = False,
+        exact: bool = False,
     ) -> list[StoredPoint]:
         name = self._resolve(version)
         server_filter = to_server_filter(conditions)
@@ -197,7 +274,7 @@ class ServerStore:
                 "query": _description_query(query),
                 "using": VECTOR_NAME,
                 "query_filter": server_filter,
-                "search_params": models.SearchParams(exact=True),
+                "search_params": search_params(self.tuning, exact),
             }
         with self._lock:
             response = self.client.query_points(
