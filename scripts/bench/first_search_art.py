@@ -16,7 +16,9 @@ one photo's results (12 songs not shown before) on both stacks, alternating whic
 
 "Playable at first render" counts the cards of the first page as rendered by the UI: an iTunes
 preview (<audio>) or the click-to-load Spotify player with the change; an iTunes preview only
-without it (the player is part of the change). Nothing is asserted.
+without it (the player is part of the change). Nothing is asserted. Writes
+``bench-results/first_search_art.json`` (``scripts/bench/results.py``), which
+``python -m scripts.bench.report`` renders.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
+from scripts.bench.results import Run
 from scripts.make_demo_model import make_tiny_checkpoint
 from services.common.embedded import start_redis
 from services.common.rate_limits import calls_per_second
@@ -114,6 +118,9 @@ def main() -> None:
     args = parser.parse_args()
     defaults = Settings()
     pace = calls_per_second(defaults.itunes_calls_per_minute, defaults.itunes_rate_window_s)
+    limits = {"itunes_per_minute": defaults.itunes_calls_per_minute,
+              "oembed_per_minute": defaults.spotify_oembed_calls_per_minute}  # fmt: skip
+    run = Run("first_search_art", {**vars(args), "page": PAGE, "limits": limits})
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
         f"limits: iTunes {defaults.itunes_calls_per_minute}/min, "
@@ -159,37 +166,53 @@ def main() -> None:
                     + f"); playable at first render {at_render}/{len(ids)}",
                     flush=True,
                 )
-    report(results, args.rounds, args.budget)
+    figures = summary(results)
+    report(figures, args.rounds, args.budget)
+    fields = ("all_art_s", "with_art_at_end", "playable_at_render", "cards", "projected_wait_s")
+    samples = {name: [dict(zip(fields, r, strict=True)) for r in rows] for name, rows in results.items()}
+    print(f"wrote {run.save(figures, samples)}")
 
 
-def report(results: dict[str, list], rounds: int, budget_s: float) -> None:
-    def total(name: str, index: int) -> int:
-        return sum(r[index] for r in results[name])
+def summary(results: dict[str, list]) -> dict[str, Any]:
+    """Per side: rounds with art on every card (and how long it took), cards with art at the end,
+    cards playable at first render, and the backlog's projected wait where art did not come."""
+    figures: dict[str, Any] = {}
+    for name, rows in results.items():
+        times = [r[0] for r in rows if r[0] is not None]
+        projections = [r[4] for r in rows if r[4] is not None]
+        figures[name] = {
+            "rounds": len(rows),
+            "rounds_all_art": len(times),
+            "all_art_s": {"median": round(statistics.median(times), 1), "max": round(max(times), 1)}
+            if times
+            else None,
+            "with_art_at_end": sum(r[1] for r in rows),
+            "playable_at_render": sum(r[2] for r in rows),
+            "cards": sum(r[3] for r in rows),
+            "projected_wait_s": round(statistics.median(projections)) if projections else None,
+        }
+    return figures
 
-    def cards(name: str) -> int:
-        return total(name, 3)
 
-    with_times = [r[0] for r in results["with"] if r[0] is not None]
+def report(figures: dict[str, Any], rounds: int, budget_s: float) -> None:
+    on, off = figures["with"], figures["without"]
     print("summary:")
-    if with_times:
+    if on["all_art_s"]:
         print(
-            f"  with:    art on all cards after median {statistics.median(with_times):.1f} s "
-            f"(max {max(with_times):.1f} s; {len(with_times)}/{rounds} rounds within 60 s)"
+            f"  with:    art on all cards after median {on['all_art_s']['median']:.1f} s "
+            f"(max {on['all_art_s']['max']:.1f} s; {on['rounds_all_art']}/{rounds} rounds within 60 s)"
         )
-    print(f"  with:    playable at first render {total('with', 2)}/{cards('with')}")
-    in_budget = sum(r[0] is not None for r in results["without"])
+    print(f"  with:    playable at first render {on['playable_at_render']}/{on['cards']}")
     print(
-        f"  without: art on all cards within {budget_s:.0f} s in {in_budget}/{rounds} rounds; "
-        f"cards with art after {budget_s:.0f} s {total('without', 1)}/{cards('without')}"
+        f"  without: art on all cards within {budget_s:.0f} s in {off['rounds_all_art']}/{rounds} rounds; "
+        f"cards with art after {budget_s:.0f} s {off['with_art_at_end']}/{off['cards']}"
     )
-    projections = [r[4] for r in results["without"] if r[4] is not None]
-    if projections:
+    if off["projected_wait_s"] is not None:
         print(
-            f"  without: projected wait for the last card: median {statistics.median(projections) / 60:.0f}"
-            " min"
+            f"  without: projected wait for the last card: median {off['projected_wait_s'] / 60:.0f} min"
             " (its place in the backlog at the iTunes pace)"
         )
-    print(f"  without: playable at first render {total('without', 2)}/{cards('without')}")
+    print(f"  without: playable at first render {off['playable_at_render']}/{off['cards']}")
 
 
 def _indexed_ids(side: FreshStack) -> list[str]:

@@ -52,3 +52,38 @@ def test_ratio_rounds_takes_each_rounds_medians_and_their_spread():
 @pytest.mark.parametrize(("q", "expected"), [(50, 3.0), (99, 5.0), (0, 1.0)])
 def test_percentile_is_nearest_rank(q: float, expected: float):
     assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], q) == expected
+
+
+def test_song_names_renders_the_p95_target_from_its_own_figures(tmp_path: Path):
+    names, song = [0.002, 0.003, 0.004, 0.060], [0.001, 0.001, 0.002, 0.002]
+    latency = {"names": ms(names), "song": ms(song), "fused": ms([0.01] * 2), "description": ms([0.008] * 2)}
+    figures = {
+        "songs": 28352, "index_s": 30.2, "queries": {"total": 4, "with_matches": 3, "empty": 1},
+        "latency": latency, "names_p95_over_song_p95": 30.0,
+        "names_over_song": ratio_rounds(names, song, 2),
+        "fused_over_description": ratio_rounds([0.01, 0.01], [0.008, 0.008], 2),
+        "target_p95_ms": 50.0, "target_met": False,
+    }  # fmt: skip
+    Run("song_names", {"rounds": 2, "per_round": 2, "seed": 0}).save(figures, {}, folder=tmp_path)
+    text = report.render(report.load(tmp_path))
+    assert "| `GET /songs/names` | 4 | 4.0 | 60.0 | 60.0 |" in text
+    assert "p95 60.0 ms (30.00x the reference's p95), **not met**" in text
+
+
+def test_first_search_art_renders_both_sides_and_the_target(tmp_path: Path):
+    def side(times: list[float], art: int, playable: int, wait: float | None) -> dict:
+        return {"rounds": 2, "rounds_all_art": len(times), "with_art_at_end": art,
+                "all_art_s": {"median": times[0], "max": times[-1]} if times else None,
+                "playable_at_render": playable, "cards": 24, "projected_wait_s": wait}  # fmt: skip
+
+    figures = {"with": side([6.1, 11.0], 24, 24, None), "without": side([], 1, 1, 2280)}
+    params = {"rounds": 2, "backlog": 1000, "budget": 30.0, "page": 12,
+              "limits": {"itunes_per_minute": 20, "oembed_per_minute": 180}}  # fmt: skip
+    Run("first_search_art", params).save(figures, {}, folder=tmp_path)
+    text = report.render(report.load(tmp_path))
+    assert "median **6.1 s**, max 11.0 s (2/2 rounds within 60 s)" in text
+    assert "not within 30 s in any round (1 of 24 cards with art after 30 s)" in text
+    assert "after a median **38 min**" in text
+    assert "| **24/24** (iTunes preview, else the click-to-load Spotify player) | 1/24 |" in text
+    # One round past 10 s misses the target even though every card got art.
+    assert "in every round: **not met**" in text
