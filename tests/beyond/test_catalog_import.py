@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from scripts.import_catalog import import_catalog, main
 from services.common.catalog_import import CatalogFileError, read_catalog
 from services.common.clients.search import SearchClient
+from services.common.http import ServiceError
 from tests.search.conftest import TOKEN, StandInEncoder, index_songs, search_app, search_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(Local mode|local Qdrant).*:UserWarning")
@@ -198,3 +199,15 @@ def test_the_documented_example_file_imports_cleanly():
     assert neon.description == expected  # a genre outside the bundled six: "<genre> song"
     queen = next(s.song for s in report.songs if s.song.title == "Bohemian Rhapsody")
     assert queen.description == "a wistful, mellow slow rock song from the 1970s"  # the bundled rules
+
+
+def test_replacing_with_a_catalog_that_has_no_songs_deletes_nothing(client: TestClient, catalog_slice):
+    """A typo in the name, or a file whose every row was refused, must not empty the index."""
+    answer = client.post("/catalog/replace", json={"source": "nothing-here"})
+    assert answer.status_code == 409 and "nothing-here" in answer.text, answer.text
+    assert client.get("/info").json()["points"] == len(catalog_slice)
+    only_bad_rows = b"title,artist\nNo Artist,\n,No Title\n"
+    with pytest.raises(ServiceError) as refused:
+        import_catalog(only_bad_rows, "mine", search_client(client), StandInEncoder(), replace=True)
+    assert refused.value.status == 409
+    assert client.get("/info").json()["points"] == len(catalog_slice)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException
 from services.search.deps import Internal, StoreDep
 from services.search.routes.index import MAX_ITEMS
 from services.search.schemas import ImportedHashes, ReplaceCatalog, Replaced, TrackIds
-from services.search.storage.base import point_id
+from services.search.storage.base import Conditions, point_id
 
 router = APIRouter(prefix="/catalog", tags=["index"], dependencies=Internal)
 
@@ -29,7 +29,11 @@ def unchanged(body: ImportedHashes, store: StoreDep) -> TrackIds:
 
 @router.post("/replace", response_model=Replaced)
 def replace(body: ReplaceCatalog, store: StoreDep) -> Replaced:
-    """Keep only the songs of ``source``: the bundled catalog and every other import go."""
+    """Keep only the songs of ``source``: the bundled catalog and every other import go. A source
+    with no songs is refused (409): replacing with it would empty the index, and that is what a
+    misspelt name or a file whose every row was refused would ask for."""
+    if store.count(None, Conditions(match_any={"source": [body.source]})) == 0:
+        raise HTTPException(409, f"catalog {body.source!r} has no songs; nothing was deleted")
     before = store.count()
     store.delete_other_sources(None, body.source)
     remaining = store.count()
