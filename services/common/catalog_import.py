@@ -181,7 +181,10 @@ def read_catalog(data: bytes, source: str) -> ImportReport:
             report.problems.append(Problem(start, f"duplicate of line {earlier} (same song)", True))
             continue
         first_line[song.track_id] = start
-        digest = hashlib.sha256(json.dumps(song.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        # The source is part of the hash: a row with a Spotify id has the same track id in every
+        # catalog, and importing it under another name must move it there, not count as unchanged.
+        stored = {"source": source, "song": song.model_dump(mode="json")}
+        digest = hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest()
         report.songs.append(ImportedSong(start, song, digest[:32]))
     return report
 

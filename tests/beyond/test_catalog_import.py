@@ -211,3 +211,15 @@ def test_replacing_with_a_catalog_that_has_no_songs_deletes_nothing(client: Test
         import_catalog(only_bad_rows, "mine", search_client(client), StandInEncoder(), replace=True)
     assert refused.value.status == 409
     assert client.get("/info").json()["points"] == len(catalog_slice)
+
+
+def test_the_same_file_under_another_name_moves_its_songs_to_that_catalog(client: TestClient):
+    """Rows with a Spotify id keep their track id whatever the catalog's name, so a re-import
+    under a new name must not be taken as "unchanged": the songs must carry the new source."""
+    with_ids = b"title,artist,spotify_id\nOne,Me,4uLU6hMCjMI75M1A2tKUQC\nTwo,Me,0VjIjW4GlUZAMYd2vXMi3b\n"
+    search = search_client(client)
+    import_catalog(with_ids, "first", search, StandInEncoder())
+    moved = import_catalog(with_ids, "second", search, StandInEncoder(), replace=True)
+    assert (moved.upserted, moved.unchanged) == (2, 0)
+    assert client.get("/filters").json()["sources"] == ["second"]
+    assert client.get("/info").json()["points"] == 2
