@@ -132,6 +132,16 @@ def _number(raw: str) -> float:
     return value
 
 
+SEPARATORS = ",;\t"
+
+
+def _separator(text: str) -> str:
+    """The header line's most frequent of comma, semicolon and tab: spreadsheets in locales with a
+    decimal comma save "CSV" with semicolons, and some exports use tabs."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    return max(SEPARATORS, key=header.count) if any(c in header for c in SEPARATORS) else ","
+
+
 def track_id_for(source: str, title: str, artist: str, spotify_id: str | None) -> str:
     """The Spotify id when there is one, else a stable id from the source, title and artist."""
     if spotify_id:
@@ -147,9 +157,12 @@ def read_catalog(data: bytes, source: str) -> ImportReport:
             f"catalog name {source!r}: use lowercase letters, digits, - and _ (and not {BUNDLED!r})"
         )
     report = ImportReport()
-    reader = csv.reader(io.StringIO(decode_lines(data), newline=""))
+    text = decode_lines(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text))
     try:
         header = next(reader)
+        while not any(cell.strip() for cell in header):  # blank lines above the header
+            header = next(reader)
     except StopIteration:
         raise CatalogFileError("the file is empty") from None
     except csv.Error as exc:

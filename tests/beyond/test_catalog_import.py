@@ -223,3 +223,18 @@ def test_the_same_file_under_another_name_moves_its_songs_to_that_catalog(client
     assert (moved.upserted, moved.unchanged) == (2, 0)
     assert client.get("/filters").json()["sources"] == ["second"]
     assert client.get("/info").json()["points"] == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\r\n\r\ntitle,artist,energy\r\nOne,Me,0.5\r\nTwo,,0.7\r\n",  # blank lines above the header
+        b"title;artist;energy\nOne;Me;0,5\nTwo;;0,7\n",  # a spreadsheet in a decimal-comma locale
+        b"title\tartist\tenergy\nOne\tMe\t0.5\nTwo\t\t0.7\n",  # tab-separated
+    ],
+)
+def test_blank_lines_above_the_header_and_other_separators_are_read(data: bytes):
+    report = read_catalog(data, "mine")
+    assert [(s.song.title, s.song.artist, s.song.energy) for s in report.songs] == [("One", "Me", 0.5)]
+    first = data.splitlines().index(next(line for line in data.splitlines() if line.startswith(b"One")))
+    assert [(p.line, p.reason) for p in report.problems] == [(first + 2, "no artist")]
