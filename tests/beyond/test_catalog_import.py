@@ -238,3 +238,11 @@ def test_blank_lines_above_the_header_and_other_separators_are_read(data: bytes)
     assert [(s.song.title, s.song.artist, s.song.energy) for s in report.songs] == [("One", "Me", 0.5)]
     first = data.splitlines().index(next(line for line in data.splitlines() if line.startswith(b"One")))
     assert [(p.line, p.reason) for p in report.problems] == [(first + 2, "no artist")]
+
+
+def test_unchanged_needs_a_hash_for_every_song(ro_client: TestClient, catalog_slice):
+    """A bundled song has no import hash: an item without one must not match it as 'unchanged'."""
+    bundled = catalog_slice[0].track_id
+    for item in ({"track_id": bundled}, {"track_id": bundled, "import_hash": ""}, {"import_hash": "h"}):
+        answer = ro_client.post("/catalog/unchanged", json={"items": [item]})
+        assert answer.status_code == 422, (item, answer.text)

@@ -21,9 +21,9 @@ def unchanged(body: ImportedHashes, store: StoreDep) -> TrackIds:
     """The track ids stored with exactly this ``import_hash`` (re-importing them changes nothing)."""
     if len(body.items) > MAX_ITEMS:
         raise HTTPException(422, f"at most {MAX_ITEMS} items per request")
-    wanted = {point_id(i.get("track_id", "")): i for i in body.items}
+    wanted = {point_id(i.track_id): i.import_hash for i in body.items}
     stored = store.retrieve(None, list(wanted))
-    same = [p for p in stored if p.payload.get("import_hash") == wanted[p.id].get("import_hash")]
+    same = [p for p in stored if p.payload.get("import_hash") == wanted[p.id]]
     return TrackIds(track_ids=[str(p.payload.get("track_id")) for p in same])
 
 
