@@ -36,6 +36,9 @@ def signed_in_page(ui_stack: Any, name: str) -> Iterator[Any]:
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(url)
             expect(page.locator("#pp-sign-in")).to_be_visible(timeout=FIRST_LOAD_MS)
+            # The page's load event sets the banner and resets the sign-in tabs: a "Create account"
+            # click before it ends is undone (seen under load), so wait for the banner first.
+            expect(page.locator("#pp-demo-banner")).to_contain_text("Demo model", timeout=FIRST_LOAD_MS)
             register(page, name[:1] + secrets.token_hex(4), "Browser-Test-Pass-9")
             yield page
             assert not [e for e in errors if "ResizeObserver" not in e], errors
