@@ -27,7 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from scripts.evaluate_quality import ClipEmbedder, Embedder, ServiceEmbedder
+from scripts.evaluate_quality import (
+    add_model_arguments,
+    embedder_from,
+)
 from scripts.evaluate_similar import build_engine
 from services.common.catalog import load_catalog
 from services.common.schemas import Song
@@ -65,22 +68,13 @@ def list_scores(photos: np.ndarray, songs: np.ndarray) -> tuple[float, float, fl
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, default=None)
-    parser.add_argument("--model", default="ViT-B-32")
-    parser.add_argument("--pretrained", default=None)
-    parser.add_argument("--encoder-url", default=None)
+    add_model_arguments(parser)
     parser.add_argument("--catalog", type=Path, default=Path("data/catalog/spotify_songs.csv.gz"))
     parser.add_argument("--boards", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if not (args.encoder_url or args.checkpoint or args.pretrained):
-        parser.error("give --checkpoint, --pretrained or --encoder-url")
+    embedder = embedder_from(parser, args)
     songs, _ = load_catalog(args.catalog)
-    embedder: Embedder = (
-        ServiceEmbedder(args.encoder_url)
-        if args.encoder_url
-        else ClipEmbedder(args.model, args.pretrained, args.checkpoint)
-    )
     rng = random.Random(args.seed)
     scores: dict[str, list[tuple[float, float, float]]] = {"mean": [], "recommend": []}
     jumps: dict[str, list[tuple[float, float]]] = {"ranked": [], "smooth": [], "arc": []}

@@ -308,29 +308,37 @@ def report_lines(
     return lines
 
 
-def main(argv: list[str] | None = None) -> dict[str, SetResult]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=Path, required=True, help="folder with labels.csv and the images")
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model options of every quality script: an open_clip model, a local checkpoint, or a
+    running encoder service (``embedder_from`` turns them into an ``Embedder``)."""
     parser.add_argument("--model", default="ViT-B-32", help="open_clip architecture (with --pretrained)")
     parser.add_argument("--pretrained", default=None, help="open_clip pretrained tag or weights file")
     parser.add_argument("--checkpoint", type=Path, default=None, help="local-dir folder or weights file")
     parser.add_argument("--encoder-url", default=None, help="use a running encoder service instead")
+
+
+def embedder_from(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Embedder:
+    """The ``Embedder`` the options of ``add_model_arguments`` name (a usage error without one)."""
+    if not (args.encoder_url or args.checkpoint or args.pretrained):
+        parser.error("give --checkpoint, --pretrained or --encoder-url")
+    if args.encoder_url:
+        return ServiceEmbedder(args.encoder_url)
+    return ClipEmbedder(args.model, args.pretrained, args.checkpoint)
+
+
+def main(argv: list[str] | None = None) -> dict[str, SetResult]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=Path, required=True, help="folder with labels.csv and the images")
+    add_model_arguments(parser)
     parser.add_argument("--catalog", type=Path, default=Path("data/catalog/spotify_songs.csv.gz"))
     parser.add_argument("--songs", type=int, default=None, help="evaluate on a slice of N songs")
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--json", type=Path, default=None, help="also write full results here")
     args = parser.parse_args(argv)
-    if not (args.encoder_url or args.checkpoint or args.pretrained):
-        parser.error("give --checkpoint, --pretrained or --encoder-url")
-
+    embedder = embedder_from(parser, args)
     images = read_labels(args.images)
     songs, _ = load_catalog(args.catalog)
     songs = sample(songs, args.songs)
-    embedder: Embedder = (
-        ServiceEmbedder(args.encoder_url)
-        if args.encoder_url
-        else ClipEmbedder(args.model, args.pretrained, args.checkpoint)
-    )
     results = evaluate(embedder, images, songs, args.top_k)
     print("\n".join(report_lines(results, embedder.model_id, len(images), len(songs), args.top_k)))
     if args.json:

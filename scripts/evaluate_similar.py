@@ -27,7 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.evaluate_quality import ClipEmbedder, Embedder, ServiceEmbedder, sample
+from scripts.evaluate_quality import (
+    Embedder,
+    add_model_arguments,
+    embedder_from,
+    sample,
+)
 from services.common.catalog import load_catalog
 from services.common.schemas import Song
 from services.search.audio import audio_distance
@@ -116,23 +121,14 @@ def report_lines(rows: list[SimilarScores], model_id: str, n_songs: int) -> list
 
 def main(argv: list[str] | None = None) -> list[SimilarScores]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, default=None, help="open_clip local-dir folder or weights")
-    parser.add_argument("--model", default="ViT-B-32", help="open_clip architecture (with --pretrained)")
-    parser.add_argument("--pretrained", default=None)
-    parser.add_argument("--encoder-url", default=None, help="use a running encoder service instead")
+    add_model_arguments(parser)
     parser.add_argument("--catalog", type=Path, default=Path("data/catalog/spotify_songs.csv.gz"))
     parser.add_argument("--seeds", type=int, default=500)
     parser.add_argument("--weights", type=float, nargs="+", default=list(DEFAULT_WEIGHTS))
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
-    if not (args.encoder_url or args.checkpoint or args.pretrained):
-        parser.error("give --checkpoint, --pretrained or --encoder-url")
+    embedder = embedder_from(parser, args)
     songs, _ = load_catalog(args.catalog)
-    embedder: Embedder = (
-        ServiceEmbedder(args.encoder_url)
-        if args.encoder_url
-        else ClipEmbedder(args.model, args.pretrained, args.checkpoint)
-    )
     seeds = sample(songs, args.seeds)
     with tempfile.TemporaryDirectory() as tmp:
         engine = build_engine(Path(tmp), songs, embedder)

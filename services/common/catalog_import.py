@@ -132,6 +132,16 @@ def _number(raw: str) -> float:
     return value
 
 
+SEPARATORS = ",;\t"
+
+
+def _separator(text: str) -> str:
+    """The header line's most frequent of comma, semicolon and tab: spreadsheets in locales with a
+    decimal comma save "CSV" with semicolons, and some exports use tabs."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    return max(SEPARATORS, key=header.count) if any(c in header for c in SEPARATORS) else ","
+
+
 def track_id_for(source: str, title: str, artist: str, spotify_id: str | None) -> str:
     """The Spotify id when there is one, else a stable id from the source, title and artist."""
     if spotify_id:
@@ -147,9 +157,12 @@ def read_catalog(data: bytes, source: str) -> ImportReport:
             f"catalog name {source!r}: use lowercase letters, digits, - and _ (and not {BUNDLED!r})"
         )
     report = ImportReport()
-    reader = csv.reader(io.StringIO(decode_lines(data), newline=""))
+    text = decode_lines(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text))
     try:
         header = next(reader)
+        while not any(cell.strip() for cell in header):  # blank lines above the header
+            header = next(reader)
     except StopIteration:
         raise CatalogFileError("the file is empty") from None
     except csv.Error as exc:
@@ -181,7 +194,10 @@ def read_catalog(data: bytes, source: str) -> ImportReport:
             report.problems.append(Problem(start, f"duplicate of line {earlier} (same song)", True))
             continue
         first_line[song.track_id] = start
-        digest = hashlib.sha256(json.dumps(song.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        # The source is part of the hash: a row with a Spotify id has the same track id in every
+        # catalog, and importing it under another name must move it there, not count as unchanged.
+        stored = {"source": source, "song": song.model_dump(mode="json")}
+        digest = hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest()
         report.songs.append(ImportedSong(start, song, digest[:32]))
     return report
 

@@ -1,9 +1,9 @@
 """Find songs by what people remember of them: words of the title and/or the artist.
 
-Matching is Qdrant's own full-text index on ``title`` and ``artist`` (prefix tokens, lowercased),
-so "bohemian rhap" and "DAFT punk" both work as typed. Every word must start a word of the title
-or of the artist; the engine returns the most popular matches, and this module only puts the
-titles that begin with what was typed first.
+Matching is Qdrant's own full-text index on ``title`` and ``artist`` (prefix tokens, lowercased,
+accents folded), so "bohemian rhap", "DAFT punk" and "motley crue" work as typed. Every word must
+start a word of the title or of the artist; the engine returns the most popular matches, and this
+module only puts the titles that begin with what was typed first.
 """
 
 from __future__ import annotations

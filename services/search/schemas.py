@@ -243,11 +243,18 @@ class TrackIds(BaseModel):
     track_ids: list[str]
 
 
+class ImportedHash(BaseModel):
+    # Both required: a stored song without an import hash (the bundled catalog) must never match.
+    model_config = ConfigDict(extra="forbid")
+    track_id: str = Field(min_length=1)
+    import_hash: str = Field(min_length=1, max_length=64)
+
+
 class ImportedHashes(BaseModel):
     """Songs of an import with the hash of their row, to find the ones already stored as is."""
 
     model_config = ConfigDict(extra="forbid")
-    items: list[dict[str, str]] = Field(description='[{"track_id": ..., "import_hash": ...}]')
+    items: list[ImportedHash]
 
 
 class ReplaceCatalog(BaseModel):

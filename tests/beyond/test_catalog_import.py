@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from scripts.import_catalog import import_catalog, main
 from services.common.catalog_import import CatalogFileError, read_catalog
 from services.common.clients.search import SearchClient
+from services.common.http import ServiceError
 from tests.search.conftest import TOKEN, StandInEncoder, index_songs, search_app, search_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(Local mode|local Qdrant).*:UserWarning")
@@ -198,3 +199,50 @@ def test_the_documented_example_file_imports_cleanly():
     assert neon.description == expected  # a genre outside the bundled six: "<genre> song"
     queen = next(s.song for s in report.songs if s.song.title == "Bohemian Rhapsody")
     assert queen.description == "a wistful, mellow slow rock song from the 1970s"  # the bundled rules
+
+
+def test_replacing_with_a_catalog_that_has_no_songs_deletes_nothing(client: TestClient, catalog_slice):
+    """A typo in the name, or a file whose every row was refused, must not empty the index."""
+    answer = client.post("/catalog/replace", json={"source": "nothing-here"})
+    assert answer.status_code == 409 and "nothing-here" in answer.text, answer.text
+    assert client.get("/info").json()["points"] == len(catalog_slice)
+    only_bad_rows = b"title,artist\nNo Artist,\n,No Title\n"
+    with pytest.raises(ServiceError) as refused:
+        import_catalog(only_bad_rows, "mine", search_client(client), StandInEncoder(), replace=True)
+    assert refused.value.status == 409
+    assert client.get("/info").json()["points"] == len(catalog_slice)
+
+
+def test_the_same_file_under_another_name_moves_its_songs_to_that_catalog(client: TestClient):
+    """Rows with a Spotify id keep their track id whatever the catalog's name, so a re-import
+    under a new name must not be taken as "unchanged": the songs must carry the new source."""
+    with_ids = b"title,artist,spotify_id\nOne,Me,4uLU6hMCjMI75M1A2tKUQC\nTwo,Me,0VjIjW4GlUZAMYd2vXMi3b\n"
+    search = search_client(client)
+    import_catalog(with_ids, "first", search, StandInEncoder())
+    moved = import_catalog(with_ids, "second", search, StandInEncoder(), replace=True)
+    assert (moved.upserted, moved.unchanged) == (2, 0)
+    assert client.get("/filters").json()["sources"] == ["second"]
+    assert client.get("/info").json()["points"] == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\r\n\r\ntitle,artist,energy\r\nOne,Me,0.5\r\nTwo,,0.7\r\n",  # blank lines above the header
+        b"title;artist;energy\nOne;Me;0,5\nTwo;;0,7\n",  # a spreadsheet in a decimal-comma locale
+        b"title\tartist\tenergy\nOne\tMe\t0.5\nTwo\t\t0.7\n",  # tab-separated
+    ],
+)
+def test_blank_lines_above_the_header_and_other_separators_are_read(data: bytes):
+    report = read_catalog(data, "mine")
+    assert [(s.song.title, s.song.artist, s.song.energy) for s in report.songs] == [("One", "Me", 0.5)]
+    first = data.splitlines().index(next(line for line in data.splitlines() if line.startswith(b"One")))
+    assert [(p.line, p.reason) for p in report.problems] == [(first + 2, "no artist")]
+
+
+def test_unchanged_needs_a_hash_for_every_song(ro_client: TestClient, catalog_slice):
+    """A bundled song has no import hash: an item without one must not match it as 'unchanged'."""
+    bundled = catalog_slice[0].track_id
+    for item in ({"track_id": bundled}, {"track_id": bundled, "import_hash": ""}, {"import_hash": "h"}):
+        answer = ro_client.post("/catalog/unchanged", json={"items": [item]})
+        assert answer.status_code == 422, (item, answer.text)

@@ -97,3 +97,15 @@ def test_limit_and_bad_parameters(ro_client: TestClient, catalog_slice):
     for params, needle in (({"q": "a", "limit": 0}, "limit"), ({"q": "x" * 201}, "q")):
         answer = ro_client.get("/songs/names", params=params)
         assert answer.status_code == 422 and needle in answer.text
+
+
+def test_accents_need_not_be_typed_on_the_edge_engine(tmp_path, catalog_slice):
+    """People type "motley crue" and "beyonce": the index folds accents, as it folds case."""
+    accented = catalog_slice[0].model_copy(
+        update={"track_id": "accented-0001", "title": "Kickstart Mÿ Héart", "artist": "Mötley Crüe"}
+    )
+    encoder = StandInEncoder()
+    with search_settings("edge", tmp_path) as settings, search_app(settings, encoder) as app_client:
+        index_songs(app_client, encoder, [*catalog_slice[1:20], accented])
+        for typed in ("motley crue", "MÖTLEY", "kickstart my heart", "héart crü"):
+            assert accented.track_id in {m["track_id"] for m in names(app_client, typed)}, typed

@@ -74,4 +74,6 @@ def test_moodboard_run_on_a_slice(tiny_model_dir, spread_catalog):
     result = em.main(["--checkpoint", str(tiny_model_dir), "--catalog", str(spread_catalog), "--boards", "6"])
     assert set(result) == {"mean", "recommend", "ranked", "smooth", "arc"}
     assert result["smooth"]["energy"] < result["ranked"]["energy"]
-    assert result["mean"]["worst"] <= result["mean"]["fit"]
+    # The mean query ranks songs by their summed cosine to the photos, so (exact search) its top 20
+    # has the highest mean fit any 20 songs can have: recommend's list can never beat it.
+    assert result["mean"]["fit"] >= result["recommend"]["fit"] - 1e-6

@@ -4,13 +4,10 @@ it without the photos. The UI process runs in front of the real encoder, search 
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 
-from tests.processes import running_service
-from tests.ui.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, FIRST_LOAD_MS, TIMEOUT_MS, shot
-from tests.ui.test_browser_song_search import register
+from tests.ui.signed_in import signed_in_page
+from tests.ui.test_browser import CHROMIUM, card_ids, shot
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,57 +18,35 @@ pytestmark = [
 ]
 
 
-def card_ids(page) -> list[str]:
-    return page.eval_on_selector_all("#pp-results article.pp-card", "els => els.map(e => e.dataset.trackId)")
-
-
 def test_moodboard_in_chromium(ui_stack, photo_files):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with running_service("services.ui.app:app", ui_stack.env, timeout_s=90) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1360, "height": 900})
-        try:
-            page.set_default_timeout(TIMEOUT_MS)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(url)
-            expect(page.locator("#pp-sign-in")).to_be_visible(timeout=FIRST_LOAD_MS)
-            register(page, "m" + secrets.token_hex(4))
-            expect(page.locator("#pp-user-badge")).to_be_visible()
+    with signed_in_page(ui_stack, "moodboard") as page:
+        page.get_by_text("Moodboard: several photos, one playlist").click()
+        files = [photo_files["sunset"], photo_files["night"], photo_files["broken"]]
+        page.locator("#pp-moodboard-files input[type=file]").set_input_files([str(f) for f in files])
+        expect(page.locator("#pp-moodboard-files tr", has_text="broken")).to_be_visible()
+        page.get_by_label("Smooth energy and tempo").check()
+        page.locator("#pp-moodboard-go").click()
+        heading = page.locator("#pp-results .pp-results-heading")
+        expect(heading).to_contain_text("Moodboard of 2 photos · Smooth energy and tempo")
+        expect(heading).to_contain_text("per song instead of")
+        expect(page.locator("#pp-notice")).to_contain_text("Not used: broken.png")
+        expect(page.locator("#pp-notice")).to_contain_text("The other photos count")
+        first = card_ids(page)
+        assert len(first) >= 10 and len(set(first)) == len(first)
+        expect(page.locator("#pp-load-more")).to_be_hidden()  # one playlist
+        shot(page, "moodboard-results")
 
-            page.get_by_text("Moodboard: several photos, one playlist").click()
-            files = [photo_files["sunset"], photo_files["night"], photo_files["broken"]]
-            page.locator("#pp-moodboard-files input[type=file]").set_input_files([str(f) for f in files])
-            expect(page.locator("#pp-moodboard-files tr", has_text="broken")).to_be_visible()
-            page.get_by_label("Smooth energy and tempo").check()
-            page.locator("#pp-moodboard-go").click()
-            heading = page.locator("#pp-results .pp-results-heading")
-            expect(heading).to_contain_text("Moodboard of 2 photos · Smooth energy and tempo")
-            expect(heading).to_contain_text("per song instead of")
-            expect(page.locator("#pp-notice")).to_contain_text("Not used: broken.png")
-            expect(page.locator("#pp-notice")).to_contain_text("The other photos count")
-            first = card_ids(page)
-            assert len(first) >= 10 and len(set(first)) == len(first)
-            expect(page.locator("#pp-load-more")).to_be_hidden()  # one playlist
-            shot(page, "moodboard-results")
-
-            page.get_by_role("tab", name="History").click()
-            row = page.locator("#pp-history li.pp-history-item").first
-            expect(row).to_contain_text("Moodboard · “2 photos · Smooth energy and tempo”")
-            expect(row.locator("img.pp-thumb")).to_be_visible()
-            shot(page, "moodboard-history")
-            row.locator("button[data-action=rerun]").click()
-            expect(heading).to_contain_text("Moodboard of 2 photos · Smooth energy and tempo")
-            page.wait_for_function(
-                "ids => JSON.stringify([...document.querySelectorAll('#pp-results article.pp-card')]"
-                ".map(e => e.dataset.trackId)) === JSON.stringify(ids)",
-                arg=first,
-            )
-            assert not [e for e in errors if "ResizeObserver" not in e], errors
-        except Exception:
-            shot(page, "moodboard-failure")
-            raise
-        finally:
-            browser.close()
+        page.get_by_role("tab", name="History").click()
+        row = page.locator("#pp-history li.pp-history-item").first
+        expect(row).to_contain_text("Moodboard · “2 photos · Smooth energy and tempo”")
+        expect(row.locator("img.pp-thumb")).to_be_visible()
+        shot(page, "moodboard-history")
+        row.locator("button[data-action=rerun]").click()
+        expect(heading).to_contain_text("Moodboard of 2 photos · Smooth energy and tempo")
+        page.wait_for_function(
+            "ids => JSON.stringify([...document.querySelectorAll('#pp-results article.pp-card')]"
+            ".map(e => e.dataset.trackId)) === JSON.stringify(ids)",
+            arg=first,
+        )

@@ -441,8 +441,9 @@ def _vector(raw: Any) -> list[float] | None:
 
 # --- song names and the audio vector ----------------------------------------------------------------
 def create_text_indexes(shard: EdgeShard) -> None:
-    """Prefix tokens, lowercased: "rhap" finds "Bohemian Rhapsody", "DAFT" finds "Daft Punk"."""
-    params = TextIndexParams(tokenizer=TokenizerType.Prefix, lowercase=True)
+    """Prefix tokens, lowercased, accents folded: "rhap" finds "Bohemian Rhapsody", "DAFT" finds
+    "Daft Punk", "motley crue" finds "Mötley Crüe"."""
+    params = TextIndexParams(tokenizer=TokenizerType.Prefix, lowercase=True, ascii_folding=True)
     for key in TEXT_FIELDS:
         shard.update(UpdateOperation.create_field_index(key, params))
 

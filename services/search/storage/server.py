@@ -361,10 +361,13 @@ def _vector(raw: Any) -> list[float] | None:
 
 # --- song names and the audio vector ----------------------------------------------------------------
 def create_text_indexes(client: QdrantClient, collection: str) -> None:
-    """Prefix tokens, lowercased, as on the edge shard. qdrant-client's local mode ignores these
-    settings and matches whole words only (see docs/search.md)."""
+    """Prefix tokens, lowercased, accents folded, as on the edge shard. qdrant-client's local mode
+    ignores these settings and matches whole words only (see docs/search.md)."""
     params = models.TextIndexParams(
-        type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.PREFIX, lowercase=True
+        type=models.TextIndexType.TEXT,
+        tokenizer=models.TokenizerType.PREFIX,
+        lowercase=True,
+        ascii_folding=True,
     )
     for key in TEXT_FIELDS:
         client.create_payload_index(collection, key, field_schema=params)
