@@ -20,6 +20,8 @@ CSP = "; ".join(
         "media-src 'self' blob: https:",
         "font-src 'self' data:",
         "connect-src 'self'",
+        # The click-to-load player is Spotify's embed page; no other site may be framed.
+        "frame-src https://open.spotify.com",
         "worker-src 'self' blob:",
         "frame-ancestors 'none'",
         "base-uri 'self'",

@@ -40,6 +40,9 @@ def test_no_page_script_can_read_the_session_token(sec_stack):
             )
             page.goto(sec_stack.ui)
             expect(page.locator("#pp-sign-in")).to_be_visible(timeout=120_000)
+            # The page's load event resets the sign-in tabs: wait for it (it fills the banner), or
+            # a quick "Create account" click is undone.
+            expect(page.locator("#pp-demo-banner")).to_contain_text("Demo model", timeout=120_000)
             # Create the account as a person does: the form, then the code from the mail.
             page.get_by_role("tab", name="Create account").click()
             page.locator("#pp-reg-username input, #pp-reg-username textarea").first.fill(name)
