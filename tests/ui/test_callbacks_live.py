@@ -17,6 +17,7 @@ from services.common.settings import Settings
 from services.ui.backend import Backend
 from services.ui.callbacks import Callbacks, decode_data_url
 from services.ui.errors import SESSION_EXPIRED
+from tests.enricher.stack import wait_for
 from tests.ui.helpers import browser, signed_in_session
 
 pytestmark = pytest.mark.slow
@@ -198,11 +199,17 @@ def test_forgot_and_reset_password(cb, ui_stack):
     _, name = _register(cb)
     assert "If that account exists" in cb.forgot_password(name)["notice"]
     assert "If that account exists" in cb.forgot_password("nobody-" + name)["notice"]
-    with psycopg.connect(ui_stack.database_url) as conn:
-        body = conn.execute(
-            "SELECT body FROM mail_outbox WHERE recipient = %s ORDER BY created_at DESC LIMIT 1",
-            (f"{name}@example.com",),
-        ).fetchone()[0]
+
+    def reset_mail() -> str | None:
+        # The 202 comes back before the background task has written the mail.
+        with psycopg.connect(ui_stack.database_url) as conn:
+            row = conn.execute(
+                "SELECT body FROM mail_outbox WHERE recipient = %s ORDER BY created_at DESC LIMIT 1",
+                (f"{name}@example.com",),
+            ).fetchone()
+        return row[0] if row else None
+
+    body = wait_for(reset_mail, timeout_s=10, what="the password-reset mail in the outbox")
     code = re.search(r"\n    (\S+)\n", body).group(1)
     bad = cb.reset_password("not-a-real-code", "Another-Good-Pass-7")
     assert "pp-notice-error" in bad["notice"]
