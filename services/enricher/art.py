@@ -10,13 +10,12 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from services.common.schemas import Song, SpotifyArt
+from services.common.schemas import SpotifyArt
 from services.enricher.retrying_get import LookupFailed, NotFound
 from services.enricher.schemas import TaskOutcome
+from services.enricher.stored_results import as_song, keep_previous, was_applied
 
 log = logging.getLogger(__name__)
-
-DONE_STATUSES = ("ok", "not_found")
 
 ArtLookup = Callable[[str], str | None]
 
@@ -35,8 +34,7 @@ def fetch_art(
     A failed call never replaces a final result (the song keeps the art it had). Raises what the
     store raises when search is unreachable (the task re-queues itself then).
     """
-    raw = store.song(track_id)
-    song = raw if isinstance(raw, Song) else Song.model_validate(raw)
+    song = as_song(store.song(track_id))
     if song.spotify_art_status == "ok":
         return TaskOutcome(track_id=track_id, action="skipped", status="ok", reason="art already stored")
     asked_at = clock()
@@ -45,13 +43,9 @@ def fetch_art(
     except NotFound as exc:
         art = SpotifyArt(spotify_art_status="not_found", spotify_art_reason=str(exc), spotify_art_at=asked_at)
     except LookupFailed as exc:
-        if song.spotify_art_status in DONE_STATUSES:
-            return TaskOutcome(
-                track_id=track_id,
-                action="skipped",
-                status="failed",
-                reason=f"kept previous {song.spotify_art_status} result: {exc}",
-            )
+        kept = keep_previous(track_id, "Spotify art", song.spotify_art_status, exc)
+        if kept is not None:
+            return kept
         art = SpotifyArt(spotify_art_status="failed", spotify_art_reason=str(exc), spotify_art_at=asked_at)
     else:
         art = SpotifyArt(
@@ -61,7 +55,7 @@ def fetch_art(
             spotify_art_at=asked_at,
         )
     answer = store.update_spotify_art(track_id, art.model_dump())
-    applied = answer.get("applied", True) if isinstance(answer, dict) else True
+    applied = was_applied(answer)
     log.info("song %s: Spotify art %s", track_id, art.spotify_art_status)
     return TaskOutcome(
         track_id=track_id,

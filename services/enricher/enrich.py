@@ -17,10 +17,9 @@ from services.enricher.itunes import large_artwork
 from services.enricher.matching import best_match, search_term
 from services.enricher.retrying_get import LookupFailed
 from services.enricher.schemas import Candidate, ScoredCandidate, SongQuery, TaskOutcome
+from services.enricher.stored_results import DONE_STATUSES, as_song, keep_previous, was_applied
 
 log = logging.getLogger(__name__)
-
-DONE_STATUSES = ("ok", "not_found")
 
 
 class SongStore(Protocol):
@@ -32,10 +31,6 @@ class SongStore(Protocol):
 
 
 Lookup = Callable[[str], list[Candidate]]
-
-
-def _as_song(value: Any) -> Song:
-    return value if isinstance(value, Song) else Song.model_validate(value)
 
 
 def enrichment_for(
@@ -100,7 +95,7 @@ def enrich(
     A failed lookup never replaces a final result: the song keeps what it had.
     Raises what the store raises when search is unreachable (the task re-queues itself then).
     """
-    song = _as_song(store.song(track_id))
+    song = as_song(store.song(track_id))
     if (
         requested_at is not None
         and song.enrich_status in DONE_STATUSES
@@ -119,19 +114,14 @@ def enrich(
     try:
         candidates = lookup(search_term(song.title, song.artist))
     except LookupFailed as exc:
-        if song.enrich_status in DONE_STATUSES:
-            log.warning("lookup for %s failed (%s); keeping its %s result", track_id, exc, song.enrich_status)
-            return TaskOutcome(
-                track_id=track_id,
-                action="skipped",
-                status="failed",
-                reason=f"kept previous {song.enrich_status} result: {exc}",
-            )
+        kept = keep_previous(track_id, "iTunes", song.enrich_status, exc)
+        if kept is not None:
+            return kept
         enrichment = Enrichment(enrich_status="failed", enrich_reason=str(exc), enriched_at=looked_up_at)
     else:
         enrichment = enrichment_for(song, candidates, threshold, looked_up_at)
     answer = store.update_enrichment(track_id, enrichment.model_dump())
-    applied = answer.get("applied", True) if isinstance(answer, dict) else getattr(answer, "applied", True)
+    applied = was_applied(answer)
     log.info(
         "song %s: %s (score %s)%s",
         track_id,

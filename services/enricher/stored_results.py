@@ -1,0 +1,41 @@
+"""How a new lookup result meets the one already stored, the same for both sources (iTunes, oEmbed).
+
+A final result (ok or not_found) is worth more than a failed call: a source that fails after it once
+answered keeps its answer, so a flaky outside API never blanks a card.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from services.common.schemas import Song
+from services.enricher.schemas import TaskOutcome
+
+log = logging.getLogger(__name__)
+
+DONE_STATUSES = ("ok", "not_found")
+
+
+def as_song(value: Any) -> Song:
+    return value if isinstance(value, Song) else Song.model_validate(value)
+
+
+def keep_previous(track_id: str, source: str, previous_status: str, exc: Exception) -> TaskOutcome | None:
+    """The outcome of keeping a final result after a failed lookup; None when there is none to keep."""
+    if previous_status not in DONE_STATUSES:
+        return None
+    log.warning("%s lookup for %s failed (%s); keeping its %s result", source, track_id, exc, previous_status)
+    return TaskOutcome(
+        track_id=track_id,
+        action="skipped",
+        status="failed",
+        reason=f"kept previous {previous_status} result: {exc}",
+    )
+
+
+def was_applied(answer: Any) -> bool:
+    """Whether search stored the write (False: a newer result was already there)."""
+    if isinstance(answer, dict):
+        return bool(answer.get("applied", True))
+    return bool(getattr(answer, "applied", True))
