@@ -167,12 +167,13 @@ class FilterOptions(BaseModel):
     sources: list[str] = Field(default_factory=list)  # catalogs in the index ("bundled", imports)
 
 
+# Times order the results and the index stores only finite numbers: inf or NaN is a 422, not a 503.
 class EnrichmentUpdate(Enrichment):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class SpotifyArtUpdate(SpotifyArt):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class EnrichmentResult(Song):

@@ -241,6 +241,7 @@ def test_internal_routes_need_the_service_token(ro_client: TestClient, catalog_s
         ("GET", "/stats/enrichment", None),
         ("GET", "/songs/enrichment/pending", None),
         ("PATCH", f"/songs/{track}/enrichment", {"enrich_status": "ok"}),
+        ("PATCH", f"/songs/{track}/spotify-art", {"spotify_art_status": "ok"}),
         ("GET", "/index/status", None),
         ("POST", "/index/ensure", {"model_id": "m", "dim": 32}),
     ]
@@ -298,6 +299,24 @@ def test_spotify_art_writes_only_its_own_fields_and_several_songs_read_at_once(
     assert [s["track_id"] for s in many] == [second, first]
     assert client.get("/songs", params={"ids": " , "}).status_code == 422
     assert client.get("/songs", params={"ids": ",".join(f"t{i}" for i in range(101))}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("enrichment", {"enrich_status": "ok", "enriched_at": "inf"}),
+        ("enrichment", {"enrich_status": "ok", "match_score": "nan"}),
+        ("spotify-art", {"spotify_art_status": "ok", "spotify_art_at": "inf"}),
+        ("spotify-art", {"spotify_art_status": "ok", "spotify_art_at": "nan"}),
+    ],
+)
+def test_results_with_a_time_or_score_that_is_not_a_number_are_422(
+    client: TestClient, catalog_slice: list[Song], route: str, body: dict
+):
+    track = catalog_slice[0].track_id
+    answer = client.patch(f"/songs/{track}/{route}", json=body)
+    assert answer.status_code == 422, answer.text
+    assert "finite number" in answer.text
 
 
 def test_a_search_still_answers_when_redis_is_unreachable(search_env: Settings, encoder, catalog_slice):
