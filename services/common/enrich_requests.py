@@ -42,6 +42,11 @@ def _seen_key(base: str, track_id: str) -> str:
     return f"pixelplay:enricher:{base}:visible:{track_id}"
 
 
+def _fully_sent(song: Song, sent: list[tuple[str, str]]) -> bool:
+    wanted = {ART_TASK: song.needs_art, ENRICH_TASK: song.needs_lookup}
+    return all((task, song.track_id) in sent for task, needed in wanted.items() if needed)
+
+
 class EnrichRequests:
     """Queues the enrichment of songs on screen, once per song per ``dedup_ttl_s``."""
 
@@ -69,14 +74,26 @@ class EnrichRequests:
         limit makes the lookups take minutes.
         """
         claimed = [s for s in songs if (s.needs_art or s.needs_lookup) and self.claim(s.track_id)]
-        for task, queue, wanted in (
-            (ART_TASK, self.queues.art, "needs_art"),
-            (ENRICH_TASK, self.queues.visible, "needs_lookup"),
-        ):
-            for song in claimed:
-                if getattr(song, wanted):
-                    self.celery.send_task(task, args=[song.track_id], queue=queue, retry=False)
+        sent: list[tuple[str, str]] = []
+        try:
+            for task, queue, wanted in (
+                (ART_TASK, self.queues.art, "needs_art"),
+                (ENRICH_TASK, self.queues.visible, "needs_lookup"),
+            ):
+                for song in claimed:
+                    if getattr(song, wanted):
+                        self.celery.send_task(task, args=[song.track_id], queue=queue, retry=False)
+                        sent.append((task, song.track_id))
+        except Exception:
+            # A song whose tasks did not all reach the broker must not sit behind its key for the
+            # whole TTL: the next page showing it asks again.
+            self._unclaim([s for s in claimed if not _fully_sent(s, sent)])
+            raise
         return [s.track_id for s in claimed]
+
+    def _unclaim(self, songs: list[Song]) -> None:
+        if songs:
+            self.redis.delete(*(_seen_key(self.base, s.track_id) for s in songs))
 
     def request_quietly(self, songs: Iterable[Song]) -> None:
         """``request``, logging instead of raising: enrichment is a bonus, never a failed search."""
