@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import logging
 import os
 import signal
@@ -28,6 +29,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from scripts.backup_archive import ENGINES_FILE
 from scripts.service_logs import LogPump
 from scripts.supervision import Engine, GaveUp, Process, RestartPolicy, Supervisor
 from services.common.embedded import free_port, postgres_alive, redis_server_argv, start_postgres
@@ -111,6 +113,8 @@ def start_engines(settings: Settings, supervisor: Supervisor, logs: LogPump) -> 
         supervisor.add(Process("redis", argv, dict(os.environ), ROOT, logs))
         urls["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         say(f"embedded Redis (append-only file): {urls['REDIS_URL']}")
+    # Where scripts/backup.py and restore.py find the embedded engines while the app runs.
+    (settings.data_dir / ENGINES_FILE).write_text(json.dumps(urls))
     return urls
 
 

@@ -10,77 +10,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from scripts.make_demo_model import make_tiny_checkpoint
-from services.common.embedded import free_port
-from tests.processes import ROOT, wait_until_ready
+from tests.processes import wait_until_ready
+from tests.run_stack import index_status, run_command, stack_env, wait_for_line
 
 pytestmark = pytest.mark.slow
-TOKEN = "heal-test-service-token"
-
-
-@pytest.fixture
-def stack_env(tiny_model_dir: Path) -> Iterator[dict[str, str]]:
-    # Not tmp_path: as root, pgserver runs Postgres as its own user, which needs a traversable folder.
-    data_dir = Path(tempfile.mkdtemp(prefix="pixelplay-heal-"))
-    os.chmod(data_dir, 0o755)
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        PIXELPLAY_DATA_DIR=str(data_dir / "var"),
-        PIXELPLAY_CLIP_CHECKPOINT=str(tiny_model_dir),
-        PIXELPLAY_ENCODER_URL=f"http://127.0.0.1:{free_port()}",
-        PIXELPLAY_SEARCH_URL=f"http://127.0.0.1:{free_port()}",
-        PIXELPLAY_AUTH_URL=f"http://127.0.0.1:{free_port()}",
-        PIXELPLAY_BCRYPT_ROUNDS="4",
-        PIXELPLAY_SERVICE_TOKEN=TOKEN,
-    )
-    yield env
-    shutil.rmtree(data_dir, ignore_errors=True)
-
-
-@contextmanager
-def run_command(env: dict[str, str], *flags: str) -> Iterator[tuple[subprocess.Popen, Path]]:
-    """The run command without UI and worker, its terminal in a file; Ctrl-C (SIGINT) at the end."""
-    out = Path(env["PIXELPLAY_DATA_DIR"]).parent / f"terminal-{time.monotonic_ns()}.txt"
-    command = [sys.executable, "-m", "scripts.run", "--no-ui", "--no-worker", "--index-limit", "100", *flags]
-    with out.open("wb") as sink:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        yield proc, out
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-
-
-def wait_for_line(out: Path, text: str, proc: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while text not in out.read_text():
-        assert proc.poll() is None, f"the run command exited:\n{out.read_text()}"
-        assert time.monotonic() < deadline, f"no '{text}' in:\n{out.read_text()}"
-        time.sleep(0.3)
-
-
-def index_status(env: dict[str, str]) -> dict:
-    headers = {"X-Service-Token": TOKEN}
-    return httpx.get(f"{env['PIXELPLAY_SEARCH_URL']}/index/status", headers=headers, timeout=10).json()
 
 
 def check_a_killed_encoder_comes_back_while_the_others_serve(env: dict[str, str]) -> str:
@@ -112,8 +53,12 @@ def check_a_killed_encoder_comes_back_while_the_others_serve(env: dict[str, str]
     return status["versions"][0]["model_id"]
 
 
-def test_run_command_heals_and_switching_models_never_dead_ends(stack_env, tmp_path):
-    env = stack_env
+def test_run_command_heals_and_switching_models_never_dead_ends(tiny_model_dir, tmp_path):
+    with stack_env(tiny_model_dir) as env:
+        check_heals_and_switches(env, tmp_path)
+
+
+def check_heals_and_switches(env: dict[str, str], tmp_path: Path) -> None:
     first = env["PIXELPLAY_CLIP_CHECKPOINT"]
     other = str(make_tiny_checkpoint(tmp_path / "other-model", seed=1))
 
