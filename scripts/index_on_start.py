@@ -16,9 +16,8 @@ import argparse
 import sys
 from typing import Any
 
-from scripts.index_catalog import add_arguments, clients, index_songs, load_songs
-from scripts.reindex import reindex
-from services.common.http import ServiceError
+from scripts import index_catalog, reindex
+from scripts.index_catalog import service_clients
 
 
 def active_model(status: dict[str, Any]) -> str | None:
@@ -29,45 +28,30 @@ def active_model(status: dict[str, Any]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
     parser.add_argument(
         "--strict-model",
         action="store_true",
         help="refuse to start on an index built with another model instead of re-indexing",
     )
-    args = parser.parse_args(argv)
-    encoder, search = clients()
-    try:
+    args, job_args = parser.parse_known_args(argv)  # the rest (--limit...) go to the job
+    with service_clients("indexing stopped") as (encoder, search):
         model_id = encoder.info()["model_id"]
         built_with = active_model(search.index_status())
-        songs = load_songs(args.limit)
-        progress = not args.no_progress
-        if built_with is None or built_with == model_id:
-            report = index_songs(songs, search, encoder, batch_size=args.batch_size, progress=progress)
-            print(report.line())
-            return 0
-        if args.strict_model:
-            print(
-                f"the index was built with model '{built_with}', the encoder serves '{model_id}';"
-                " re-index with scripts/reindex.py, or start without --strict-model to re-index now",
-                file=sys.stderr,
-            )
-            return 3
+    if built_with is None or built_with == model_id:
+        return index_catalog.main(job_args)
+    if args.strict_model:
         print(
-            f"the model changed ('{built_with}' -> '{model_id}'): building a new index version;"
-            " the old one stays active until the new one is complete",
-            flush=True,
+            f"the index was built with model '{built_with}', the encoder serves '{model_id}';"
+            " re-index with scripts/reindex.py, or start without --strict-model to re-index now",
+            file=sys.stderr,
         )
-        report, activation = reindex(songs, search, encoder, batch_size=args.batch_size, progress=progress)
-        print(report.line())
-        print(f"alias now -> {activation['active']}; dropped {', '.join(activation['dropped']) or 'nothing'}")
-        return 0
-    except ServiceError as exc:
-        print(f"indexing stopped: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        encoder.close()
-        search.close()
+        return 3
+    print(
+        f"the model changed ('{built_with}' -> '{model_id}'): building a new index version;"
+        " the old one stays active until the new one is complete",
+        flush=True,
+    )
+    return reindex.main(job_args)
 
 
 if __name__ == "__main__":

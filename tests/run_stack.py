@@ -46,11 +46,14 @@ def stack_env(tiny_model_dir: Path) -> Iterator[dict[str, str]]:
 
 @contextmanager
 def run_command(
-    env: dict[str, str], *flags: str, parts: tuple[str, ...] = ("--no-ui", "--no-worker")
+    env: dict[str, str],
+    *flags: str,
+    parts: tuple[str, ...] = ("--no-ui", "--no-worker"),
+    songs: int = 100,
 ) -> Iterator[tuple[subprocess.Popen, Path]]:
     """The run command (by default without UI and worker), its terminal in a file; Ctrl-C at the end."""
     out = Path(env["PIXELPLAY_DATA_DIR"]).parent / f"terminal-{time.monotonic_ns()}.txt"
-    command = [sys.executable, "-m", "scripts.run", *parts, "--index-limit", "100", *flags]
+    command = [sys.executable, "-m", "scripts.run", *parts, "--index-limit", str(songs), *flags]
     with out.open("wb") as sink:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:

@@ -73,7 +73,7 @@ def check_heals_and_switches(env: dict[str, str], tmp_path: Path) -> None:
     status, terminal = one_start(other)
     assert f"the model changed ('{model_a}' -> " in terminal
     assert "indexing songs_v2: 100%" in terminal  # its progress bar
-    assert "alias now -> songs_v2; dropped songs_v1" in terminal
+    assert "alias now -> songs_v2 (was songs_v1); dropped ['songs_v1']" in terminal
     assert [(v["version"], v["points"]) for v in status["versions"]] == [("songs_v2", 100)]
     model_b = status["versions"][0]["model_id"]
     assert model_b != model_a
@@ -85,5 +85,5 @@ def check_heals_and_switches(env: dict[str, str], tmp_path: Path) -> None:
     assert f"the index was built with model '{model_b}', the encoder serves '{model_a}'" in out.read_text()
 
     status, terminal = one_start(first)
-    assert "alias now -> songs_v3; dropped songs_v2" in terminal
+    assert "alias now -> songs_v3 (was songs_v2); dropped ['songs_v2']" in terminal
     assert [(v["version"], v["model_id"]) for v in status["versions"]] == [("songs_v3", model_a)]

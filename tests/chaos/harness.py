@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -37,15 +36,14 @@ import redis
 from PIL import Image
 
 from scripts.backup_archive import ENGINES_FILE
-from services.common.embedded import free_port
 from services.common.settings import Settings
 from services.ui.backend import Backend
 from services.ui.errors import plain_message
 from services.ui.images import Upload
 from tests.enricher.fake_itunes import FakeItunesServer, Step
 from tests.processes import ROOT
+from tests.run_stack import TOKEN, run_command, stack_env, wait_for_line
 
-TOKEN = "chaos-service-token"
 SETTLE_S = 3.0  # load kept running after everything is ready again, before the next fault
 PHASE_LIMIT_S = 90.0
 QUEUE = Settings.model_fields["enrich_queue"].default
@@ -186,37 +184,13 @@ def recovery(outcomes: list[Outcome], t0: float) -> float | None:
 
 
 class Stack:
-    """The run command (no UI: the load calls what the UI calls) with a worker, in its own data dir."""
+    """Faults for a running run command: its children, found by command line."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str], songs: int):
+    def __init__(self, proc: subprocess.Popen, data_dir: Path):
+        self.proc = proc
         self.data_dir = data_dir
-        self.env = env
-        self.songs = songs
-        self.proc: subprocess.Popen | None = None
-        self.out = data_dir.parent / "terminal.txt"
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "scripts.run", "--no-ui", "--index-limit", str(self.songs)]
-        with self.out.open("wb") as sink:
-            self.proc = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=sink, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 300
-        while "Ctrl-C stops everything" not in self.out.read_text():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the run command did not come up:\n{self.out.read_text()}")
-            time.sleep(0.5)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
     def children(self, match: Callable[[list[str]], bool]) -> list[psutil.Process]:
-        assert self.proc is not None
         found = []
         for child in psutil.Process(self.proc.pid).children(recursive=True):
             try:
@@ -300,43 +274,32 @@ def mount_quota(folder: Path, size_mb: int) -> bool:
         return False
     folder.mkdir(parents=True, exist_ok=True)
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(folder)])
-    return mounted.returncode == 0
+    if mounted.returncode != 0:
+        return False
+    os.chmod(folder, 0o755)  # pgserver's own user must traverse it
+    return True
 
 
 def run_chaos(tiny_model_dir: Path, users: int = 4, songs: int = 300, enrich: int = 20) -> ChaosReport:
-    base = Path(tempfile.mkdtemp(prefix="pixelplay-chaos-"))
-    os.chmod(base, 0o755)
-    var = base / "var"
-    quota = mount_quota(var, 400)
-    if quota:
-        os.chmod(var, 0o755)
-    with FakeItunesServer() as itunes:
+    with stack_env(tiny_model_dir) as env, FakeItunesServer() as itunes:
+        var = Path(env["PIXELPLAY_DATA_DIR"])
+        quota = mount_quota(var, 400)
         itunes.plan("", [Step(fixture="no_results", delay_s=0.5)])  # a lookup takes a while
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL")}
         env.update(
-            PYTHONPATH=str(ROOT),
-            PIXELPLAY_DATA_DIR=str(var),
-            PIXELPLAY_CLIP_CHECKPOINT=str(tiny_model_dir),
-            PIXELPLAY_ENCODER_URL=f"http://127.0.0.1:{free_port()}",
-            PIXELPLAY_SEARCH_URL=f"http://127.0.0.1:{free_port()}",
-            PIXELPLAY_AUTH_URL=f"http://127.0.0.1:{free_port()}",
-            PIXELPLAY_BCRYPT_ROUNDS="4",
-            PIXELPLAY_SERVICE_TOKEN=TOKEN,
             PIXELPLAY_ITUNES_URL=itunes.url,
             PIXELPLAY_ITUNES_CALLS_PER_MINUTE="6000",
             # A task held by a worker that was killed goes back to the queue after this long.
             PIXELPLAY_ENRICH_VISIBILITY_TIMEOUT_S="10",
             PIXELPLAY_ENRICH_RESTORE_INTERVAL_S="2",
         )
-        stack = Stack(var, env, songs)
         try:
-            stack.start()
-            return _faults(stack, env, users, enrich, quota)
+            # No UI process: the load calls what the UI calls. With the enrichment worker.
+            with run_command(env, parts=("--no-ui",), songs=songs) as (proc, out):
+                wait_for_line(out, "Ctrl-C stops everything", proc, timeout_s=300)
+                return _faults(Stack(proc, var), env, users, enrich, quota)
         finally:
-            stack.stop()
             if quota:
                 subprocess.run(["umount", "-l", str(var)])
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def _faults(stack: Stack, env: dict[str, str], users: int, enrich: int, quota: bool) -> ChaosReport:
