@@ -29,8 +29,6 @@ def test_every_fault_heals_with_clear_messages_and_nothing_is_lost(tiny_model_di
         for message in fault.seen:
             assert "Traceback" not in message and 'File "' not in message, message
             assert message.endswith("."), message  # a sentence for people, not an exception repr
-    # Killing a service is seen by users, and they are told so.
-    assert all(f.failed > 0 for f in report.faults[:3]), report.markdown()
     assert report.history_acked > 0 and report.history_lost == 0
     assert report.enrich_queued == 40 and report.enrich_lost == 0
     assert report.queued_at_worker_kill > 0  # the worker died with work queued behind it
