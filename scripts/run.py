@@ -230,6 +230,9 @@ def main() -> None:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+    except GaveUp as exc:
+        print(exc, file=sys.stderr, flush=True)  # the reason first, then the parts stopping
+        raise SystemExit(1) from None
     finally:
         supervisor.stop()
 

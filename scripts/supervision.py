@@ -10,6 +10,7 @@ whole policy below (backoff, give up after fast crashes) is one small class.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -38,6 +39,20 @@ class Unit(Protocol):
     def wait_stopped(self, timeout_s: float) -> None: ...
 
 
+def last_words(tail: deque[str]) -> str:
+    """Why a process ended, from its last output lines: its last logged error (the service's own
+    sentence), else its last line (a bare traceback's exception line)."""
+    for line in reversed(tail):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("ERROR", "CRITICAL") and entry.get("msg"):
+            return f"its last error: {str(entry['msg'])[:300]}"
+    last = next((line.strip() for line in reversed(tail) if line.strip()), "")
+    return f"its last words: {last[:300]}" if last else ""
+
+
 @dataclass
 class Process:
     """A child process whose output goes through a ``LogPump`` (its log file, and the terminal)."""
@@ -48,7 +63,7 @@ class Process:
     cwd: Path
     logs: LogPump
     proc: subprocess.Popen | None = None
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=5))
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=50))
     _pump: threading.Thread | None = None
 
     def start(self) -> None:
@@ -78,9 +93,7 @@ class Process:
         code = self.proc.returncode if self.proc else None
         if code is not None and code < 0:
             return f"was killed by signal {-code}"
-        # A crash's last line is usually the exception ("ValueError: ..."): the useful "why".
-        last = next((line.strip() for line in reversed(self.tail) if line.strip()), "")
-        return f"exited with {code}" + (f"; its last words: {last[:300]}" if last else "")
+        return f"exited with {code}" + (f"; {why}" if (why := last_words(self.tail)) else "")
 
     def terminate(self) -> None:
         if self.running():

@@ -94,3 +94,19 @@ def test_the_terminal_shows_warnings_readably_and_keeps_access_logs_in_the_file(
     assert terminal_line("search", access, verbose=True) == "[search] INFO GET /healthz 200 1.0 ms"
     assert terminal_line("enricher", warning, verbose=False) == "[enricher] WARNING iTunes answered 503"
     assert terminal_line("redis", "Ready to accept connections", verbose=False) is None
+
+
+def test_the_reason_is_the_last_logged_error_not_the_traceback_after_it(tmp_path: Path):
+    said: list[str] = []
+    supervisor = Supervisor(QUICK, said.append)
+    code = (
+        "import json, sys; print(json.dumps({'level': 'ERROR', 'msg': 'cannot start: no model here'}));"
+        "print('Traceback (most recent call last):'); print('  File \"x.py\", line 1'); sys.exit(3)"
+    )
+    supervisor.add(Process("encoder", python(code), dict(os.environ), tmp_path, LogPump(tmp_path / "logs")))
+    try:
+        tick_until(supervisor, lambda: bool(said))
+    finally:
+        supervisor.stop()
+    why = "its last error: cannot start: no model here"
+    assert said[0] == f"encoder exited with 3; {why}; restarting in 0.1 s"
