@@ -141,11 +141,6 @@ def base_env(settings: Settings, engine_urls: dict[str, str], demo: bool) -> dic
     return env
 
 
-def service_env(name: str, env: dict[str, str]) -> dict[str, str]:
-    """One service's environment: the base plus what only that service needs (nothing yet)."""
-    return env
-
-
 def enricher_argv(queues: list[str]) -> list[str]:
     """One enrichment worker consuming ``queues`` (every worker is started from here)."""
     return [PY, "-m", "celery", "-A", "services.enricher.worker", "worker", "-c", "1",
@@ -209,7 +204,7 @@ def main() -> None:
         apps = services(settings)
         for name, (argv, _) in apps.items():
             say(f"starting {name}")
-            supervisor.add(Process(name, argv, service_env(name, env), ROOT, logs))
+            supervisor.add(Process(name, argv, env, ROOT, logs))
         # The encoder loads CLIP (and may export its fast runtime) before it is ready.
         for name, (_, ready_url) in apps.items():
             wait_ready(supervisor, name, ready_url, timeout_s=900 if name == "encoder" else 120)
@@ -217,10 +212,10 @@ def main() -> None:
         if not args.no_worker:
             say("starting enricher")
             argv = enricher_argv([settings.enrich_queue])
-            supervisor.add(Process("enricher", argv, service_env("enricher", env), ROOT, logs))
+            supervisor.add(Process("enricher", argv, env, ROOT, logs))
         if not args.no_ui:
             say("starting ui")
-            supervisor.add(Process("ui", [PY, "-m", "services.ui.app"], service_env("ui", env), ROOT, logs))
+            supervisor.add(Process("ui", [PY, "-m", "services.ui.app"], env, ROOT, logs))
             ui_url = f"http://{settings.ui_host}:{settings.ui_port}/"
             wait_ready(supervisor, "ui", ui_url, timeout_s=120)
             say(f"\n[run] PixelPlay is up: open {ui_url}\n")
