@@ -96,6 +96,11 @@ def test_backup_wipe_restore_gives_back_logins_history_and_results(tiny_model_di
             auth = env["PIXELPLAY_AUTH_URL"]
             assert login(auth, "a long passphrase 42").status_code == 401  # wiped: nobody there
 
+            # The snapshot route takes bodies as big as the index, but only with the service token.
+            big = b"\0" * (20 * 1024 * 1024)
+            anonymous = httpx.put(f"{env['PIXELPLAY_SEARCH_URL']}/index/snapshot", content=big, timeout=60)
+            assert anonymous.status_code == 401
+
             restored = script(env, "restore", str(archive))
             assert restored.returncode == 0, restored.stderr
             assert "every part checked" in restored.stdout
