@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -148,22 +149,30 @@ def clients():
     return EncoderClient(settings.encoder_url), SearchClient(settings.search_url, token=token)
 
 
+@contextmanager
+def service_clients(stopped: str) -> Iterator[tuple[Any, Any]]:
+    """The encoder and search clients, closed after; a service error prints "<stopped>: <why>" and
+    exits with status 2 (the jobs' "a service failed")."""
+    encoder, search = clients()
+    try:
+        yield encoder, search
+    except ServiceError as exc:
+        print(f"{stopped}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    finally:
+        encoder.close()
+        search.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
     songs = load_songs(args.limit)
-    encoder, search = clients()
-    try:
+    with service_clients("indexing stopped") as (encoder, search):
         report = index_songs(
             songs, search, encoder, batch_size=args.batch_size, progress=not args.no_progress
         )
-    except ServiceError as exc:
-        print(f"indexing stopped: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        encoder.close()
-        search.close()
     print(report.line())
     return 0
 

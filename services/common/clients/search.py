@@ -14,6 +14,8 @@ from pydantic import BaseModel
 
 from services.common.http import ServiceClient
 
+BACKUP_TIMEOUT_S = 300.0  # a snapshot of the full catalog is about 100 MB
+
 Filters = dict[str, Any] | None
 
 
@@ -264,3 +266,12 @@ class SearchClient(ServiceClient):
 
     def index_drop(self, version: str) -> None:
         self.request("DELETE", f"/index/versions/{version}")
+
+    # --- internal: backups of the embedded index ----------------------------------------------------
+    def index_snapshot(self) -> bytes:
+        """A consistent tar of the embedded index (501 with a Qdrant server)."""
+        return self.request("GET", "/index/snapshot", timeout=BACKUP_TIMEOUT_S).content
+
+    def index_restore(self, snapshot: bytes) -> None:
+        """Replace the embedded index with ``snapshot`` (from ``index_snapshot``)."""
+        self.request("PUT", "/index/snapshot", content=snapshot, timeout=BACKUP_TIMEOUT_S)

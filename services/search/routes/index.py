@@ -6,9 +6,16 @@ Qdrant. A re-index creates a new version, fills it, then activates it (alias swi
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response
+import os
+import tempfile
+from pathlib import Path
 
-from services.search import indexing
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from services.search import indexing, snapshots
 from services.search.deps import Internal, StoreDep
 from services.search.schemas import (
     Activation,
@@ -99,4 +106,36 @@ def drop(version: str, store: StoreDep) -> Response:
         store.drop_version(version)
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from None
+    return Response(status_code=204)
+
+
+def _edge_only(store: StoreDep) -> None:
+    if store.backend != "edge":
+        raise HTTPException(501, "with a Qdrant server, use its snapshot API (docs/operations.md)")
+
+
+@router.get("/snapshot", response_class=FileResponse)
+def snapshot(store: StoreDep) -> FileResponse:
+    """A consistent tar of the embedded index (every version and the alias), for scripts/backup.py."""
+    _edge_only(store)
+    fd, name = tempfile.mkstemp(suffix=".tar", dir=store.root.parent)
+    os.close(fd)
+    snapshots.write_snapshot(store, Path(name))
+    return FileResponse(name, media_type="application/x-tar", background=BackgroundTask(os.unlink, name))
+
+
+@router.put("/snapshot", status_code=204)
+async def restore(request: Request, store: StoreDep) -> Response:
+    """Replace the embedded index with a snapshot from ``GET /index/snapshot`` (scripts/restore.py)."""
+    _edge_only(store)
+    fd, name = tempfile.mkstemp(suffix=".tar", dir=store.root.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                out.write(chunk)
+        await run_in_threadpool(snapshots.restore_snapshot, store, Path(name))
+    except snapshots.BadSnapshot as exc:
+        raise HTTPException(422, str(exc)) from None
+    finally:
+        os.unlink(name)
     return Response(status_code=204)

@@ -424,6 +424,21 @@ class EdgeStore:
         points = [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
         return points, (str(next_id) if next_id is not None else None)
 
+    @contextmanager
+    def quiesced(self) -> Iterator[Path]:
+        """Hold every read and write, with every shard flushed and closed, while the caller copies or
+        replaces the folder it yields: a consistent copy, taken or put back online."""
+        with self._lock:
+            # Uses that started before wait for nothing but this; new ones cannot start (they need
+            # the lock to resolve their version).
+            while any(self._in_use.values()):
+                self._idle.wait(timeout=0.5)
+            for shard in self._shards.values():
+                shard.flush()
+                shard.close()
+            self._shards.clear()
+            yield self.root
+
     def close(self) -> None:
         with self._lock:
             for shard in self._shards.values():
