@@ -141,10 +141,11 @@ def base_env(settings: Settings, engine_urls: dict[str, str], demo: bool) -> dic
     return env
 
 
-def enricher_argv(queues: list[str]) -> list[str]:
-    """One enrichment worker consuming ``queues`` (every worker is started from here)."""
+def enricher_argv() -> list[str]:
+    """One enrichment worker. No ``-Q``: the worker's own config lists its queues in priority order
+    (songs on screen before the backlog), and naming only some here would starve the others."""
     return [PY, "-m", "celery", "-A", "services.enricher.worker", "worker", "-c", "1",
-            "-Q", ",".join(queues), "--loglevel", "INFO"]  # fmt: skip
+            "--loglevel", "INFO"]  # fmt: skip
 
 
 def services(settings: Settings) -> dict[str, tuple[list[str], str]]:
@@ -211,7 +212,7 @@ def main() -> None:
         update_index(supervisor, env, args)
         if not args.no_worker:
             say("starting enricher")
-            argv = enricher_argv([settings.enrich_queue])
+            argv = enricher_argv()
             supervisor.add(Process("enricher", argv, env, ROOT, logs))
         if not args.no_ui:
             say("starting ui")
