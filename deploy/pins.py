@@ -41,7 +41,7 @@ IMAGE_ROOTS: dict[str, list[str]] = {
         *COMMON, "python-multipart", "qdrant-client", "qdrant-edge-py", "numpy", "tqdm",
         "celery[redis]", "redis",  # queues the songs it shows for enrichment
     ],
-    "auth": [*COMMON, "bcrypt", "psycopg[binary]", "psycopg-pool", "email-validator"],
+    "auth": [*COMMON, "bcrypt", "psycopg[binary]", "psycopg-pool", "email-validator", "cryptography"],
     "enricher": [*COMMON, "celery[redis]", "redis"],
     "ui": [*COMMON, "gradio", "plotly", "pillow", "pillow-heif", "numpy"],
 }

@@ -24,10 +24,12 @@ def running_service(
     ready_path: str = "/healthz",
     timeout_s: float = 60.0,
     command: list[str] | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
     """Run ``uvicorn <app>`` (e.g. "services.search.app:app") and yield its base URL. ``command``
-    runs that module instead (``python -m MODULE``), with the port in PIXELPLAY_UI_PORT."""
-    port = free_port()
+    runs that module instead (``python -m MODULE``), with the port in PIXELPLAY_UI_PORT. ``port``
+    when the URL must be known before the process starts (an OAuth redirect URL), else a free one."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     args = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]

@@ -22,7 +22,8 @@ from services.auth.db import UNAVAILABLE_ERRORS, open_database
 from services.auth.deps import Clock, system_clock
 from services.auth.mailer import make_mailer
 from services.auth.passwords import dummy_hash
-from services.auth.routes import accounts, history, passwords, sessions
+from services.auth.routes import accounts, history, passwords, sessions, spotify
+from services.auth.spotify_access import open_spotify
 from services.common.body_limit import BodyLimit
 from services.common.observability import configure_logging, instrument
 from services.common.settings import Settings, get_settings, refuse_default_secrets
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         configure_logging("auth", s.log_level, s.log_json)
         app.state.settings = s
         app.state.clock = clock or system_clock
+        # Before the database: a Spotify set-up without a usable key stops start-up right here.
+        app.state.spotify = open_spotify(s)  # None: the feature is off
         app.state.db = await run_in_threadpool(open_database, s)
         app.state.mailer = make_mailer(s, app.state.db)
         app.state.hash_slots = threading.BoundedSemaphore(max(1, s.hash_concurrency))
@@ -51,13 +54,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         try:
             yield
         finally:
+            if app.state.spotify is not None:
+                app.state.spotify.api.close()
             await run_in_threadpool(app.state.db.close)
 
     app = FastAPI(title="PixelPlay auth", version="1.0", lifespan=lifespan)
     install_body_limit(app)
     instrument(app, "auth")  # added last, so outermost: it also logs and counts the 413s
     install_error_handlers(app)
-    for module in (accounts, sessions, passwords, history):
+    for module in (accounts, sessions, passwords, history, spotify):
         app.include_router(module.router)
 
     @app.get("/readyz", tags=["ops"])

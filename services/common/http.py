@@ -97,8 +97,11 @@ class ServiceClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send with retries; return the response for 2xx, raise ``ServiceError`` otherwise."""
+    def request(self, method: str, path: str, *, once: bool = False, **kwargs: Any) -> httpx.Response:
+        """Send with retries; return the response for 2xx, raise ``ServiceError`` otherwise.
+
+        ``once``: never repeat the call, for calls whose 5xx may come after an effect outside our
+        services (a playlist already created in Spotify, a single-use code already spent)."""
         from services.common.observability import current_request_id
 
         if (rid := current_request_id()) is not None:
@@ -106,7 +109,7 @@ class ServiceClient:
 
         @retry(
             retry=retry_if_exception(_retryable),
-            stop=stop_after_attempt(max(1, self.settings.http_retries)),
+            stop=stop_after_attempt(1 if once else max(1, self.settings.http_retries)),
             wait=wait_exponential_jitter(multiplier=0.2, max=3.0, jitter=0.2),
             reraise=True,
         )

@@ -13,8 +13,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -123,6 +124,38 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = 3
     db_statement_timeout_ms: int = 5000
     db_startup_timeout_s: float = 30.0
+
+    # --- spotify: "Save to Spotify" (auth holds the tokens and calls Spotify; see docs/spotify.md) ----
+    # The feature is off (hidden in the UI) until spotify_client_id and spotify_redirect_url are set.
+    spotify_client_id: str | None = None
+    # The UI's callback, registered in the Spotify app exactly as written here, e.g.
+    # https://pixelplay.example.com/spotify/callback or http://127.0.0.1:7860/spotify/callback.
+    spotify_redirect_url: str | None = None
+    # Fernet key(s) encrypting the stored Spotify tokens; comma-separated, the first encrypts, the
+    # others still decrypt (key rotation). Required by auth once the feature is on.
+    spotify_token_key: SecretStr | None = None
+    spotify_accounts_url: str = "https://accounts.spotify.com"
+    spotify_api_url: str = "https://api.spotify.com/v1"
+    spotify_timeout_s: float = 10.0
+    spotify_max_tries: int = 3  # per call: 429s within spotify_retry_after_max_s, idempotent 5xx
+    spotify_retry_after_max_s: float = 5.0  # longer Retry-After waits are reported to the user instead
+    spotify_connect_minutes: int = 10  # how long a started sign-in (state + PKCE verifier) stays usable
+    spotify_max_tracks: int = 1000  # longest list one save accepts
+
+    @field_validator("spotify_redirect_url")
+    @classmethod
+    def _spotify_redirect_is_safe(cls, url: str | None) -> str | None:
+        """Spotify's own rule: https, or plain http only on a loopback IP literal (never localhost)."""
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        loopback = parts.scheme == "http" and parts.hostname in {"127.0.0.1", "::1"}
+        if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.fragment:
+            raise ValueError(
+                "spotify_redirect_url must be an https:// URL, or http://127.0.0.1:PORT/... for a local "
+                "install, without a #fragment (Spotify refuses anything else)"
+            )
+        return url
 
     # --- enricher -------------------------------------------------------------------------------
     itunes_url: str = "https://itunes.apple.com/search"

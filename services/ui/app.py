@@ -25,6 +25,7 @@ from services.ui.headers import install_security_headers
 from services.ui.moodboard import Moodboard, moodboard_box
 from services.ui.session import SIGN_IN_JS, SIGN_OUT_JS, session_router
 from services.ui.song_search import SongSearch, song_search_box
+from services.ui.spotify import SPOTIFY_CSS, SpotifyPanel, spotify_router
 from services.ui.theme import ACTION_JS, CARD_JS, CSS, pixelplay_theme
 
 HEADER = (
@@ -42,7 +43,10 @@ def _wire(listener: Callable, fn: Callable, inputs: list, comps: dict[str, Any],
     @functools.wraps(fn)
     def run(*args: Any) -> dict:
         # A handler may reuse another one (register → sign_in) whose extra slots are not wired here.
-        return {comps[name]: value for name, value in fn(*args).items() if name in names}
+        out = {comps[name]: value for name, value in fn(*args).items() if name in names}
+        # A click a handler ignores gives no slot; Gradio reads an empty dict as one value, so one
+        # output is left unchanged explicitly.
+        return out or {comps[names[0]]: gr.skip()}
 
     return listener(run, inputs=inputs, outputs=[comps[n] for n in names], **kwargs)
 
@@ -50,6 +54,7 @@ def _wire(listener: Callable, fn: Callable, inputs: list, comps: dict[str, Any],
 def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
     """The whole page: sign-in / register / reset screens, search with results, history."""
     cb = Callbacks(backend)
+    spotify = SpotifyPanel(backend)
     # fill_width: Gradio would cap the page at 1024 px on a laptop; theme.CSS sets our own cap.
     with gr.Blocks(title="PixelPlay", fill_width=True) as demo:
         # Server-side only; the browser holds just the HttpOnly cookie (services/ui/session.py).
@@ -95,6 +100,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                 sign_out_btn = gr.Button(
                     "Sign out", size="sm", variant="secondary", scale=0, elem_id="pp-sign-out"
                 )
+            spotify_comps = spotify.build_bar()
             with gr.Tabs(selected="search") as tabs:
                 with gr.Tab("Search", id="search"), gr.Row():
                     with gr.Column(scale=1, min_width=280):
@@ -141,6 +147,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                         with gr.Row(elem_id="pp-result-tools", visible=False) as result_tools:
                             export_m3u = gr.DownloadButton("Download M3U", size="sm", elem_id="pp-export-m3u")
                             export_csv = gr.DownloadButton("Download CSV", size="sm", elem_id="pp-export-csv")
+                            spotify_comps |= spotify.build_save_button()
                         with gr.Accordion("Spotify links", open=False, visible=False) as links_box:
                             export_links = gr.Textbox(
                                 show_label=False, lines=3, max_lines=8, buttons=["copy"], interactive=False,
@@ -245,6 +252,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             comps,
             preprocess=False,
         )
+        spotify.wire(_wire, comps | spotify_comps)
     demo.queue(default_concurrency_limit=8)
     return demo
 
@@ -265,6 +273,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security_headers(api)
     instrument(api, "ui")
     api.include_router(session_router(backend))
+    api.include_router(spotify_router(backend))
 
     @api.get("/readyz")
     def readyz() -> JSONResponse:
@@ -280,7 +289,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         demo,
         path="/",
         theme=pixelplay_theme(),
-        css=CSS,
+        css=CSS + SPOTIFY_CSS,
         max_file_size=settings.ui_max_upload_bytes,
         footer_links=[],
     )

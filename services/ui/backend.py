@@ -13,6 +13,7 @@ from services.common.clients.auth import AuthClient
 from services.common.clients.encoder import EncoderClient
 from services.common.clients.search import SearchClient
 from services.common.settings import Settings, get_settings
+from services.common.spotify import ConnectFinish, ConnectStart, SaveRequest, SaveResult, SpotifyStatus
 from services.ui.images import Upload
 
 
@@ -166,3 +167,19 @@ class Backend:
 
     def clear_history(self, token: str) -> None:
         self.auth.clear_history(token)
+
+    # --- Spotify (auth holds the tokens and talks to Spotify) ---------------------------------------
+    def spotify_status(self, token: str) -> SpotifyStatus:
+        return self.auth.spotify_status(token)
+
+    def spotify_connect(self, token: str) -> ConnectStart:
+        return self.auth.spotify_connect(token)
+
+    def spotify_callback(self, token: str, answer: ConnectFinish) -> SpotifyStatus:
+        return self.auth.spotify_callback(token, answer)
+
+    def spotify_disconnect(self, token: str) -> None:
+        self.auth.spotify_disconnect(token)
+
+    def spotify_save(self, token: str, request: SaveRequest) -> SaveResult:
+        return self.auth.spotify_save(token, request)

@@ -194,7 +194,13 @@ class Callbacks:
                 }
             except Exception as exc:  # noqa: BLE001 - one odd song must not break signing in
                 log.warning("last search: song %s not shown: %s", track_id, exc)
-        state = empty_search_state() | {"hits": hits, "heading": f"Your last search: {describe_entry(entry)}"}
+        # kind and text too, so the restored list can be named (e.g. when saved to Spotify).
+        state = empty_search_state() | {
+            "hits": hits,
+            "heading": f"Your last search: {describe_entry(entry)}",
+            "kind": entry.get("kind"),
+            "text": entry.get("text"),
+        }
         return self._page_slots(state, "")
 
     def _page_slots(self, state: dict[str, Any], empty: str = "No songs matched. Try fewer filters.") -> dict:

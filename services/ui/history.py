@@ -20,7 +20,8 @@ KIND_LABELS = {
     "moodboard": "Moodboard",
 }
 # History row buttons the history component forwards to Python: action name -> label.
-HISTORY_ACTIONS: dict[str, str] = {"rerun": "Run again", "delete": "Delete"}
+# "spotify" is handled by services/ui/spotify.py and shown only while Spotify is connected.
+HISTORY_ACTIONS: dict[str, str] = {"rerun": "Run again", "delete": "Delete", "spotify": "Save to Spotify"}
 
 
 def describe_filters(filters: Mapping[str, Any] | None) -> str:

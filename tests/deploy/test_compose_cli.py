@@ -34,6 +34,9 @@ OVERRIDE_ENV = {
     "PIXELPLAY_SMTP_HOST": "smtp.example.com",
     "PIXELPLAY_SMTP_USER": "pixelplay",
     "PIXELPLAY_SMTP_PASSWORD": "smtp-secret",
+    "PIXELPLAY_SPOTIFY_CLIENT_ID": "spotify-client",
+    "PIXELPLAY_SPOTIFY_REDIRECT_URL": "https://pixelplay.example.com/spotify/callback",
+    "PIXELPLAY_SPOTIFY_TOKEN_KEY": "spotify-key",
 }
 
 

@@ -126,6 +126,9 @@ def test_override_values_parse_into_settings(override: Path, settings_from) -> N
         "PIXELPLAY_SMTP_HOST": "smtp.example.com",
         "PIXELPLAY_SMTP_USER": "pixelplay",
         "PIXELPLAY_SMTP_PASSWORD": "smtp-secret",
+        "PIXELPLAY_SPOTIFY_CLIENT_ID": "spotify-client",
+        "PIXELPLAY_SPOTIFY_REDIRECT_URL": "https://pixelplay.example.com/spotify/callback",
+        "PIXELPLAY_SPOTIFY_TOKEN_KEY": "spotify-key",
     }
     for name, service in cm.load_interpolated(override, env)["services"].items():
         if name not in APP_SERVICES:
@@ -136,3 +139,5 @@ def test_override_values_parse_into_settings(override: Path, settings_from) -> N
             assert settings.clip_checkpoint == Path("/models/demo")
         if "PIXELPLAY_SMTP_HOST" in merged:
             assert settings.smtp_host == "smtp.example.com" and settings.smtp_port == 587
+        if "PIXELPLAY_SPOTIFY_REDIRECT_URL" in merged:
+            assert settings.spotify_redirect_url == "https://pixelplay.example.com/spotify/callback"

@@ -79,6 +79,16 @@ def shot(page, name: str) -> Path:
     return path
 
 
+def fits_a_phone(page, name: str) -> None:
+    """At phone width (390 px) nothing overflows sideways; screenshot ``name``, then back to desktop."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"page is {overflow}px wider than a phone screen"
+    shot(page, name)
+    page.set_viewport_size({"width": 1360, "height": 900})
+
+
 def test_full_user_flow_in_chromium(ui_stack, photo_files):
     from playwright.sync_api import expect, sync_playwright
 
@@ -163,12 +173,7 @@ def test_full_user_flow_in_chromium(ui_stack, photo_files):
 
             # Phone width: the grid collapses, nothing overflows sideways.
             page.get_by_role("tab", name="Search").click()
-            page.set_viewport_size({"width": 390, "height": 844})
-            page.wait_for_timeout(300)
-            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 1, f"page is {overflow}px wider than a phone screen"
-            shot(page, "05-phone")
-            page.set_viewport_size({"width": 1360, "height": 900})
+            fits_a_phone(page, "05-phone")
 
             page.locator("#pp-sign-out").click()
             expect(page.locator("#pp-sign-in")).to_be_visible()

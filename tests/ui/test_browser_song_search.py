@@ -39,6 +39,8 @@ def test_start_from_a_song_in_chromium(ui_stack):
 
     track_id, title, word = indexed_song_with_long_title_word()
     with signed_in_page(ui_stack, "song-search") as page:
+        # Signing in also draws the Spotify line (its own event): let it land before counting.
+        expect(page.locator("#pp-spotify-status")).to_contain_text("Spotify")
         # Every event the page sends to the UI server is a POST to the queue: count them.
         events: list[str] = []
         page.on("request", lambda r: events.append(r.url) if "queue/join" in r.url else None)

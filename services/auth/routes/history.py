@@ -10,11 +10,10 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from services.auth import history
 from services.auth.deps import CurrentAuth, DbDep, NowDep, SettingsDep
 from services.auth.schemas import HistoryEntry, HistoryIn, HistoryPage
+from services.auth.track_ids import check_track_ids
 from services.common.settings import Settings
 
 router = APIRouter(prefix="/history", tags=["history"])
-
-MAX_TRACK_ID_CHARS = 64
 
 
 def check_sizes(entry: HistoryIn, settings: Settings) -> None:
@@ -37,15 +36,7 @@ def check_sizes(entry: HistoryIn, settings: Settings) -> None:
                 status.HTTP_413_CONTENT_TOO_LARGE,
                 f"{name} is larger than {settings.history_max_json_bytes} bytes",
             )
-    if len(entry.result_track_ids) > settings.history_max_results:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"{len(entry.result_track_ids)} result ids; at most {settings.history_max_results} allowed",
-        )
-    if any(not tid or len(tid) > MAX_TRACK_ID_CHARS for tid in entry.result_track_ids):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"result ids must be 1-{MAX_TRACK_ID_CHARS} characters"
-        )
+    check_track_ids(entry.result_track_ids, settings.history_max_results, "result ids")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=HistoryEntry)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from services.common.http import ServiceClient, ServiceError
 from services.common.settings import Settings
+from services.common.spotify import ConnectFinish, ConnectStart, SaveRequest, SaveResult, SpotifyStatus
 
 
 class AuthUser(BaseModel):
@@ -131,6 +132,29 @@ class AuthClient(ServiceClient):
 
     def clear_history(self, token: str) -> int:
         return self.request("DELETE", "/history", headers=_bearer(token)).json()["deleted"]
+
+    # --- Spotify (see docs/spotify.md) -------------------------------------------------------------
+    def spotify_status(self, token: str) -> SpotifyStatus:
+        return SpotifyStatus.model_validate(self.get_json("/spotify", headers=_bearer(token)))
+
+    def spotify_connect(self, token: str) -> ConnectStart:
+        """A sign-in bound to this session: the Spotify URL to send the browser to."""
+        return ConnectStart.model_validate(self.post_json("/spotify/connect", headers=_bearer(token)))
+
+    def spotify_callback(self, token: str, answer: ConnectFinish) -> SpotifyStatus:
+        """Hand over what Spotify put on the redirect URL (same session as ``spotify_connect``)."""
+        body = answer.model_dump(exclude_none=True)
+        # Once: the code is single-use, so a repeat could only turn a fault into "refused".
+        status = self.post_json("/spotify/callback", body, headers=_bearer(token), once=True)
+        return SpotifyStatus.model_validate(status)
+
+    def spotify_disconnect(self, token: str) -> None:
+        self.request("DELETE", "/spotify", headers=_bearer(token))
+
+    def spotify_save(self, token: str, request: SaveRequest) -> SaveResult:
+        # Never repeated: auth already retried what is safe to retry with Spotify.
+        answer = self.post_json("/spotify/playlists", request.model_dump(), headers=_bearer(token), once=True)
+        return SaveResult.model_validate(answer)
 
     # --- for other services ----------------------------------------------------------------------
     def validate(self, token: str) -> AuthUser:

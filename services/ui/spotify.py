@@ -1,0 +1,505 @@
+""" "Save to Spotify" in the UI: the connection bar, the save buttons and the two browser routes of
+Spotify's sign-in.
+
+The auth service holds the tokens and talks to Spotify (docs/spotify.md); this module only asks
+it over HTTP. Connecting is two plain browser navigations, so no token ever reaches page scripts:
+``GET /spotify/connect`` asks auth for a sign-in bound to the browser's session (read from its
+session cookie) and redirects to Spotify; Spotify redirects back to the redirect URL
+(``GET <path of spotify_redirect_url>``), which hands ``state`` and ``code`` to auth with the same
+session and returns to the page with ``?spotify=<outcome>``, shown by the bar.
+
+Any result list can be saved: the results on screen (a photo or text search, similar songs, a
+refined list, the restored last search) or a history entry's stored results; a list saved before
+asks "update that playlist or make a new one?".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import gradio as gr
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from services.common.http import ServiceError, ServiceUnavailable
+from services.common.media_urls import allowed_url
+from services.common.spotify import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_NAME_CHARS,
+    ConnectFinish,
+    SaveRequest,
+    SaveResult,
+    SpotifyStatus,
+)
+from services.ui.backend import Backend
+from services.ui.callbacks import VIEW_SLOTS, slots, view
+from services.ui.callbacks import notice_html as notice
+from services.ui.cards import hits_songs
+from services.ui.errors import SESSION_EXPIRED, SessionExpired, is_session_error, plain_message
+from services.ui.history import KIND_LABELS
+from services.ui.session import session_token
+
+log = logging.getLogger("pixelplay.ui")
+
+ENABLE_HINT = (
+    "Save to Spotify is off on this server. To turn it on, an operator registers a Spotify app and sets "
+    "PIXELPLAY_SPOTIFY_CLIENT_ID, PIXELPLAY_SPOTIFY_REDIRECT_URL and PIXELPLAY_SPOTIFY_TOKEN_KEY "
+    "(see docs/spotify.md)."
+)
+# What the page says after Spotify's sign-in sent the browser back (the ``?spotify=`` outcome).
+RETURN_MESSAGES: dict[str, tuple[str, str]] = {
+    "connected": ("Spotify is connected. Use “Save to Spotify” on any results or past search.", "ok"),
+    "denied": (
+        "You chose not to give PixelPlay access to your Spotify account, so nothing was connected.",
+        "info",
+    ),
+    "refused": (
+        "That Spotify sign-in could not be used: it was not started from this PixelPlay session, it "
+        "expired, or it was already used. Choose “Connect Spotify” to try again.",
+        "error",
+    ),
+    "signin": ("Sign in to PixelPlay first, then connect Spotify.", "error"),
+    "unavailable": (
+        "Spotify could not be reached to finish connecting. Please try again in a moment.",
+        "error",
+    ),
+    "off": (ENABLE_HINT, "info"),
+}
+FORGET_OUTCOME_JS = """
+() => {
+  const url = new URL(window.location.href);
+  if (url.searchParams.has("spotify")) {
+    url.searchParams.delete("spotify");
+    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+}
+"""
+SPOTIFY_CSS = """
+#pp-spotify-bar { align-items: center; }
+.pp-spotify-line, .pp-spotify-off, .pp-spotify-question { margin: 0; font-size: 0.92rem; }
+.pp-spotify-connect { font-weight: 600; }
+/* History rows carry a "Save to Spotify" button, shown only while Spotify is connected. */
+#pp-history .pp-btn-spotify { display: none; }
+#pp-history.pp-spotify-on .pp-btn-spotify { display: inline-block; }
+"""
+REJECTED_NAMED = 10  # rejected songs named in the message; the rest are counted
+# "history_spotify" is the History list itself: its CSS class shows the rows' Spotify buttons.
+BAR_SLOTS = ("spotify_status", "spotify_disconnect", "spotify_save", "spotify_choice", "history_spotify")
+SAVE_SLOTS = (*VIEW_SLOTS, *BAR_SLOTS, "spotify_choice_text", "spotify_pending")
+
+
+@dataclass(frozen=True)
+class TrackList:
+    """A result list to save: its ids, a playlist name and description, and each id's song label."""
+
+    name: str
+    description: str
+    track_ids: list[str]
+    labels: dict[str, str]
+
+    def request(self, on_existing: str) -> SaveRequest:
+        return SaveRequest(
+            name=self.name, description=self.description, track_ids=self.track_ids, on_existing=on_existing
+        )
+
+
+def playlist_name(what: str, today: datetime) -> str:
+    """ "PixelPlay · sunset photo · 2026-11-30", shortened to Spotify-friendly length."""
+    date = today.strftime("%Y-%m-%d")
+    room = MAX_NAME_CHARS - len(f"PixelPlay ·  · {date}")
+    what = what if len(what) <= room else what[: room - 1].rstrip() + "…"
+    return f"PixelPlay · {what} · {date}"
+
+
+def describe_search(kind: str | None, text: str | None, heading: str = "") -> str:
+    """What a list was found for, in a few words: "sunset photo", "rainy night", "similar to …"."""
+    text = (text or "").strip()
+    if kind == "image":
+        return "photo"
+    if kind == "hybrid":
+        return f"{text} photo" if text else "photo"
+    if kind == "text" and text:
+        return text
+    if kind == "similar" and text:
+        return f"similar to {text}"
+    if kind == "moodboard":  # "Moodboard of 3 photos · Smooth energy…" → "moodboard of 3 photos"
+        return heading.split(" · ")[0].lower() if heading else "moodboard"
+    if heading:
+        return heading.removeprefix("Songs for ").removeprefix("Your last search: ").strip("“”")
+    return KIND_LABELS.get(kind or "", "songs").lower()
+
+
+def list_from_results(state: dict[str, Any] | None, today: datetime) -> TrackList | None:
+    """The songs on screen as a list to save; None when there are none."""
+    state = state or {}
+    songs = [song for song, _, _ in hits_songs(state.get("hits") or [])]
+    if not songs:
+        return None
+    what = describe_search(
+        state.get("base_kind") or state.get("kind"), state.get("text"), state.get("heading", "")
+    )
+    return TrackList(
+        name=playlist_name(what, today),
+        description=description(what, today),
+        track_ids=[s.track_id for s in songs],
+        labels={s.track_id: f"{s.title} — {s.artist}" for s in songs},
+    )
+
+
+def list_from_history(entry: dict[str, Any], today: datetime) -> TrackList | None:
+    """A past search's stored results (songs not on screen are named by id if rejected)."""
+    ids = [str(t) for t in entry.get("result_track_ids") or [] if t]
+    if not ids:
+        return None
+    what = describe_search(entry.get("kind"), entry.get("text"))
+    return TrackList(playlist_name(what, today), description(what, today), ids, {})
+
+
+def description(what: str, today: datetime) -> str:
+    text = f"Songs PixelPlay matched to {what} on {today.strftime('%Y-%m-%d')}."
+    return text[:MAX_DESCRIPTION_CHARS]
+
+
+def result_message(result: SaveResult, labels: dict[str, str]) -> tuple[str, str]:
+    """The outcome of a save in words, and its notice kind."""
+    playlist = result.playlist
+    name = f"“{playlist.name}”" if playlist else "the playlist"
+    parts = []
+    if result.status == "saved":
+        parts.append(f"Saved to Spotify: added {result.added} of {result.total} songs to {name}.")
+    else:
+        parts.append(
+            f"Only part of the list is in Spotify: added {result.added} of {result.total} songs to {name}."
+        )
+        if result.problem:
+            parts.append(result.problem)
+        parts.append("Save again and choose “Update that playlist” to finish it.")
+    if result.replaced_missing:
+        parts.append("The playlist saved earlier was deleted in Spotify, so this is a new one.")
+    if result.rejected:
+        named = ", ".join(labels.get(t, t) for t in result.rejected[:REJECTED_NAMED])
+        extra = len(result.rejected) - REJECTED_NAMED
+        more = f" and {extra} more" if extra > 0 else ""
+        parts.append(f"Spotify did not accept: {named}{more}.")
+    return " ".join(parts), "ok" if result.status == "saved" and not result.rejected else "error"
+
+
+def saved_notice(text: str, kind: str, url: str | None) -> str:
+    """The notice, with a link to the playlist (Spotify's https link only)."""
+    html = notice(text, kind)
+    if href := allowed_url(url, ("open.spotify.com",)):
+        link = f' <a href="{escape(href, quote=True)}" target="_blank" rel="noopener">Open in Spotify</a>'
+        html = html.replace("</div>", link + "</div>", 1)
+    return html
+
+
+class SpotifyPanel:
+    """The Spotify bar's event handlers; each returns a slot dict like ``callbacks.Callbacks``."""
+
+    def __init__(self, backend: Backend, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.backend = backend
+        self.clock = clock
+
+    # --- layout ----------------------------------------------------------------------------------
+    @staticmethod
+    def build_bar() -> dict[str, Any]:
+        """The connection line under the user badge, and the update-or-new question."""
+        with gr.Row(elem_id="pp-spotify-bar", equal_height=True):
+            status = gr.HTML(elem_id="pp-spotify-status")
+            disconnect = gr.Button(
+                "Disconnect Spotify", size="sm", variant="secondary", scale=0, visible=False,
+                elem_id="pp-spotify-disconnect",
+            )  # fmt: skip
+        # The question on its own line, the two answers under it (side by side when they fit).
+        with gr.Column(visible=False, elem_id="pp-spotify-choice") as choice:
+            choice_text = gr.HTML(elem_id="pp-spotify-choice-text")
+            with gr.Row():
+                update = gr.Button(
+                    "Update that playlist", size="sm", variant="primary", scale=0, min_width=180,
+                    elem_id="pp-spotify-update",
+                )  # fmt: skip
+                new = gr.Button(
+                    "Make a new playlist", size="sm", scale=0, min_width=180, elem_id="pp-spotify-new"
+                )
+        return {
+            "spotify_status": status,
+            "spotify_disconnect": disconnect,
+            "spotify_choice": choice,
+            "spotify_choice_text": choice_text,
+            "spotify_update": update,
+            "spotify_new": new,
+            "spotify_pending": gr.State(None),
+        }
+
+    @staticmethod
+    def build_save_button() -> dict[str, Any]:
+        save = gr.Button(
+            "Save to Spotify", size="sm", variant="primary", visible=False, elem_id="pp-spotify-save"
+        )
+        return {"spotify_save": save}
+
+    def wire(self, wire: Callable, comps: dict[str, Any]) -> None:
+        """Attach the handlers with ``app._wire`` (slot dicts → components)."""
+        comps = comps | {"history_spotify": comps["history"]}
+        session = comps["session"]
+        # Once the bar has shown a sign-in's outcome, drop ``?spotify=`` so a reload does not repeat it.
+        wire(session.change, self.refresh, [session], comps).then(None, js=FORGET_OUTCOME_JS)
+        wire(comps["spotify_save"].click, self.save_results, [session, comps["search_state"]], comps)
+        pending = comps["spotify_pending"]
+        wire(comps["spotify_update"].click, self.save_update, [session, pending], comps)
+        wire(comps["spotify_new"].click, self.save_new, [session, pending], comps)
+        wire(comps["spotify_disconnect"].click, self.disconnect, [session], comps)
+        wire(comps["history"].click, self.save_history_entry, [session, comps["history_state"]], comps)
+
+    # --- handlers --------------------------------------------------------------------------------
+    @slots(*BAR_SLOTS, "notice")
+    def refresh(self, session: dict[str, Any] | None, request: gr.Request | None = None) -> dict[str, Any]:
+        """The bar for the signed-in user, and the message of a sign-in that just came back."""
+        token = (session or {}).get("token")
+        if not token:
+            return self._bar(None)
+        try:
+            status = self.backend.spotify_status(token)
+        except Exception as exc:  # noqa: BLE001 - the rest of the app works without Spotify
+            if is_session_error(exc):
+                return self._bar(None)
+            return self._bar(None) | {"spotify_status": notice(f"Spotify: {plain_message(exc)}")}
+        out = self._bar(status)
+        outcome = returned_outcome(request)
+        if outcome in RETURN_MESSAGES:
+            text, kind = RETURN_MESSAGES[outcome]
+            out["notice"] = notice(text, kind)
+        return out
+
+    @slots(*SAVE_SLOTS)
+    def save_results(self, session: dict[str, Any] | None, state: dict[str, Any] | None) -> dict[str, Any]:
+        tracks = list_from_results(state, self.clock())
+        if tracks is None:
+            return {"notice": notice("Run a search first, then save its songs to Spotify.", "info")}
+        return self._save(session, tracks, "ask")
+
+    @slots(*SAVE_SLOTS)
+    def save_history_entry(
+        self, session: dict[str, Any] | None, items: list[dict[str, Any]] | None, evt: gr.EventData
+    ) -> dict[str, Any]:
+        data = getattr(evt, "_data", None) or {}
+        if data.get("action") != "spotify":
+            return {}  # "Run again" / "Delete" belong to the history handler
+        entry = next((e for e in items or [] if str(e.get("id")) == str(data.get("entry_id"))), None)
+        tracks = list_from_history(entry, self.clock()) if entry else None
+        if tracks is None:
+            return {"notice": notice("This past search has no stored results to save.", "info")}
+        return self._save(session, tracks, "ask")
+
+    def save_list(
+        self,
+        session: dict[str, Any] | None,
+        name: str,
+        track_ids: list[str],
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Any other list (a moodboard, for example): a name and track ids; the same slots and the
+        same update-or-new question as the buttons here."""
+        tracks = TrackList(
+            playlist_name(name, self.clock()), description(name, self.clock()), track_ids, labels or {}
+        )
+        return self._save(session, tracks, "ask")
+
+    @slots(*SAVE_SLOTS)
+    def save_update(self, session: dict[str, Any] | None, pending: dict[str, Any] | None) -> dict[str, Any]:
+        return self._answer(session, pending, "update")
+
+    @slots(*SAVE_SLOTS)
+    def save_new(self, session: dict[str, Any] | None, pending: dict[str, Any] | None) -> dict[str, Any]:
+        return self._answer(session, pending, "new")
+
+    @slots(*VIEW_SLOTS, *BAR_SLOTS)
+    def disconnect(self, session: dict[str, Any] | None) -> dict[str, Any]:
+        token = (session or {}).get("token")
+        try:
+            if not token:
+                raise SessionExpired()
+            self.backend.spotify_disconnect(token)
+            status = self.backend.spotify_status(token)
+        except Exception as exc:  # noqa: BLE001
+            return self._failure(exc)
+        return self._bar(status) | {
+            "notice": notice(
+                "Spotify is disconnected: PixelPlay no longer holds access to your account. You can also "
+                "remove PixelPlay under Apps in your Spotify account settings.",
+                "info",
+            )
+        }
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _answer(self, session: dict[str, Any] | None, pending: dict[str, Any] | None, choice: str) -> dict:
+        if not pending:
+            return {"spotify_choice": gr.update(visible=False)}
+        return self._save(session, TrackList(**pending), choice)
+
+    def _save(self, session: dict[str, Any] | None, tracks: TrackList, on_existing: str) -> dict[str, Any]:
+        token = (session or {}).get("token")
+        hidden = {"spotify_choice": gr.update(visible=False), "spotify_pending": None}
+        try:
+            if not token:
+                raise SessionExpired()
+            result = self.backend.spotify_save(token, tracks.request(on_existing))
+        except Exception as exc:  # noqa: BLE001
+            return hidden | self._failure(exc, token)
+        if result.status == "exists" and result.playlist is not None:
+            earlier = result.playlist
+            when = earlier.saved_at.strftime("%Y-%m-%d %H:%M UTC")
+            question = (
+                f"You saved this list to Spotify before as “{earlier.name}” ({when}, "
+                f"{earlier.added} of {earlier.total} songs). Update that playlist, or make a new one?"
+            )
+            return {
+                "spotify_choice": gr.update(visible=True),
+                "spotify_choice_text": f'<p class="pp-spotify-question">{escape(question)}</p>',
+                "spotify_pending": vars(tracks),
+                "notice": "",
+            }
+        text, kind = result_message(result, self._labels(result.rejected, tracks.labels))
+        return hidden | {"notice": saved_notice(text, kind, result.playlist.url if result.playlist else None)}
+
+    def _labels(self, rejected: list[str], known: dict[str, str]) -> dict[str, str]:
+        """Titles for the rejected songs the message names (a history entry's songs are not on
+        screen: they are looked up in search, and stay named by id if that fails)."""
+        labels = dict(known)
+        for track_id in [t for t in rejected[:REJECTED_NAMED] if t not in known]:
+            try:
+                song = self.backend.song(track_id)
+            except Exception as exc:  # noqa: BLE001 - the id still names the song
+                log.info("rejected song %s not looked up: %s", track_id, exc)
+                continue
+            labels[track_id] = f"{song.get('title', track_id)} — {song.get('artist', '')}"
+        return labels
+
+    def _failure(self, exc: BaseException, token: str | None = None) -> dict[str, Any]:
+        """A refused save or disconnect: sign-in screen for a dead session; otherwise the message,
+        and the bar refreshed (a 403 means Spotify access ended and the link is gone)."""
+        if is_session_error(exc) or isinstance(exc, SessionExpired):
+            return view(None, SESSION_EXPIRED)
+        out: dict[str, Any] = {"notice": notice(spotify_words(exc))}
+        if isinstance(exc, ServiceError) and exc.status == 403 and token:
+            try:
+                out |= self._bar(self.backend.spotify_status(token))
+            except Exception as again:  # noqa: BLE001 - the message above already says what failed
+                log.info("Spotify status not refreshed: %s", again)
+        return out
+
+    @staticmethod
+    def _bar(status: SpotifyStatus | None) -> dict[str, Any]:
+        """The bar for a ``SpotifyStatus`` (None: signed out, nothing shown)."""
+        connected = bool(status and status.enabled and status.connected)
+        if status is None:
+            html = ""
+        elif not status.enabled:
+            html = f'<p class="pp-spotify-off">{escape(ENABLE_HINT)}</p>'
+        elif not status.connected:
+            html = (
+                '<p class="pp-spotify-line">Save playlists to your Spotify account: '
+                '<a class="pp-spotify-connect" id="pp-spotify-connect" href="spotify/connect">'
+                "Connect Spotify</a></p>"
+            )
+        else:
+            who = escape(status.display_name or status.spotify_user_id or "your account")
+            html = f'<p class="pp-spotify-line">Spotify connected as <b>{who}</b></p>'
+        out = {
+            "spotify_status": html,
+            "spotify_disconnect": gr.update(visible=connected),
+            "spotify_save": gr.update(visible=connected),
+            "history_spotify": gr.update(elem_classes=["pp-spotify-on"] if connected else []),
+        }
+        if not connected:
+            out["spotify_choice"] = gr.update(visible=False)
+        return out
+
+
+def spotify_words(exc: BaseException) -> str:
+    """Auth's Spotify refusals carry a sentence for people (rate limit with its wait, Spotify down,
+    access ended, feature off); anything else is worded like every other service error."""
+    spotify_refusal = isinstance(exc, ServiceError) and not isinstance(exc, ServiceUnavailable)
+    if spotify_refusal and exc.status in (403, 404, 429, 502) and exc.detail:
+        return exc.detail
+    return plain_message(exc)
+
+
+def returned_outcome(request: gr.Request | None) -> str | None:
+    """The ``?spotify=`` outcome of the page URL (Gradio's event requests carry the page as Referer)."""
+    if request is None:
+        return None
+    params = dict(getattr(request, "query_params", {}) or {})
+    if "spotify" not in params:
+        referer = (getattr(request, "headers", {}) or {}).get("referer", "")
+        params = {k: v[0] for k, v in parse_qs(urlsplit(referer).query).items()}
+    return params.get("spotify")
+
+
+# --- the two browser routes ------------------------------------------------------------------------
+def spotify_router(backend: Backend) -> APIRouter:
+    """``/spotify/connect`` and the redirect URL's path (from ``spotify_redirect_url``)."""
+    router = APIRouter(tags=["spotify"])
+    redirect_url = backend.settings.spotify_redirect_url
+    callback_path = urlsplit(redirect_url).path if redirect_url else "/spotify/callback"
+
+    def back_to_page(request: Request, outcome: str) -> RedirectResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return RedirectResponse(f"{root}/?spotify={outcome}", status_code=303)
+
+    @router.get("/spotify/connect")
+    def connect(request: Request) -> RedirectResponse:
+        """Start a sign-in bound to this browser's session and send the browser to Spotify."""
+        if request.headers.get("sec-fetch-site") == "cross-site":
+            # Only a click on this page starts a sign-in, never a link or image on another site.
+            return back_to_page(request, "refused")
+        token = session_token(request)
+        if not token:
+            return back_to_page(request, "signin")
+        try:
+            start = backend.spotify_connect(token)
+        except ServiceError as exc:
+            return back_to_page(request, outcome_for(exc))
+        return RedirectResponse(start.authorize_url, status_code=303)
+
+    @router.get(callback_path)
+    def callback(request: Request) -> RedirectResponse:
+        """Where Spotify sends the browser back: finish the sign-in with this browser's session."""
+        token = session_token(request)
+        if not token:
+            return back_to_page(request, "signin")
+        query = request.query_params
+        try:
+            answer = ConnectFinish(
+                state=query.get("state", ""), code=query.get("code"), error=query.get("error")
+            )
+        except ValidationError:
+            return back_to_page(request, "refused")
+        # A refusal goes to auth too: it uses the started sign-in up (and refuses a forged one).
+        try:
+            backend.spotify_callback(token, answer)
+        except ServiceError as exc:
+            return back_to_page(request, outcome_for(exc))
+        return back_to_page(request, "connected")
+
+    return router
+
+
+def outcome_for(exc: ServiceError) -> str:
+    """Auth's refusal of a connect step as a ``?spotify=`` outcome."""
+    if exc.status == 401:
+        return "signin"
+    if exc.status == 404:
+        return "off"
+    if exc.status == 403 and "chose not" in exc.detail:
+        return "denied"
+    if exc.status in (400, 403, 422):
+        return "refused"
+    return "unavailable"
