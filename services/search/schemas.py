@@ -269,6 +269,20 @@ class Replaced(BaseModel):
     remaining: int
 
 
+class StoredImport(BaseModel):
+    song: Song
+    source: str
+    import_hash: str | None = None
+
+
+class ImportedPage(BaseModel):
+    """One page of the imported songs (every catalog but the bundled one), without vectors: a
+    re-index embeds their descriptions with its own model."""
+
+    items: list[StoredImport]
+    next: str | None  # cursor of the next page; None after the last
+
+
 class Activation(BaseModel):
     active: str
     previous: str | None

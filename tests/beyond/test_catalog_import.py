@@ -186,6 +186,10 @@ def test_catalog_routes_are_internal_and_check_their_input(client: TestClient):
     assert client.post("/catalog/replace", json={"source": "Not OK"}).status_code == 422
     too_many = {"items": [{"track_id": str(i), "import_hash": "h"} for i in range(2001)]}
     assert client.post("/catalog/unchanged", json=too_many).status_code == 422
+    anonymous = client.get("/catalog/imported", headers={"X-Service-Token": ""})
+    assert anonymous.status_code in (401, 403)
+    assert client.get("/catalog/imported", params={"limit": 2001}).status_code == 422
+    assert client.get("/catalog/imported", params={"version": "songs_v99"}).status_code == 404
 
 
 def test_the_documented_example_file_imports_cleanly():
