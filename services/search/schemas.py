@@ -258,6 +258,27 @@ class ImportedHashes(BaseModel):
     items: list[ImportedHash]
 
 
+class TakenRequest(BaseModel):
+    """Track ids an import is about to write as catalog ``source``."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    track_ids: list[str]
+
+
+class TakenSong(BaseModel):
+    track_id: str
+    source: str
+    title: str
+    artist: str
+
+
+class TakenSongs(BaseModel):
+    """The songs stored under another catalog that the import would replace (same track id)."""
+
+    songs: list[TakenSong]
+
+
 class ReplaceCatalog(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")

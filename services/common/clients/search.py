@@ -260,6 +260,11 @@ class SearchClient(ServiceClient):
         """Of ``[{"track_id", "import_hash"}]``, the ids already stored with that hash."""
         return self.post_json("/catalog/unchanged", {"items": items})["track_ids"]
 
+    def catalog_taken(self, source: str, track_ids: list[str]) -> list[dict[str, str]]:
+        """Of ``track_ids``, the songs another catalog holds (``track_id``, ``source``, ``title``,
+        ``artist``): importing them as ``source`` replaces those songs."""
+        return self.post_json("/catalog/taken", {"source": source, "track_ids": track_ids})["songs"]
+
     def catalog_imported(
         self, version: str | None = None, after: str | None = None, limit: int = 500
     ) -> dict[str, Any]:

@@ -17,6 +17,9 @@ from services.search.schemas import (
     ReplaceCatalog,
     Replaced,
     StoredImport,
+    TakenRequest,
+    TakenSong,
+    TakenSongs,
     TrackIds,
 )
 from services.search.storage.base import BUNDLED_SOURCE, Conditions, point_id
@@ -33,6 +36,25 @@ def unchanged(body: ImportedHashes, store: StoreDep) -> TrackIds:
     stored = store.retrieve(None, list(wanted))
     same = [p for p in stored if p.payload.get("import_hash") == wanted[p.id]]
     return TrackIds(track_ids=[str(p.payload.get("track_id")) for p in same])
+
+
+@router.post("/taken", response_model=TakenSongs)
+def taken(body: TakenRequest, store: StoreDep) -> TakenSongs:
+    """Which of these track ids another catalog holds: a row with a Spotify id has the same track
+    id, so the same point, in every catalog, and importing it replaces that catalog's song."""
+    if len(body.track_ids) > MAX_ITEMS:
+        raise HTTPException(422, f"at most {MAX_ITEMS} track ids per request")
+    stored = store.retrieve(None, [point_id(t) for t in body.track_ids])
+    songs = [
+        TakenSong(
+            track_id=str(p.payload.get("track_id")),
+            source=p.payload.get("source") or BUNDLED_SOURCE,
+            title=str(p.payload.get("title")),
+            artist=str(p.payload.get("artist")),
+        )
+        for p in stored
+    ]
+    return TakenSongs(songs=[s for s in songs if s.source != body.source])
 
 
 @router.post("/replace", response_model=Replaced)
