@@ -130,6 +130,7 @@ class Jumps(BaseModel):
 
 
 class RejectedPhoto(BaseModel):
+    index: int  # position among the request's files, from 0: two photos may share a file name
     filename: str
     reason: str
 
