@@ -3,9 +3,10 @@
 Every row is validated (the report names each bad row by line number; nothing good is dropped for
 a bad one), each song gets a description from what the row has, and only new or changed songs are
 embedded (encoder) and upserted (search's internal API): importing the same file twice changes
-nothing. The songs carry ``source`` = ``--source``, which the UI's filters offer. With
-``--replace`` the other catalogs (the bundled one included) are then deleted; without it the import
-sits beside them.
+nothing. A row with a Spotify id another catalog already holds (the bundled one, say) replaces that
+song: one recording is one song, found once; the report names each such row. The songs carry
+``source`` = ``--source``, which the UI's filters offer. With ``--replace`` the other catalogs (the
+bundled one included) are then deleted; without it the import sits beside them.
 
     python -m scripts.import_catalog my-songs.csv --source mine [--replace] [--report report.txt]
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,15 @@ class ImportResult:
     upserted: int = 0
     texts: int = 0
     deleted: int = 0  # other catalogs' songs removed by --replace
+    taken_over: list[str] = field(default_factory=list)  # one line per other catalog's song replaced
 
     def lines(self) -> list[str]:
         return [
             *self.report.lines(),
             f"unchanged (already imported as is): {self.unchanged:,}",
             f"embedded texts: {self.texts:,}; songs upserted: {self.upserted:,}",
+            f"other catalogs' songs replaced (same Spotify id): {len(self.taken_over):,}",
+            *self.taken_over,
             *([f"other catalogs' songs deleted: {self.deleted:,}"] if self.deleted else []),
         ]
 
@@ -62,6 +66,13 @@ def import_catalog(
         )
     todo = [s for s in report.songs if s.song.track_id not in same]
     result.unchanged = len(report.songs) - len(todo)
+    line_of = {s.song.track_id: s.line for s in todo}
+    for part in chunks(list(line_of), CHECK_CHUNK):
+        result.taken_over += [
+            f"line {line_of[t['track_id']]}: replaces {t['title']!r} by {t['artist']} "
+            f"of catalog {t['source']!r}"
+            for t in search.catalog_taken(source, list(part))
+        ]
     texts = sorted({s.song.description for s in todo})
     result.texts = len(texts)
     vectors: dict[str, list[float]] = {}

@@ -44,6 +44,7 @@ class IndexReport:
     upserted: int = 0
     optimize_seconds: float = 0.0  # building the vector index after the upserts
     seconds: float = 0.0
+    imported: int = 0  # songs of imported catalogs carried over by a re-index
 
     def line(self) -> str:
         return (

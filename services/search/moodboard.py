@@ -24,7 +24,6 @@ from services.search.schemas import Jump, Order
 from services.search.vectors import normalise
 
 ORDERS: tuple[str, ...] = get_args(Order)
-MIN_PHOTOS, MAX_PHOTOS = 2, 6
 T = TypeVar("T")
 _SCALE = {name: std for name, _, std in CATALOG_SCALING}
 _MEAN = {name: mean for name, mean, _ in CATALOG_SCALING}

@@ -130,6 +130,7 @@ class Jumps(BaseModel):
 
 
 class RejectedPhoto(BaseModel):
+    index: int  # position among the request's files, from 0: two photos may share a file name
     filename: str
     reason: str
 
@@ -258,6 +259,27 @@ class ImportedHashes(BaseModel):
     items: list[ImportedHash]
 
 
+class TakenRequest(BaseModel):
+    """Track ids an import is about to write as catalog ``source``."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    track_ids: list[str]
+
+
+class TakenSong(BaseModel):
+    track_id: str
+    source: str
+    title: str
+    artist: str
+
+
+class TakenSongs(BaseModel):
+    """The songs stored under another catalog that the import would replace (same track id)."""
+
+    songs: list[TakenSong]
+
+
 class ReplaceCatalog(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -267,6 +289,20 @@ class Replaced(BaseModel):
     source: str
     deleted: int
     remaining: int
+
+
+class StoredImport(BaseModel):
+    song: Song
+    source: str
+    import_hash: str | None = None
+
+
+class ImportedPage(BaseModel):
+    """One page of the imported songs (every catalog but the bundled one), without vectors: a
+    re-index embeds their descriptions with its own model."""
+
+    items: list[StoredImport]
+    next: str | None  # cursor of the next page; None after the last
 
 
 class Activation(BaseModel):

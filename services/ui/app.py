@@ -228,7 +228,9 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             show_progress_on=[reset_btn],
         )
         _wire(sign_out_btn.click, cb.sign_out, [], comps, js=SIGN_OUT_JS)
-        search_inputs = [session, photo, text, weight, genres, year_min, year_max, filter_options, catalogs]
+        # The filters, named once: the search and the moodboard both end their inputs with them.
+        filter_inputs = [genres, year_min, year_max, filter_options, catalogs]
+        search_inputs = [session, photo, text, weight, *filter_inputs]
         # preprocess=False: the photo reaches the handler as the uploaded file, unparsed, so a
         # broken file gets the encoder's own 4xx message instead of a Gradio error.
         for trigger in (search_btn.click, text.submit):
@@ -240,7 +242,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
         _wire(song_matches.click, cb.card_action, [session, search_state], comps)
         moodboard = Moodboard(cb)
         cb.reruns["moodboard"] = moodboard.rerun
-        moodboard_inputs = [session, moodboard_files, moodboard_order, *search_inputs[4:]]  # + filters
+        moodboard_inputs = [session, moodboard_files, moodboard_order, *filter_inputs]
         _wire(moodboard_btn.click, moodboard.make, moodboard_inputs, comps)
         _wire(search_state.change, cb.exports, [search_state], comps)
         _wire(refresh_btn.click, cb.refresh_history, [session], comps)

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from services.common.moodboard import MAX_PHOTOS, MIN_PHOTOS
 from services.ui.callbacks import (
     SEARCH_SLOTS,
     VIEW_SLOTS,
@@ -23,7 +24,6 @@ from services.ui.callbacks import (
 )
 from services.ui.images import Upload, UploadError, read_upload, upload_path
 
-MIN_PHOTOS, MAX_PHOTOS = 2, 6
 PLAYLIST_SIZE = 20  # one playlist, no "load more"
 ORDER_LABELS = {
     "ranked": "Best match first",
@@ -110,9 +110,7 @@ class Moodboard:
                 return {"notice": notice_html("None of the photos could be used. " + " ".join(problems))}
             page = self.backend.moodboard(uploads, order, filters, PLAYLIST_SIZE)
             problems += [f"{r['filename']}: {r['reason']}" for r in page.get("rejected") or []]
-            used = [
-                u for u in uploads if u.filename not in {r["filename"] for r in page.get("rejected") or []}
-            ]
+            used = usable(uploads, page.get("rejected") or [])
             state = state_from_page("moodboard", page, heading(page), filters)
             entry = history_entry(
                 "moodboard",
@@ -151,6 +149,13 @@ class Moodboard:
         }
         new_entry["feedback"] = stored
         return self.cb._show_page(session, state, new_entry)
+
+
+def usable(uploads: list[Upload], rejected: list[dict[str, Any]]) -> list[Upload]:
+    """The uploads search used: rejected ones are matched by their position in the request, since
+    two photos may have the same file name (phones and clipboards name them "image.jpg")."""
+    refused = {r["index"] for r in rejected}
+    return [u for i, u in enumerate(uploads) if i not in refused]
 
 
 def replay(page: dict[str, Any], order: str) -> dict[str, Any]:

@@ -4,6 +4,8 @@ internal API: incremental, idempotent, beside or instead of the bundled catalog,
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,6 +188,10 @@ def test_catalog_routes_are_internal_and_check_their_input(client: TestClient):
     assert client.post("/catalog/replace", json={"source": "Not OK"}).status_code == 422
     too_many = {"items": [{"track_id": str(i), "import_hash": "h"} for i in range(2001)]}
     assert client.post("/catalog/unchanged", json=too_many).status_code == 422
+    anonymous = client.get("/catalog/imported", headers={"X-Service-Token": ""})
+    assert anonymous.status_code in (401, 403)
+    assert client.get("/catalog/imported", params={"limit": 2001}).status_code == 422
+    assert client.get("/catalog/imported", params={"version": "songs_v99"}).status_code == 404
 
 
 def test_the_documented_example_file_imports_cleanly():
@@ -223,6 +229,33 @@ def test_the_same_file_under_another_name_moves_its_songs_to_that_catalog(client
     assert (moved.upserted, moved.unchanged) == (2, 0)
     assert client.get("/filters").json()["sources"] == ["second"]
     assert client.get("/info").json()["points"] == 2
+
+
+def test_a_row_with_a_bundled_songs_spotify_id_replaces_it_and_the_report_says_so(
+    client: TestClient, catalog_slice
+):
+    bundled = catalog_slice[7]
+    rows = io.StringIO()
+    writer = csv.writer(rows, lineterminator="\n")  # quotes a title or artist with a comma
+    writer.writerows(
+        [("title", "artist", "spotify_id", "energy"), ("Mine One", "Me", "", "0.5"),
+         (f"My {bundled.title}", bundled.artist, bundled.track_id, "0.9")]
+    )  # fmt: skip
+    data = rows.getvalue().encode()
+    result = import_catalog(data, "mine", search_client(client), StandInEncoder())
+    assert result.upserted == 2
+    replaced = f"line 3: replaces {bundled.title!r} by {bundled.artist} of catalog 'bundled'"
+    assert result.taken_over == [replaced]
+    assert "other catalogs' songs replaced (same Spotify id): 1" in result.lines()
+    assert client.get("/info").json()["points"] == len(catalog_slice) + 1
+    body = {"text": "anything", "limit": 20, "filters": {"sources": ["mine"]}, "diversity": "off"}
+    hits = client.post("/search/text", json=body).json()["hits"]
+    mine = {h["song"]["track_id"]: h["song"]["title"] for h in hits}
+    assert mine[bundled.track_id] == f"My {bundled.title}"
+    again = import_catalog(data, "mine", search_client(client), StandInEncoder())
+    assert (again.unchanged, again.taken_over) == (2, [])  # its own songs are not "another catalog's"
+    too_many = {"source": "mine", "track_ids": [str(i) for i in range(2001)]}
+    assert client.post("/catalog/taken", json=too_many).status_code == 422
 
 
 @pytest.mark.parametrize(

@@ -120,6 +120,16 @@ def test_either_is_an_or_group(filled: VectorStore):
     assert filled.count(None, cond) == expected
 
 
+def test_exclude_any_leaves_out_those_values_and_keeps_points_without_the_field(filled: VectorStore):
+    cond = Conditions(
+        exclude_any={"enrich_status": ["ok"], "missing_field": ["x"]}, exclude_ids=[point_id("t1")]
+    )
+    expected = {f"t{i}" for i in range(N) if i % 4 and i != 1}
+    points, _ = filled.scroll(None, cond, N)
+    assert {p.payload["track_id"] for p in points} == expected
+    assert filled.count(None, cond) == len(expected)
+
+
 def test_recommend_ranks_by_the_positive_and_can_exclude_it(filled: VectorStore, vectors: np.ndarray):
     hits = filled.query(None, Recommend([vectors[5].tolist()]), Conditions(exclude_ids=[point_id("t5")]), 5)
     expected = [i for i in np.argsort(-(vectors @ vectors[5])) if i != 5][:5]

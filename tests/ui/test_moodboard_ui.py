@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from services.ui.moodboard import MAX_PHOTOS, Moodboard, heading, replay
+from services.common.moodboard import MAX_PHOTOS
+from services.ui.images import Upload
+from services.ui.moodboard import Moodboard, heading, replay, usable
 
 
 def test_heading_says_the_order_and_what_it_changed():
@@ -46,3 +48,10 @@ def test_too_few_or_too_many_photos_are_refused_before_any_search(tmp_path):
     seven = board.make({"token": "t"}, files, None, None, None, None, None)
     assert "you added 7" in seven["notice"]
     assert "you added 0" in board.make({"token": "t"}, None, None, None, None, None, None)["notice"]
+
+
+def test_a_rejected_photo_is_matched_by_position_not_by_its_file_name():
+    same_name = [Upload(bytes([i]) * 8, "image.jpg", "image/jpeg") for i in range(3)]
+    rejected = [{"index": 1, "filename": "image.jpg", "reason": "not an image"}]
+    assert usable(same_name, rejected) == [same_name[0], same_name[2]]
+    assert usable(same_name, []) == same_name

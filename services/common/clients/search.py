@@ -260,6 +260,18 @@ class SearchClient(ServiceClient):
         """Of ``[{"track_id", "import_hash"}]``, the ids already stored with that hash."""
         return self.post_json("/catalog/unchanged", {"items": items})["track_ids"]
 
+    def catalog_taken(self, source: str, track_ids: list[str]) -> list[dict[str, str]]:
+        """Of ``track_ids``, the songs another catalog holds (``track_id``, ``source``, ``title``,
+        ``artist``): importing them as ``source`` replaces those songs."""
+        return self.post_json("/catalog/taken", {"source": source, "track_ids": track_ids})["songs"]
+
+    def catalog_imported(
+        self, version: str | None = None, after: str | None = None, limit: int = 500
+    ) -> dict[str, Any]:
+        """A page of imported songs ``{"items": [{"song", "source", "import_hash"}], "next"}``."""
+        params = {"limit": limit} | {k: v for k, v in (("version", version), ("after", after)) if v}
+        return self.get_json("/catalog/imported", params=params)
+
     def catalog_replace(self, source: str) -> dict[str, Any]:
         """Delete every song not from ``source``; ``{"source", "deleted", "remaining"}``."""
         return self.post_json("/catalog/replace", {"source": source})

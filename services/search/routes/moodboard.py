@@ -8,10 +8,11 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import ValidationError
 
 from services.common.http import ServiceError, ServiceUnavailable
+from services.common.moodboard import MAX_PHOTOS, MIN_PHOTOS
 from services.search.deps import EncoderDep, EngineDep, OnScreenDep, SettingsDep
 from services.search.engine import SearchEngine
 from services.search.filters import FilterError, parse_filters
-from services.search.moodboard import MAX_PHOTOS, MIN_PHOTOS, combine, mean_jump, order_songs
+from services.search.moodboard import combine, mean_jump, order_songs
 from services.search.routes.search import _messages, check_limit
 from services.search.schemas import Jumps, MoodboardPage, MoodboardVectorQuery, Order, Page, RejectedPhoto
 
@@ -56,15 +57,15 @@ def search_moodboard(
         raise HTTPException(422, _messages(exc)) from None
     check_limit(page, settings)
     vectors, rejected, models = [], [], set()
-    for number, upload in enumerate(files, start=1):
-        name = upload.filename or f"photo {number}"
+    for index, upload in enumerate(files):
+        name = upload.filename or f"photo {index + 1}"
         data = upload.file.read(settings.max_image_bytes + 1)
         if not data:
-            rejected.append(RejectedPhoto(filename=name, reason="the file is empty"))
+            rejected.append(RejectedPhoto(index=index, filename=name, reason="the file is empty"))
             continue
         if len(data) > settings.max_image_bytes:
             reason = f"the image is larger than {settings.max_image_bytes} bytes"
-            rejected.append(RejectedPhoto(filename=name, reason=reason))
+            rejected.append(RejectedPhoto(index=index, filename=name, reason=reason))
             continue
         try:
             vector, model_id = encoder.image_vector(
@@ -73,7 +74,7 @@ def search_moodboard(
         except ServiceError as exc:
             if isinstance(exc, ServiceUnavailable) or exc.status >= 500:
                 raise  # the encoder is down: the whole request fails with 503
-            rejected.append(RejectedPhoto(filename=name, reason=exc.detail))
+            rejected.append(RejectedPhoto(index=index, filename=name, reason=exc.detail))
             continue
         vectors.append(vector)
         models.add(model_id)

@@ -73,15 +73,17 @@ class Conditions:
     match_any: field -> values, the field (or one element of a list field) equals one of them.
     ranges: field -> (min, max), inclusive, either end may be None.
     exclude_ids: point ids never returned.
+    exclude_any: field -> values, the field equals none of them (a point without the field passes).
     """
 
     match_any: dict[str, list[str]] = field(default_factory=dict)
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     exclude_ids: list[str] = field(default_factory=list)
     either: list[Conditions] = field(default_factory=list)
+    exclude_any: dict[str, list[str]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
-        return not (self.match_any or self.ranges or self.exclude_ids or self.either)
+        return not (self.match_any or self.ranges or self.exclude_ids or self.either or self.exclude_any)
 
 
 @dataclass

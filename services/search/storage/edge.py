@@ -101,8 +101,9 @@ def to_edge_filter(cond: Conditions | None) -> Filter | None:
         must.append(FieldCondition(key, range=RangeFloat(gte=low, lte=high)))
     if cond.either:
         must.append(Filter(should=[to_edge_filter(c) for c in cond.either]))
-    must_not = [HasIdCondition(set(cond.exclude_ids))] if cond.exclude_ids else None
-    return Filter(must=must or None, must_not=must_not)
+    must_not: list[Any] = [HasIdCondition(set(cond.exclude_ids))] if cond.exclude_ids else []
+    must_not += [FieldCondition(k, match=MatchAny(list(v))) for k, v in cond.exclude_any.items()]
+    return Filter(must=must or None, must_not=must_not or None)
 
 
 def edge_config(dim: int, tuning: IndexTuning) -> EdgeConfig:

@@ -53,8 +53,11 @@ def to_server_filter(cond: Conditions | None) -> models.Filter | None:
         must.append(models.FieldCondition(key=key, range=models.Range(gte=low, lte=high)))
     if cond.either:
         must.append(models.Filter(should=[to_server_filter(c) for c in cond.either]))
-    must_not = [models.HasIdCondition(has_id=list(cond.exclude_ids))] if cond.exclude_ids else None
-    return models.Filter(must=must or None, must_not=must_not)
+    must_not: list[Any] = [models.HasIdCondition(has_id=list(cond.exclude_ids))] if cond.exclude_ids else []
+    must_not += [
+        models.FieldCondition(key=k, match=models.MatchAny(any=list(v))) for k, v in cond.exclude_any.items()
+    ]
+    return models.Filter(must=must or None, must_not=must_not or None)
 
 
 def collection_params(dim: int, tuning: IndexTuning, layout: ClusterLayout) -> dict[str, Any]:
