@@ -64,16 +64,21 @@ def test_faults_are_bounded_and_give_a_reason(client: SpotifyArtClient, fake_itu
         client.art_url(TAKE_ON_ME)
 
 
-def test_garbage_fails_at_once_unknown_tracks_are_not_found_and_bad_urls_are_dropped(
+def test_garbage_is_retried_unknown_tracks_are_not_found_and_bad_urls_are_dropped(
     client: SpotifyArtClient, fake_itunes: FakeItunes
 ) -> None:
+    fake_itunes.plan_oembed(SHAPE_OF_YOU, [Step(body=b"<html>oops"), Step()])
+    assert client.art_url(SHAPE_OF_YOU) == spotify_thumbnail(SHAPE_OF_YOU)
+    assert [c.status for c in fake_itunes.oembed_calls_for(SHAPE_OF_YOU)] == [200, 200]
     fake_itunes.plan_oembed(BOHEMIAN, [Step(body=b"<html>oops")])
-    with pytest.raises(LookupFailed, match="malformed Spotify oEmbed response: not JSON"):
+    gave_up = "gave up after 3 tries: malformed Spotify oEmbed response: not JSON"
+    with pytest.raises(LookupFailed, match=gave_up):
         client.art_url(BOHEMIAN)
+    assert len(fake_itunes.oembed_calls_for(BOHEMIAN)) == 3
     fake_itunes.plan_oembed(AFRICA, [Step(body=b"[1, 2]")])
     with pytest.raises(LookupFailed, match="not a JSON object"):
         client.art_url(AFRICA)
-    assert len(fake_itunes.oembed_calls) == 2  # no retry for an answer that will not change
+    assert len(fake_itunes.oembed_calls_for(AFRICA)) == 1  # well-formed JSON of the wrong shape: final
     fake_itunes.plan_oembed(TAKE_ON_ME, [Step(status=404)])
     with pytest.raises(NotFound):
         client.art_url(TAKE_ON_ME)
