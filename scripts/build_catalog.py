@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from services.common.catalog import load_catalog
+from services.common.schemas import DERIVED_FIELDS
 from services.common.settings import get_settings
 
 
@@ -33,7 +34,7 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with gzip.open(args.out, "wt", encoding="utf-8") as handle:
             for song in songs:
-                handle.write(song.model_dump_json() + "\n")
+                handle.write(song.model_dump_json(exclude=DERIVED_FIELDS) + "\n")
         print(f"wrote {len(songs):,} songs to {args.out}")
 
 

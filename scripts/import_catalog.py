@@ -80,7 +80,7 @@ def import_catalog(
         vectors.update(zip(batch, encoder.encode_texts(list(batch)), strict=True))
     for part in chunks(todo, UPSERT_CHUNK):
         items = [
-            {"song": s.song.model_dump(mode="json"), "vector": vectors[s.song.description], "source": source,
+            {"song": s.song.payload(), "vector": vectors[s.song.description], "source": source,
              "import_hash": s.import_hash}
             for s in part
         ]  # fmt: skip

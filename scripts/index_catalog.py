@@ -104,7 +104,7 @@ def index_songs(
         if len(vectors) != len(batch):
             raise RuntimeError(f"the encoder returned {len(vectors)} vectors for {len(batch)} texts")
         for text, vector in zip(batch, vectors, strict=True):
-            pending.extend({"song": s.model_dump(mode="json"), "vector": vector} for s in by_text[text])
+            pending.extend({"song": s.payload(), "vector": vector} for s in by_text[text])
         if len(pending) >= UPSERT_CHUNK:
             flush()
     flush()

@@ -64,7 +64,7 @@ def main() -> None:
             started = time.perf_counter()
             for start in range(0, len(songs), 1000):
                 items = [
-                    {"song": s.model_dump(mode="json"), "vector": v.tolist()}
+                    {"song": s.payload(), "vector": v.tolist()}
                     for s, v in zip(songs[start : start + 1000], vectors[start : start + 1000], strict=True)
                 ]
                 client.post("/index/points", json={"model_id": MODEL_ID, "items": items}).raise_for_status()

@@ -34,7 +34,7 @@ def build(folder: Path, rng: np.random.Generator) -> tuple[SearchEngine, list[st
     for start in range(0, len(songs), 2048):
         chunk = songs[start : start + 2048]
         store.upsert(meta.version, [
-            Upsert(point_id(s.track_id), vectors[start + i].tolist(), s.model_dump(mode="json"))
+            Upsert(point_id(s.track_id), vectors[start + i].tolist(), s.payload())
             for i, s in enumerate(chunk)
         ])  # fmt: skip
     store.switch_alias(meta.version)

@@ -60,7 +60,7 @@ def build(n: int, tuning: IndexTuning, cache: Path) -> dict[str, Any]:
 
     songs = song_set(n, cache=cache)
     catalog, _ = load_catalog(Path("data/catalog/spotify_songs.csv.gz"))
-    templates = [s.model_dump(mode="json") for s in catalog]
+    templates = [s.payload() for s in catalog]
     folder = store_folder(cache, n, tuning)
     shutil.rmtree(folder, ignore_errors=True)
     store = EdgeStore(folder, "songs", tuning=tuning)

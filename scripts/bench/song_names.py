@@ -82,7 +82,7 @@ def main() -> None:
             started = time.perf_counter()
             for start in range(0, len(songs), 1000):
                 part = zip(songs[start : start + 1000], vectors[start : start + 1000], strict=True)
-                items = [{"song": s.model_dump(mode="json"), "vector": v.tolist()} for s, v in part]
+                items = [{"song": s.payload(), "vector": v.tolist()} for s, v in part]
                 client.post(
                     "/index/points", json={"model_id": "bench:random", "items": items}
                 ).raise_for_status()

@@ -196,7 +196,7 @@ def read_catalog(data: bytes, source: str) -> ImportReport:
         first_line[song.track_id] = start
         # The source is part of the hash: a row with a Spotify id has the same track id in every
         # catalog, and importing it under another name must move it there, not count as unchanged.
-        stored = {"source": source, "song": song.model_dump(mode="json")}
+        stored = {"source": source, "song": song.payload()}
         digest = hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest()
         report.songs.append(ImportedSong(start, song, digest[:32]))
     return report

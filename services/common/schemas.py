@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 EnrichStatus = Literal["pending", "ok", "not_found", "failed"]
 
@@ -85,6 +85,9 @@ class Song(AudioFeatures, Enrichment, SpotifyArt):
     description: str  # the sentence that was embedded with CLIP's text tower
     descriptors: list[str] = Field(default_factory=list)  # the phrases that sentence is made of
 
+    # Provenance is in every answer (computed fields) but never stored: it is derived from the
+    # sources' own fields, so a stored copy could only disagree with them.
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def art_source(self) -> ArtSource | None:
         """Where the card's art comes from: iTunes' 600x600 art when matched, else Spotify's."""
@@ -108,6 +111,7 @@ class Song(AudioFeatures, Enrichment, SpotifyArt):
     def card_art_url(self) -> str | None:
         return {"itunes": self.art_url, "spotify": self.spotify_art_url, None: None}[self.art_source]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def field_sources(self) -> dict[str, str]:
         """Which source each displayed field came from: itunes, spotify or catalog."""
@@ -119,6 +123,10 @@ class Song(AudioFeatures, Enrichment, SpotifyArt):
             "year": "itunes" if matched and self.itunes_year else "catalog",
         }
 
+    def payload(self) -> dict[str, Any]:
+        """The stored form (a Qdrant payload, an import hash): the fields without the derived ones."""
+        return self.model_dump(mode="json", exclude=DERIVED_FIELDS)
+
     @property
     def display_genre(self) -> str:
         """iTunes genre when a good match exists, else the catalog's own (as the original app)."""
@@ -127,3 +135,6 @@ class Song(AudioFeatures, Enrichment, SpotifyArt):
     @property
     def display_year(self) -> int | None:
         return self.itunes_year if self.enrich_status == "ok" and self.itunes_year else self.year
+
+
+DERIVED_FIELDS = frozenset(Song.model_computed_fields)

@@ -111,6 +111,12 @@ class RateLimiter:
         self._pause(keys=self._keys[1:], args=[ms])
         log.warning("rate limiter paused for %.1fs", seconds)
 
+    def granted_times(self) -> dict[str, float]:
+        """The calls granted within about the last window: unique member -> grant time (Redis' clock,
+        unix seconds). Older grants are trimmed by the next ``acquire``."""
+        entries = self.redis.zrange(self._keys[0], 0, -1, withscores=True)
+        return {member.decode(): score / 1000 for member, score in entries}
+
     def reset(self) -> None:
         """Forget past calls and pauses (tests and operators only)."""
         self.redis.delete(*self._keys)

@@ -1,11 +1,11 @@
 """One rate-limited, retried JSON GET: the fault policy every outside API of the enricher shares.
 
-Retry policy (tenacity): timeouts, connection errors, 429 and 5xx are retried with exponential
-backoff and equal jitter, never sooner than a Retry-After header asks, at most ``max_tries``
-attempts in all; then ``LookupFailed`` carries the reason. Every attempt takes a slot from the
-shared rate limiter first, so retries count against the global limit too. A 429 pauses every worker
-of that API. Anything else (another 4xx, a body that is not JSON) fails at once: asking again would
-not help.
+Retry policy (tenacity): timeouts, connection errors, 429, 5xx and bodies that are not JSON are
+retried with exponential backoff and equal jitter, never sooner than a Retry-After header asks, at
+most ``max_tries`` attempts in all; then ``LookupFailed`` carries the reason. A body that is not
+JSON is treated like a 5xx because it is what a failing proxy or a cut-off answer looks like. Every
+attempt takes a slot from the shared rate limiter first, so retries count against the global limit
+too. A 429 pauses every worker of that API. Another 4xx fails at once: asking again would not help.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ class RetryingGet:
         try:
             return response.json()
         except ValueError as exc:
-            raise LookupFailed(f"malformed {p.name} response: not JSON ({response.text[:80]!r})") from exc
+            raise RetryableError(f"malformed {p.name} response: not JSON ({response.text[:80]!r})") from exc
 
     def _wait(self, state: RetryCallState) -> float:
         """Backoff before the next attempt: ``backoff_delay``, never shorter than the Retry-After."""

@@ -54,7 +54,7 @@ def upsert_items(store: VectorStore, version: str | None, model_id: str, items: 
         there = {p.id: p.payload for p in store.retrieve(active, ids)}
     points = []
     for pid, item in zip(ids, items, strict=True):
-        payload = item.song.model_dump(mode="json") | {"source": item.source}
+        payload = item.song.payload() | {"source": item.source}
         if item.import_hash:
             payload["import_hash"] = item.import_hash
         payload = carry_enrichment(payload, here.get(pid), there.get(pid))

@@ -133,10 +133,16 @@ const schedule = () => {
 };
 async function poll() {
   timer = null;
-  const cards = waiting();
-  if (!cards.length) return;
-  cards.forEach((card) => { card.dataset.polls = Number(card.dataset.polls || 0) + 1; });
-  const ids = [...new Set(cards.map((card) => card.dataset.trackId))].slice(0, MAX_IDS);
+  // One request asks about at most MAX_IDS songs. Take the cards polled least so far (the sort is
+  // stable, so ties keep page order): with more waiting cards than that, each tick asks about the
+  // next ones. Only the cards asked about use up one of their MAX_POLLS.
+  const polls = (card) => Number(card.dataset.polls || 0);
+  const queue = waiting().sort((a, b) => polls(a) - polls(b));
+  const ids = [...new Set(queue.map((card) => card.dataset.trackId))].slice(0, MAX_IDS);
+  if (!ids.length) return;
+  const asked = new Set(ids);
+  const cards = queue.filter((card) => asked.has(card.dataset.trackId));
+  cards.forEach((card) => { card.dataset.polls = polls(card) + 1; });
   try {
     const url = new URL(endpoint);
     url.searchParams.set('ids', ids.join(','));

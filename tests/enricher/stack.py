@@ -52,7 +52,7 @@ def index_songs(client: SearchClient, track_ids: set[str]) -> None:
     (as the re-index does), so no reader ever sees an index without them."""
     version = client.index_create_version(MODEL_ID, DIM)["version"]
     items = [
-        {"song": s.model_dump(mode="json"), "vector": vector_for(s.track_id)}
+        {"song": s.payload(), "vector": vector_for(s.track_id)}
         for s in catalog_songs(track_ids)
     ]
     client.index_points(MODEL_ID, items, version)

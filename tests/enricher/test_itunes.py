@@ -157,21 +157,39 @@ def test_connection_refused_is_retried_then_fails(
 
 
 @pytest.mark.parametrize(
+    "garbage",
+    [
+        b"<html><body>Service Temporarily Unavailable</body></html>",
+        b'{"resultCount": 1, "results": [{"trackName": ',
+    ],
+)
+def test_garbage_bodies_are_retried_then_fail_with_the_reason(
+    client: ItunesClient, fake_itunes: FakeItunes, garbage: bytes
+) -> None:
+    # A body that is not JSON is a proxy's error page or a cut-off answer: the next try may be whole.
+    fake_itunes.plan("take on me", [Step(body=garbage), Step(fixture="take_on_me")])
+    assert [c.itunes_id for c in client.search("a-ha Take On Me")] == [1035048414]
+    assert len(fake_itunes.calls) == 2
+    fake_itunes.plan("shape of you", [Step(body=garbage)])
+    with pytest.raises(LookupFailed, match=r"gave up after 3 tries: malformed iTunes response: not JSON"):
+        client.search("Ed Sheeran Shape of You")
+    assert len(fake_itunes.calls_for("shape of you")) == 3
+
+
+@pytest.mark.parametrize(
     ("step", "reason"),
     [
-        (Step(body=b"<html><body>Service Temporarily Unavailable</body></html>"), "not JSON"),
-        (Step(body=b'{"resultCount": 1, "results": [{"trackName": '), "not JSON"),
         (Step(body=b'{"errorMessage": "Invalid value(s) for key(s): [country]"}'), "no 'results' list"),
         (Step(status=400), "iTunes answered 400"),
     ],
 )
-def test_garbage_and_client_errors_fail_at_once(
+def test_refusals_of_the_request_fail_at_once(
     client: ItunesClient, fake_itunes: FakeItunes, step: Step, reason: str
 ) -> None:
     fake_itunes.plan("shape of you", [step])
     with pytest.raises(LookupFailed, match=reason):
         client.search("Ed Sheeran Shape of You")
-    assert len(fake_itunes.calls) == 1  # asking again would not help
+    assert len(fake_itunes.calls) == 1  # the same request would be refused again
 
 
 def test_every_attempt_takes_a_rate_limit_slot(

@@ -14,10 +14,10 @@ from services.enricher.deps import make_limiter
 from services.enricher.retrying_get import LookupFailed, NotFound
 from services.enricher.spotify_art import SpotifyArtClient
 from tests.enricher.fake_itunes import FakeItunes, Step, spotify_thumbnail
-from tests.enricher.stack import search_with_songs
+from tests.enricher.stack import search_with_songs, vector_for
 
 BOHEMIAN, TAKE_ON_ME, AFRICA = "1AhDOtG9vPSOmsWgNW0BEY", "1nbMkRhfldXcmCyB83x8lK", "2374M0fQpWi3dLnB54qaLX"
-SHAPE_OF_YOU = "0FE9t6xYkqWXU2ahLh6D8X"
+SHAPE_OF_YOU, BLINDING_LIGHTS = "0FE9t6xYkqWXU2ahLh6D8X", "0sf12qNH5qcw8qpgymFOqD"
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def client(enricher_env: dict[str, str], redis_client: redis.Redis) -> Iterator[
 @pytest.fixture(scope="module")
 def search(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchClient]:
     with search_with_songs(
-        {BOHEMIAN, TAKE_ON_ME, AFRICA, SHAPE_OF_YOU}, tmp_path_factory.mktemp("art-var")
+        {BOHEMIAN, TAKE_ON_ME, AFRICA, SHAPE_OF_YOU, BLINDING_LIGHTS}, tmp_path_factory.mktemp("art-var")
     ) as c:
         yield c
 
@@ -64,16 +64,21 @@ def test_faults_are_bounded_and_give_a_reason(client: SpotifyArtClient, fake_itu
         client.art_url(TAKE_ON_ME)
 
 
-def test_garbage_fails_at_once_unknown_tracks_are_not_found_and_bad_urls_are_dropped(
+def test_garbage_is_retried_unknown_tracks_are_not_found_and_bad_urls_are_dropped(
     client: SpotifyArtClient, fake_itunes: FakeItunes
 ) -> None:
+    fake_itunes.plan_oembed(SHAPE_OF_YOU, [Step(body=b"<html>oops"), Step()])
+    assert client.art_url(SHAPE_OF_YOU) == spotify_thumbnail(SHAPE_OF_YOU)
+    assert [c.status for c in fake_itunes.oembed_calls_for(SHAPE_OF_YOU)] == [200, 200]
     fake_itunes.plan_oembed(BOHEMIAN, [Step(body=b"<html>oops")])
-    with pytest.raises(LookupFailed, match="malformed Spotify oEmbed response: not JSON"):
+    gave_up = "gave up after 3 tries: malformed Spotify oEmbed response: not JSON"
+    with pytest.raises(LookupFailed, match=gave_up):
         client.art_url(BOHEMIAN)
+    assert len(fake_itunes.oembed_calls_for(BOHEMIAN)) == 3
     fake_itunes.plan_oembed(AFRICA, [Step(body=b"[1, 2]")])
     with pytest.raises(LookupFailed, match="not a JSON object"):
         client.art_url(AFRICA)
-    assert len(fake_itunes.oembed_calls) == 2  # no retry for an answer that will not change
+    assert len(fake_itunes.oembed_calls_for(AFRICA)) == 1  # well-formed JSON of the wrong shape: final
     fake_itunes.plan_oembed(TAKE_ON_ME, [Step(status=404)])
     with pytest.raises(NotFound):
         client.art_url(TAKE_ON_ME)
@@ -128,3 +133,36 @@ def test_an_older_art_result_never_replaces_a_newer_one(search: SearchClient) ->
     older = {"spotify_art_status": "failed", "spotify_art_reason": "late", "spotify_art_at": 1e9}
     assert search.update_spotify_art(SHAPE_OF_YOU, older)["applied"] is False
     assert search.song(SHAPE_OF_YOU)["spotify_art_status"] == "ok"
+
+
+def test_song_answers_say_where_each_field_came_from(search: SearchClient) -> None:
+    def provenance() -> list[tuple[object, object]]:
+        """``(art_source, field_sources)`` as GET /songs/{id} and a search hit both answer them."""
+        hits = search.search_vector(vector_for(BLINDING_LIGHTS), limit=5, diversity="off")["hits"]
+        [hit] = [h["song"] for h in hits if h["song"]["track_id"] == BLINDING_LIGHTS]
+        song = search.song(BLINDING_LIGHTS)
+        assert (hit["art_source"], hit["field_sources"]) == (song["art_source"], song["field_sources"])
+        return song["art_source"], song["field_sources"]
+
+    catalog_only = {"art": "none", "preview": "none", "genre": "catalog", "year": "catalog"}
+    assert provenance() == (None, catalog_only)
+    search.update_spotify_art(
+        BLINDING_LIGHTS,
+        {
+            "spotify_art_status": "ok",
+            "spotify_art_url": spotify_thumbnail(BLINDING_LIGHTS),
+            "spotify_art_at": 1e9,
+        },
+    )
+    assert provenance() == ("spotify", catalog_only | {"art": "spotify"})
+    itunes = {
+        "enrich_status": "ok",
+        "enriched_at": 1e9,
+        "art_url": "https://is1-ssl.mzstatic.com/image/thumb/Music/v4/a.jpg/600x600bb.jpg",
+        "preview_url": "https://audio-ssl.itunes.apple.com/itunes-assets/a.m4a",
+        "itunes_genre": "Pop",
+        "itunes_year": 2019,
+    }
+    search.update_enrichment(BLINDING_LIGHTS, itunes)
+    everything_from_itunes = {"art": "itunes", "preview": "itunes", "genre": "itunes", "year": "itunes"}
+    assert provenance() == ("itunes", everything_from_itunes)

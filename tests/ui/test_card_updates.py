@@ -1,36 +1,88 @@
 """The UI's card-update route against the real search service: card HTML for the ids asked, 422 for
-anything that is not a short list of track ids."""
+anything that is not a short list of track ids, 503 while search is down."""
 
 from __future__ import annotations
+
+import time
+from html import escape
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.common.clients.search import SearchClient
+from services.common.embedded import free_port
+from services.common.schemas import Enrichment, SpotifyArt
 from services.ui.backend import Backend
 from services.ui.card_updates import CARD_UPDATES_PATH, MAX_IDS, make_router
 
 pytestmark = pytest.mark.slow
+
+ITUNES_ART = "https://is1-ssl.mzstatic.com/image/thumb/Music/v4/ab/cd/cover.jpg/600x600bb.jpg"
+PREVIEW = "https://audio-ssl.itunes.apple.com/itunes-assets/AudioPreview/ab/cd/preview.m4a"
+SPOTIFY_ART = "https://i.scdn.co/image/ab67616d0000b273cafe"
 
 
 def test_card_updates_render_the_songs_asked_for_and_refuse_bad_ids(ui_settings) -> None:
     backend = Backend.from_settings(ui_settings)
     app = FastAPI()
     app.include_router(make_router(backend))
+    page = backend.search_text("calm evening", None, 3)
+    matched, art_only, missed = ids = [hit["song"]["track_id"] for hit in page["hits"]]
+    # Enrichment results are written as the enricher does: with the service token.
+    enricher = SearchClient(ui_settings.search_url, token=ui_settings.service_token.get_secret_value())
+    before = {song["track_id"]: song for song in enricher.songs(ids)}
+    at = time.time()
     try:
-        page = backend.search_text("calm evening", None, 3)
-        ids = [hit["song"]["track_id"] for hit in page["hits"]]
+        # Three states a card can be in: everything from iTunes; Spotify's art while the iTunes
+        # lookup is still to come; both sources done without finding anything.
+        enricher.update_enrichment(
+            matched, {"enrich_status": "ok", "enriched_at": at, "art_url": ITUNES_ART, "preview_url": PREVIEW}
+        )
+        enricher.update_spotify_art(
+            art_only, {"spotify_art_status": "ok", "spotify_art_url": SPOTIFY_ART, "spotify_art_at": at}
+        )
+        enricher.update_enrichment(missed, {"enrich_status": "not_found", "enriched_at": at})
+        enricher.update_spotify_art(missed, {"spotify_art_status": "not_found", "spotify_art_at": at})
         with TestClient(app) as client:
             answer = client.get(CARD_UPDATES_PATH, params={"ids": ",".join([*ids, "unknownTrack"])})
             assert answer.status_code == 200
             cards = answer.json()["cards"]
             assert sorted(cards) == sorted(ids)  # unknown ids are left out
-            for card in cards.values():
-                assert card["art"].startswith(("<div class=\"pp-art", "<img class=\"pp-art"))
-                assert card["preview"] is None or card["preview"].startswith("<audio")
-                assert isinstance(card["done"], bool)
+            assert cards[matched]["art"].startswith(f'<img class="pp-art" src="{escape(ITUNES_ART)}"')
+            preview = cards[matched]["preview"]
+            assert preview.startswith('<audio class="pp-audio"') and f'src="{escape(PREVIEW)}"' in preview
+            assert cards[matched]["done"] is True
+            assert cards[art_only]["art"].startswith(f'<img class="pp-art" src="{SPOTIFY_ART}"')
+            # The iTunes lookup is still to come: the card keeps polling.
+            assert (cards[art_only]["preview"], cards[art_only]["done"]) == (None, False)
+            assert cards[missed]["art"].startswith('<div class="pp-art')  # the letter placeholder
+            assert (cards[missed]["preview"], cards[missed]["done"]) == (None, True)
             for bad in ("", "a;b", "<script>", ",".join(f"t{i}" for i in range(MAX_IDS + 1))):
                 refused = client.get(CARD_UPDATES_PATH, params={"ids": bad})
                 assert refused.status_code == 422, bad
+    finally:
+        # The stack is shared by the session: put the songs back as they were (a newer result wins).
+        for tid, song in before.items():
+            enricher.update_enrichment(
+                tid, {k: song[k] for k in Enrichment.model_fields} | {"enriched_at": at + 1}
+            )
+            enricher.update_spotify_art(
+                tid, {k: song[k] for k in SpotifyArt.model_fields} | {"spotify_art_at": at + 1}
+            )
+        enricher.close()
+        backend.close()
+
+
+def test_card_updates_answer_503_while_search_is_down(ui_settings) -> None:
+    down = ui_settings.model_copy(update={"search_url": f"http://127.0.0.1:{free_port()}"})
+    backend = Backend.from_settings(down)
+    app = FastAPI()
+    app.include_router(make_router(backend))
+    try:
+        with TestClient(app) as client:
+            answer = client.get(CARD_UPDATES_PATH, params={"ids": "0sf12qNH5qcw8qpgymFOqD"})
+        assert answer.status_code == 503
+        assert answer.json() == {"detail": "song details are unavailable right now"}
     finally:
         backend.close()
