@@ -288,6 +288,10 @@ def run_chaos(tiny_model_dir: Path, users: int = 4, songs: int = 300, enrich: in
         env.update(
             PIXELPLAY_ITUNES_URL=itunes.url,
             PIXELPLAY_ITUNES_CALLS_PER_MINUTE="6000",
+            # Searches queue Spotify art for the songs they show, ahead of the batch: the fake
+            # answers those too, so the worker never waits on the real (unreachable) Spotify.
+            PIXELPLAY_SPOTIFY_OEMBED_URL=itunes.oembed_url,
+            PIXELPLAY_SPOTIFY_OEMBED_CALLS_PER_MINUTE="6000",
             # A task held by a worker that was killed goes back to the queue after this long.
             PIXELPLAY_ENRICH_VISIBILITY_TIMEOUT_S="10",
             PIXELPLAY_ENRICH_RESTORE_INTERVAL_S="2",
