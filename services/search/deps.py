@@ -12,7 +12,7 @@ from services.common.enrich_requests import EnrichRequests
 from services.common.settings import Settings
 from services.search.engine import SearchEngine
 from services.search.schemas import SearchPage
-from services.search.storage.base import VectorStore
+from services.search.storage.store import VectorStore
 
 
 class EncoderGateway:

@@ -29,10 +29,10 @@ from services.search.storage.base import (
     ModelMismatch,
     Recommend,
     StoredPoint,
-    VectorStore,
     checked_meta,
     point_id,
 )
+from services.search.storage.store import VectorStore
 from services.search.vectors import normalise
 
 Fetch = Callable[[int, int, bool], list[StoredPoint]]

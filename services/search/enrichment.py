@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from services.common.schemas import Enrichment, EnrichStatus, Song, SpotifyArt
 from services.search.schemas import EnrichmentResult, EnrichmentStats
-from services.search.storage.base import Conditions, VectorStore, point_id
+from services.search.storage.base import Conditions, point_id
+from services.search.storage.store import VectorStore
 
 ENRICHMENT_FIELDS = tuple(Enrichment.model_fields)
 SPOTIFY_ART_FIELDS = tuple(SpotifyArt.model_fields)

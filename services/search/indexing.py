@@ -15,10 +15,10 @@ from services.search.storage.base import (
     CollectionMeta,
     DimensionMismatch,
     Upsert,
-    VectorStore,
     checked_meta,
     point_id,
 )
+from services.search.storage.store import VectorStore
 
 
 def ensure_index(store: VectorStore, model_id: str, dim: int) -> CollectionMeta:

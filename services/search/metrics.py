@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from services.search import enrichment
-from services.search.storage.base import VectorStore
+from services.search.storage.store import VectorStore
 
 log = logging.getLogger(__name__)
 

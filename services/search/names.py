@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from services.search.schemas import SongMatch
-from services.search.storage.base import VectorStore
+from services.search.storage.store import VectorStore
 
 WORD = re.compile(r"\w+")
 MAX_WORDS = 8  # more words than any title needs; bounds the filter's size

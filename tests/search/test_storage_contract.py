@@ -14,10 +14,10 @@ from services.search.storage.base import (
     IndexMissing,
     Recommend,
     Upsert,
-    VectorStore,
     VersionNotFound,
     point_id,
 )
+from services.search.storage.store import VectorStore
 
 DIM = 16
 N = 200

@@ -15,7 +15,8 @@ from services.common.settings import Settings
 from services.search.storage import open_store
 from services.search.storage.base import Conditions, Upsert, point_id
 from services.search.storage.edge import EdgeStore
-from services.search.storage.server import ServerStore, collection_params
+from services.search.storage.server import ServerStore
+from services.search.storage.server_requests import collection_params
 from services.search.storage.tuning import ClusterLayout, IndexTuning, layout_from, tuning_from
 
 DIM = 32

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.common.settings import Settings
-from services.search.storage.base import VectorStore
+from services.search.storage.store import VectorStore
 from services.search.storage.tuning import layout_from, tuning_from
 
 

@@ -1,4 +1,5 @@
-"""The storage contract both backends implement (qdrant-edge in-process, or a Qdrant server).
+"""What the storage speaks in, for both backends (qdrant-edge in-process, or a Qdrant server):
+point ids, collection metadata, neutral filters and queries, and the errors the HTTP layer maps.
 
 Searches address the alias (``songs``); the alias points at one concrete, versioned collection
 (``songs_v1``, ``songs_v2``...). Each version records the model it was built with, so a search or
@@ -10,9 +11,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from services.common.schemas import UNIT_FEATURES
+
+if TYPE_CHECKING:
+    from services.search.storage.store import VectorStore
 
 VECTOR_NAME = "clip"
 # The second named vector: standardised audio features (services/search/audio.py), Euclidean.
@@ -65,6 +69,22 @@ class CollectionMeta:
     created_at: float = field(default_factory=time.time)
     audio_dim: int = 0  # size of the AUDIO_VECTOR; 0 for versions built before it existed
 
+    @classmethod
+    def from_record(cls, version: str, record: dict[str, Any]) -> CollectionMeta:
+        """The meta of ``version`` from what ``record()`` stored beside it."""
+        return cls(
+            version=version,
+            model_id=str(record.get("model_id", "")),
+            dim=int(record.get("dim", 0)),
+            created_at=float(record.get("created_at", 0.0)),
+            audio_dim=int(record.get("audio_dim", 0)),
+        )
+
+    def record(self) -> dict[str, Any]:
+        """What a backend stores beside the collection (everything but the version name)."""
+        fields = ("model_id", "dim", "created_at", "audio_dim")
+        return {name: getattr(self, name) for name in fields}
+
 
 @dataclass
 class Conditions:
@@ -74,6 +94,8 @@ class Conditions:
     ranges: field -> (min, max), inclusive, either end may be None.
     exclude_ids: point ids never returned.
     exclude_any: field -> values, the field equals none of them (a point without the field passes).
+    words: the title or the artist has a word starting with each of them (full-text index).
+    missing: fields the point has no value for.
     """
 
     match_any: dict[str, list[str]] = field(default_factory=dict)
@@ -81,9 +103,14 @@ class Conditions:
     exclude_ids: list[str] = field(default_factory=list)
     either: list[Conditions] = field(default_factory=list)
     exclude_any: dict[str, list[str]] = field(default_factory=dict)
+    words: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.match_any or self.ranges or self.exclude_ids or self.either or self.exclude_any)
+        return not (
+            self.match_any or self.ranges or self.exclude_ids or self.either or self.exclude_any
+            or self.words or self.missing
+        )  # fmt: skip
 
 
 @dataclass
@@ -134,83 +161,6 @@ class Upsert:
     audio: list[float] | None = None
 
 
-class VectorStore(Protocol):
-    """One alias plus its versioned collections. ``version=None`` means "what the alias points at"."""
-
-    backend: str
-    alias: str
-
-    def active_version(self) -> str | None: ...
-
-    def versions(self) -> list[str]: ...
-
-    def meta(self, version: str | None = None) -> CollectionMeta: ...
-
-    def create_version(self, model_id: str, dim: int) -> CollectionMeta:
-        """Create the next empty ``<alias>_vN`` collection with payload indexes; alias unchanged."""
-        ...
-
-    def switch_alias(self, version: str) -> str | None:
-        """Point the alias at ``version`` atomically; return the version it pointed at before."""
-        ...
-
-    def drop_version(self, version: str) -> None: ...
-
-    def optimize(self, version: str | None) -> bool:
-        """Make a filled version's vector index ready (graph and quantized vectors) before it
-        serves; True when work was done. Idempotent."""
-        ...
-
-    def upsert(self, version: str | None, points: list[Upsert]) -> None: ...
-
-    def set_payload(self, version: str | None, pid: str, payload: dict[str, Any]) -> None: ...
-
-    def retrieve(
-        self, version: str | None, ids: list[str], with_vectors: bool = False
-    ) -> list[StoredPoint]: ...
-
-    def query(
-        self,
-        version: str | None,
-        query: list[float] | Recommend | Fused,
-        conditions: Conditions | None,
-        limit: int,
-        offset: int = 0,
-        with_vectors: bool = False,
-        exact: bool = False,
-    ) -> list[StoredPoint]:
-        """Nearest neighbours (cosine), best first, payload included: through the HNSW graph and
-        quantized vectors (rescored) once the version is optimized, else, or with ``exact``, by a
-        full scan."""
-        ...
-
-    def delete_other_sources(self, version: str | None, source: str) -> None:
-        """Delete every point whose ``source`` payload is not ``source`` (or is missing)."""
-        ...
-
-    def match_names(
-        self, version: str | None, words: list[str], limit: int, fields: list[str]
-    ) -> list[StoredPoint]:
-        """Up to ``limit`` points whose title or artist has a word starting with each of ``words``
-        (full-text index, case-insensitive), most popular first; only ``fields`` of the payload."""
-        ...
-
-    def count(self, version: str | None = None, conditions: Conditions | None = None) -> int: ...
-
-    def scroll(
-        self,
-        version: str | None,
-        conditions: Conditions | None,
-        limit: int,
-        after: str | None = None,
-        fields: list[str] | None = None,
-    ) -> tuple[list[StoredPoint], str | None]:
-        """Points in id order from ``after`` (an opaque cursor); returns the next cursor or None."""
-        ...
-
-    def close(self) -> None: ...
-
-
 def named_vectors(point: Upsert) -> dict[str, list[float]]:
     """The point's vectors by name; a song without an audio vector is stored without one."""
     vectors = {VECTOR_NAME: point.vector}
@@ -247,3 +197,9 @@ def next_version_name(alias: str, existing: list[str]) -> str:
     """``songs_v<max+1>``: always newer than every version that still exists."""
     numbers = [int(v.rsplit("_v", 1)[1]) for v in existing if v.rsplit("_v", 1)[-1].isdigit()]
     return f"{alias}_v{max(numbers, default=0) + 1}"
+
+
+def ordered_versions(alias: str, names: list[str]) -> list[str]:
+    """The ``<alias>_vN`` names among ``names``, oldest (lowest N) first."""
+    ours = [n for n in names if n.startswith(f"{alias}_v") and n.rsplit("_v", 1)[1].isdigit()]
+    return sorted(ours, key=lambda v: int(v.rsplit("_v", 1)[1]))

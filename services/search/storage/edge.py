@@ -9,7 +9,7 @@ Layout under ``root``::
 Each shard is created with the HNSW and int8 quantization settings of ``tuning.IndexTuning``.
 The edge engine builds the graph only when ``optimize()`` runs (``EdgeStore.optimize``, called
 once a version is filled); until then, and for segments too small to be worth a graph, queries
-scan exactly.
+scan exactly. ``edge_requests`` turns the neutral requests into qdrant-edge's objects.
 """
 
 from __future__ import annotations
@@ -25,122 +25,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from qdrant_edge import (
-    AcornSearchParams,
-    CountRequest,
-    Direction,
-    Distance,
-    EdgeConfig,
-    EdgeOptimizersConfig,
-    EdgeShard,
-    EdgeVectorParams,
-    Expression,
-    FieldCondition,
-    Filter,
-    Formula,
-    HasIdCondition,
-    HnswIndexConfig,
-    IsEmptyCondition,
-    MatchAny,
-    MatchText,
-    MatchValue,
-    OrderBy,
-    PayloadSchemaType,
-    PayloadSelector,
-    Point,
-    Prefetch,
-    QuantizationSearchParams,
-    Query,
-    QueryRequest,
-    RangeFloat,
-    RecommendQuery,
-    ScalarQuantizationConfig,
-    ScalarType,
-    ScrollRequest,
-    SearchParams,
-    TextIndexParams,
-    TokenizerType,
-    UpdateOperation,
-)
+from qdrant_edge import CountRequest, EdgeShard, Point, UpdateOperation
 
-from services.search.audio import AUDIO_DIM
-from services.search.storage.base import (
-    AUDIO_VECTOR,
-    FLOAT_FIELDS,
-    INTEGER_FIELDS,
-    KEYWORD_FIELDS,
-    TEXT_FIELDS,
-    VECTOR_NAME,
-    CollectionMeta,
-    Conditions,
-    Fused,
-    IndexMissing,
-    Recommend,
-    StoredPoint,
-    Upsert,
-    VersionNotFound,
-    audio_of,
-    named_vectors,
-    next_version_name,
+from services.search.storage.base import CollectionMeta, Conditions, Upsert, named_vectors, ordered_versions
+from services.search.storage.edge_requests import (
+    create_payload_indexes,
+    edge_config,
+    edge_filter,
+    query_request,
+    scroll_request,
 )
+from services.search.storage.store import Scroll, Search, VectorStore
 from services.search.storage.tuning import IndexTuning
 
 ALIAS_FILE = "aliases.json"
 META_SUFFIX = ".meta.json"
 _DROP_WAIT_S = 30.0
-
-
-def to_edge_filter(cond: Conditions | None) -> Filter | None:
-    """Translate the neutral conditions into a qdrant-edge ``Filter``."""
-    if cond is None or cond.is_empty():
-        return None
-    must: list[Any] = [
-        FieldCondition(key, match=MatchAny(list(values))) for key, values in cond.match_any.items()
-    ]
-    for key, (low, high) in cond.ranges.items():
-        must.append(FieldCondition(key, range=RangeFloat(gte=low, lte=high)))
-    if cond.either:
-        must.append(Filter(should=[to_edge_filter(c) for c in cond.either]))
-    must_not: list[Any] = [HasIdCondition(set(cond.exclude_ids))] if cond.exclude_ids else []
-    must_not += [FieldCondition(k, match=MatchAny(list(v))) for k, v in cond.exclude_any.items()]
-    return Filter(must=must or None, must_not=must_not or None)
-
-
-def edge_config(dim: int, tuning: IndexTuning) -> EdgeConfig:
-    """The shard config: description and audio vectors, HNSW graph, int8 quantization, payloads on
-    disk."""
-    quantization = (
-        ScalarQuantizationConfig(ScalarType.Int8, quantile=tuning.quantile, always_ram=True)
-        if tuning.quantization
-        else None
-    )
-    return EdgeConfig(
-        vectors={VECTOR_NAME: EdgeVectorParams(size=dim, distance=Distance.Cosine), **audio_vector_config()},
-        hnsw_config=HnswIndexConfig(
-            m=tuning.m,
-            ef_construct=tuning.ef_construct,
-            full_scan_threshold=tuning.kilobytes(tuning.filter_exact_below, dim),
-            payload_m=tuning.payload_m,
-        ),
-        quantization_config=quantization,
-        optimizers=EdgeOptimizersConfig(indexing_threshold=tuning.kilobytes(tuning.exact_below, dim)),
-        # A page reads ~20-200 payloads; on disk they cost RSS nothing at a million songs.
-        on_disk_payload=True,
-    )
-
-
-def search_params(tuning: IndexTuning, exact: bool) -> SearchParams:
-    if exact:
-        return SearchParams(exact=True, quantization=QuantizationSearchParams(ignore=True))
-    # ACORN: a filtered walk also looks at neighbours' neighbours, so songs that pass the filter
-    # stay connected without extra per-payload links (payload_m 0); unfiltered queries ignore it.
-    acorn = AcornSearchParams(enable=True)
-    if not tuning.quantization:  # a collection built with int8 vectors would still use them
-        return SearchParams(
-            hnsw_ef=tuning.ef, quantization=QuantizationSearchParams(ignore=True), acorn=acorn
-        )
-    rescoring = QuantizationSearchParams(rescore=True, oversampling=tuning.oversampling)
-    return SearchParams(hnsw_ef=tuning.ef, quantization=rescoring, acorn=acorn)
 
 
 def build_graph(folder: str) -> bool:
@@ -160,7 +60,7 @@ def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)  # readers see either the old or the new file, never half of one
 
 
-class EdgeStore:
+class EdgeStore(VectorStore):
     """``VectorStore`` over qdrant-edge shards. Thread-safe: FastAPI runs sync routes in a pool."""
 
     backend = "edge"
@@ -181,6 +81,9 @@ class EdgeStore:
         path = self.root / ALIAS_FILE
         return json.loads(path.read_text()) if path.exists() else {}
 
+    def _meta_file(self, version: str) -> Path:
+        return self.root / f"{version}{META_SUFFIX}"
+
     def active_version(self) -> str | None:
         with self._lock:
             return self._aliases().get(self.alias)
@@ -188,72 +91,38 @@ class EdgeStore:
     def versions(self) -> list[str]:
         with self._lock:
             found = [p.name[: -len(META_SUFFIX)] for p in self.root.glob(f"{self.alias}_v*{META_SUFFIX}")]
-            return sorted(found, key=lambda v: int(v.rsplit("_v", 1)[1]))
+            return ordered_versions(self.alias, found)
 
-    def _resolve(self, version: str | None) -> str:
-        name = version or self.active_version()
-        if name is None:
-            raise IndexMissing(f"the '{self.alias}' index is empty: run scripts/index_catalog.py first")
-        if not (self.root / f"{name}{META_SUFFIX}").exists():
-            raise VersionNotFound(f"no collection version '{name}'")
-        return name
+    def _exists(self, version: str) -> bool:
+        return self._meta_file(version).exists()
 
     def meta(self, version: str | None = None) -> CollectionMeta:
         name = self._resolve(version)
-        data = json.loads((self.root / f"{name}{META_SUFFIX}").read_text())
-        return CollectionMeta(
-            version=name,
-            model_id=data["model_id"],
-            dim=data["dim"],
-            created_at=data.get("created_at", 0.0),
-            audio_dim=data.get("audio_dim", 0),
-        )
+        return CollectionMeta.from_record(name, json.loads(self._meta_file(name).read_text()))
 
-    def create_version(self, model_id: str, dim: int) -> CollectionMeta:
-        with self._lock:
-            existing = self.versions()
-            active = self.active_version()
-            name = next_version_name(self.alias, existing + ([active] if active else []))
-            folder = self.root / name
-            if folder.exists():  # leftover of a crash before its meta file was written
-                shutil.rmtree(folder)
-            shard = EdgeShard.create(str(folder), edge_config(dim, self.tuning))
-            create_text_indexes(shard)
-            for key in KEYWORD_FIELDS:
-                shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Keyword))
-            for key in INTEGER_FIELDS:
-                shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Integer))
-            for key in FLOAT_FIELDS:
-                shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Float))
-            shard.flush()
-            self._shards[name] = shard
-            meta = CollectionMeta(version=name, model_id=model_id, dim=dim, audio_dim=AUDIO_DIM)
-            _write_json_atomically(
-                self.root / f"{name}{META_SUFFIX}",
-                {"model_id": model_id, "dim": dim, "created_at": meta.created_at, "audio_dim": AUDIO_DIM},
-            )
-            return meta
+    def _create(self, meta: CollectionMeta) -> None:
+        folder = self.root / meta.version
+        if folder.exists():  # leftover of a crash before its meta file was written
+            shutil.rmtree(folder)
+        shard = EdgeShard.create(str(folder), edge_config(meta.dim, self.tuning))
+        create_payload_indexes(shard)
+        shard.flush()
+        self._shards[meta.version] = shard
+        _write_json_atomically(self._meta_file(meta.version), meta.record())
 
-    def switch_alias(self, version: str) -> str | None:
-        with self._lock:
-            self._resolve(version)
-            aliases = self._aliases()
-            previous = aliases.get(self.alias)
-            aliases[self.alias] = version
-            _write_json_atomically(self.root / ALIAS_FILE, aliases)
-            return previous
+    def _point_alias(self, version: str, previous: str | None) -> None:
+        aliases = self._aliases()
+        aliases[self.alias] = version
+        _write_json_atomically(self.root / ALIAS_FILE, aliases)
 
-    def drop_version(self, version: str) -> None:
-        with self._lock:
-            if version == self.active_version():
-                raise ValueError(f"'{version}' is what '{self.alias}' points at; switch the alias first")
-            # Searches that resolved the old version before the switch finish on it first.
-            self._wait_idle(version)
-            shard = self._shards.pop(version, None)
-            if shard is not None:
-                shard.close()
-            (self.root / f"{version}{META_SUFFIX}").unlink(missing_ok=True)
-            shutil.rmtree(self.root / version, ignore_errors=True)
+    def _drop(self, version: str) -> None:
+        # Searches that resolved the old version before the switch finish on it first.
+        self._wait_idle(version)
+        shard = self._shards.pop(version, None)
+        if shard is not None:
+            shard.close()
+        self._meta_file(version).unlink(missing_ok=True)
+        shutil.rmtree(self.root / version, ignore_errors=True)
 
     @contextmanager
     def _shard(self, version: str | None) -> Iterator[EdgeShard]:
@@ -316,114 +185,39 @@ class EdgeStore:
             return shard.info().indexed_vectors_count
 
     # --- points -----------------------------------------------------------------------------------
-    def upsert(self, version: str | None, points: list[Upsert]) -> None:
-        if not points:
-            return
+    def _write(self, version: str | None, operation: Any) -> None:
         with self._shard(version) as shard:
-            shard.update(
-                UpdateOperation.upsert_points([Point(p.id, named_vectors(p), p.payload) for p in points])
-            )
+            shard.update(operation)
             shard.flush()
+
+    def upsert(self, version: str | None, points: list[Upsert]) -> None:
+        if points:
+            records = [Point(p.id, named_vectors(p), p.payload) for p in points]
+            self._write(version, UpdateOperation.upsert_points(records))
 
     def set_payload(self, version: str | None, pid: str, payload: dict[str, Any]) -> None:
-        with self._shard(version) as shard:
-            shard.update(UpdateOperation.set_payload([pid], payload))
-            shard.flush()
-
-    def retrieve(self, version: str | None, ids: list[str], with_vectors: bool = False) -> list[StoredPoint]:
-        if not ids:
-            return []
-        with self._shard(version) as shard:
-            records = shard.retrieve(list(ids), True, with_vectors)
-        return [
-            StoredPoint(str(r.id), dict(r.payload or {}), vector=_vector(r.vector), audio=audio_of(r.vector))
-            for r in records
-        ]
-
-    def query(
-        self,
-        version: str | None,
-        query: list[float] | Recommend | Fused,
-        conditions: Conditions | None,
-        limit: int,
-        offset: int = 0,
-        with_vectors: bool = False,
-        exact: bool = False,
-    ) -> list[StoredPoint]:
-        edge_filter = to_edge_filter(conditions)
-        if isinstance(query, Fused):
-            request = fused_request(query, edge_filter, limit, offset, with_vectors)
-        else:
-            request = QueryRequest(
-                limit=limit,
-                offset=offset,
-                query=_description_query(query),
-                filter=edge_filter,
-                with_payload=True,
-                with_vector=with_vectors,
-                params=search_params(self.tuning, exact),
-            )
-        with self._shard(version) as shard:
-            hits = shard.query(request)
-        return [
-            StoredPoint(str(h.id), dict(h.payload or {}), h.score, _vector(h.vector), audio_of(h.vector))
-            for h in hits
-        ]
+        self._write(version, UpdateOperation.set_payload([pid], payload))
 
     def delete_other_sources(self, version: str | None, source: str) -> None:
-        keep = Filter(must_not=[FieldCondition("source", match=MatchValue(source))])
-        with self._shard(version) as shard:
-            shard.update(UpdateOperation.delete_points_by_filter(keep))
-            shard.flush()
-
-    def match_names(
-        self, version: str | None, words: list[str], limit: int, fields: list[str]
-    ) -> list[StoredPoint]:
-        must: list[Any] = [name_condition(word) for word in words]
-        # order_by skips points without the key, so songs without a popularity come after.
-        passes = [
-            (Filter(must=must), OrderBy("popularity", Direction.Desc)),
-            (Filter(must=[*must, IsEmptyCondition("popularity")]), None),
-        ]
-        found: list[StoredPoint] = []
-        with self._shard(version) as shard:
-            for edge_filter, order in passes:
-                if len(found) >= limit:
-                    break
-                request = ScrollRequest(
-                    limit=limit - len(found),
-                    filter=edge_filter,
-                    with_payload=PayloadSelector.Include(fields),
-                    with_vector=False,
-                    order_by=order,
-                )
-                records, _ = shard.scroll(request)
-                found += [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
-        return found
+        others = edge_filter(Conditions(exclude_any={"source": [source]}))
+        self._write(version, UpdateOperation.delete_points_by_filter(others))
 
     def count(self, version: str | None = None, conditions: Conditions | None = None) -> int:
         with self._shard(version) as shard:
-            return shard.count(CountRequest(exact=True, filter=to_edge_filter(conditions)))
+            return shard.count(CountRequest(exact=True, filter=edge_filter(conditions)))
 
-    def scroll(
-        self,
-        version: str | None,
-        conditions: Conditions | None,
-        limit: int,
-        after: str | None = None,
-        fields: list[str] | None = None,
-    ) -> tuple[list[StoredPoint], str | None]:
-        request = ScrollRequest(
-            offset=after,
-            limit=limit,
-            filter=to_edge_filter(conditions),
-            with_payload=PayloadSelector.Include(fields) if fields else True,
-            with_vector=False,
-        )
+    def _retrieve(self, version: str | None, ids: list[str], with_vectors: bool) -> list[Any]:
         with self._shard(version) as shard:
-            records, next_id = shard.scroll(request)
-        points = [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
-        return points, (str(next_id) if next_id is not None else None)
+            return shard.retrieve(ids, True, with_vectors)
+
+    def _query(self, version: str | None, search: Search) -> list[Any]:
+        request = query_request(search, self.tuning)
+        with self._shard(version) as shard:
+            return shard.query(request)
+
+    def _scroll(self, version: str | None, request: Scroll) -> tuple[list[Any], Any]:
+        with self._shard(version) as shard:
+            return shard.scroll(scroll_request(request))
 
     @contextmanager
     def quiesced(self) -> Iterator[Path]:
@@ -445,63 +239,3 @@ class EdgeStore:
             for shard in self._shards.values():
                 shard.close()
             self._shards.clear()
-
-
-def _vector(raw: Any) -> list[float] | None:
-    if raw is None:
-        return None
-    if isinstance(raw, dict):
-        raw = raw.get(VECTOR_NAME)
-    return list(raw) if raw is not None else None
-
-
-# --- song names and the audio vector ----------------------------------------------------------------
-def create_text_indexes(shard: EdgeShard) -> None:
-    """Prefix tokens, lowercased, accents folded: "rhap" finds "Bohemian Rhapsody", "DAFT" finds
-    "Daft Punk", "motley crue" finds "Mötley Crüe"."""
-    params = TextIndexParams(tokenizer=TokenizerType.Prefix, lowercase=True, ascii_folding=True)
-    for key in TEXT_FIELDS:
-        shard.update(UpdateOperation.create_field_index(key, params))
-
-
-def name_condition(word: str) -> Filter:
-    """The title or the artist has a word starting with ``word``."""
-    return Filter(should=[FieldCondition(key, match=MatchText(word)) for key in TEXT_FIELDS])
-
-
-def audio_vector_config() -> dict[str, EdgeVectorParams]:
-    return {AUDIO_VECTOR: EdgeVectorParams(size=AUDIO_DIM, distance=Distance.Euclid)}
-
-
-def _description_query(query: list[float] | Recommend) -> Any:
-    if isinstance(query, Recommend):
-        return Query.RecommendBestScore(RecommendQuery(query.positives, query.negatives), using=VECTOR_NAME)
-    return Query.Nearest(list(query), using=VECTOR_NAME)
-
-
-def fused_request(
-    fused: Fused, edge_filter: Filter | None, limit: int, offset: int, with_vectors: bool
-) -> QueryRequest:
-    """Two prefetches (description, audio) rescored by the formula of ``Fused``. A candidate found
-    by one ranking only gets the other's worst plausible score through the formula defaults."""
-    exact = SearchParams(exact=True)
-    prefetches = [
-        Prefetch(fused.depth, query=_description_query(fused.description), filter=edge_filter, params=exact),
-        Prefetch(fused.depth, query=Query.Nearest(list(fused.audio), using=AUDIO_VECTOR), filter=edge_filter,
-                 params=exact),
-    ]  # fmt: skip
-    description, audio = fused.multipliers()
-    formula = Expression.Sum(
-        [
-            Expression.Mult([Expression.Constant(description), Expression.Variable("$score[0]")]),
-            Expression.Mult([Expression.Constant(audio), Expression.Variable("$score[1]")]),
-        ]
-    )
-    return QueryRequest(
-        limit=limit,
-        offset=offset,
-        prefetches=prefetches,
-        query=Formula(formula, defaults=fused.defaults()),
-        with_payload=True,
-        with_vector=with_vectors,
-    )

@@ -1,9 +1,9 @@
 """How a song collection is indexed, in one place for both backends: HNSW graph, int8 scalar
 quantization with rescoring, when exact search is kept, and (server only) how it is sharded.
 
-Each backend turns these into its own config objects in one function (``edge.edge_config``,
-``server.collection_params``), so the embedded store and a Qdrant server index alike. The default
-numbers were chosen by ``python -m scripts.bench.search_scale`` on structured song vectors; see
+Each backend turns these into its own config objects in one function
+(``edge_requests.edge_config``, ``server_requests.collection_params``), so the embedded store and a
+Qdrant server index alike. The default numbers were chosen by ``python -m scripts.bench.search_scale`` on structured song vectors; see
 docs/benchmarks.md for the measurements behind them.
 """
 
