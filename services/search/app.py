@@ -21,8 +21,9 @@ from services.common.observability import configure_logging, instrument
 from services.common.rate_limits import calls_per_second
 from services.common.settings import Settings, get_settings, refuse_default_secrets
 from services.search.deps import EncoderGateway, StoreDep
-from services.search.engine import Explainer, SearchEngine, SongNotFound
+from services.search.engine import SearchEngine, SongNotFound
 from services.search.enrichment import UnknownSong
+from services.search.explain import Explainer
 from services.search.metrics import EnrichmentCollector
 from services.search.routes import catalog, index, moodboard, names, search, songs
 from services.search.schemas import Info

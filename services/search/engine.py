@@ -8,17 +8,12 @@ callback, and ``services/search/explain.py`` gives each hit its reasons.
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from services.common.schemas import Song
 from services.search.audio import TYPICAL_DISTANCE
 from services.search.diversity import Candidate, diversified_page
-from services.search.explain import PhraseBank, explain
+from services.search.explain import Explainer
 from services.search.filters import to_conditions
 from services.search.schemas import Page, SearchHit, SearchPage
 from services.search.storage.base import (
@@ -26,7 +21,6 @@ from services.search.storage.base import (
     CollectionMeta,
     Conditions,
     Fused,
-    ModelMismatch,
     Recommend,
     StoredPoint,
     checked_meta,
@@ -40,7 +34,6 @@ Fetch = Callable[[int, int, bool], list[StoredPoint]]
 # so a song ranked well by one only is still scored by both.
 FUSION_DEPTH = 200
 FEEDBACK_ANCHORS = 3  # the query's best unrated songs, standing for the query among song vectors
-log = logging.getLogger(__name__)
 
 
 class SongNotFound(LookupError):
@@ -198,65 +191,6 @@ class SearchEngine:
             query_vector=query_vector,
             model_id=meta.model_id,
         )
-
-
-class Explainer:
-    """Explanations for a page of hits: each song's descriptor phrases nearest the query.
-
-    Phrase vectors come from ``embed`` (the encoder's text tower, answering vectors + model id) once
-    per phrase and model, and are saved in ``folder``. Vectors from a model other than the index's
-    are never stored. An explanation is a nicety: any failure gives [] and embedding is not tried
-    again for ``RETRY_S``, so an encoder outage costs searches nothing.
-    """
-
-    RETRY_S = 30.0
-
-    def __init__(
-        self,
-        folder: Path,
-        embed: Callable[[list[str]], Any] | None,
-        embed_model_id: Callable[[], str | None] | None = None,
-    ):
-        """``embed(texts)`` answers ``(vectors, model_id)``; or, when ``embed_model_id`` is given,
-        only the vectors and ``embed_model_id()`` names their model."""
-        self.folder = folder
-        if embed is not None and embed_model_id is not None:
-            plain, model_of = embed, embed_model_id
-            embed = lambda texts: (plain(texts), model_of())  # noqa: E731
-        self.embed = embed
-        self._banks: dict[str, PhraseBank] = {}
-        self._lock = threading.Lock()
-        self._failed_at = -self.RETRY_S
-
-    def __call__(self, model_id: str, query_vector: list[float], songs: list[Song]) -> list[list[str]]:
-        try:
-            bank = self._bank(model_id, [p for s in songs for p in s.descriptors])
-            return [explain(query_vector, s.descriptors, bank) for s in songs]
-        except Exception as exc:  # noqa: BLE001 - the search result matters more than its reasons
-            log.warning("no explanations for this page: %s", exc)
-            return [[] for _ in songs]
-
-    def _bank(self, model_id: str, phrases: list[str]) -> PhraseBank:
-        with self._lock:
-            bank = self._banks.get(model_id)
-            if bank is None:
-                bank = self._banks[model_id] = PhraseBank.load(self.folder, model_id)
-            missing = [p for p in phrases if p not in bank]
-            if missing and self.embed is not None and time.monotonic() - self._failed_at > self.RETRY_S:
-                try:
-                    bank.ensure(missing, lambda texts: self._embed_as(model_id, texts))
-                except Exception:
-                    self._failed_at = time.monotonic()
-                    raise
-                bank.save(self.folder)
-            return bank
-
-    def _embed_as(self, model_id: str, texts: list[str]) -> list[list[float]]:
-        assert self.embed is not None
-        vectors, produced_by = self.embed(texts)
-        if produced_by != model_id:
-            raise ModelMismatch(f"the encoder serves '{produced_by}', the index was built with '{model_id}'")
-        return vectors
 
 
 def filter_options(

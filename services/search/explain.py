@@ -6,6 +6,8 @@ Each distinct phrase is embedded ONCE per model with the encoder's text tower an
 ``PhraseBank``; explaining a hit is then a handful of dot products, never an encoder call per song.
 The bank is persisted as JSON next to the collection, in a file named after the model id, so a
 restart with the same weights embeds nothing and a different model never reuses stale vectors.
+``Explainer`` is what the search engine calls for a page: it keeps one bank per model and never
+lets a failed explanation fail the search.
 """
 
 from __future__ import annotations
@@ -14,10 +16,16 @@ import hashlib
 import json
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from services.common.schemas import Song
+from services.search.storage.base import ModelMismatch
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +121,62 @@ def explain(
         if vec is not None and vec.shape == query.shape:
             scored.append((-float(vec @ query), phrase))
     return [phrase for _, phrase in sorted(scored)[:k]]
+
+
+class Explainer:
+    """Explanations for a page of hits: each song's descriptor phrases nearest the query.
+
+    Phrase vectors come from ``embed`` (the encoder's text tower, answering vectors + model id) once
+    per phrase and model, and are saved in ``folder``. Vectors from a model other than the index's
+    are never stored. An explanation is a nicety: any failure gives [] and embedding is not tried
+    again for ``RETRY_S``, so an encoder outage costs searches nothing.
+    """
+
+    RETRY_S = 30.0
+
+    def __init__(
+        self,
+        folder: Path,
+        embed: Callable[[list[str]], Any] | None,
+        embed_model_id: Callable[[], str | None] | None = None,
+    ):
+        """``embed(texts)`` answers ``(vectors, model_id)``; or, when ``embed_model_id`` is given,
+        only the vectors and ``embed_model_id()`` names their model."""
+        self.folder = folder
+        if embed is not None and embed_model_id is not None:
+            plain, model_of = embed, embed_model_id
+            embed = lambda texts: (plain(texts), model_of())  # noqa: E731
+        self.embed = embed
+        self._banks: dict[str, PhraseBank] = {}
+        self._lock = threading.Lock()
+        self._failed_at = -self.RETRY_S
+
+    def __call__(self, model_id: str, query_vector: list[float], songs: list[Song]) -> list[list[str]]:
+        try:
+            bank = self._bank(model_id, [p for s in songs for p in s.descriptors])
+            return [explain(query_vector, s.descriptors, bank) for s in songs]
+        except Exception as exc:  # noqa: BLE001 - the search result matters more than its reasons
+            log.warning("no explanations for this page: %s", exc)
+            return [[] for _ in songs]
+
+    def _bank(self, model_id: str, phrases: list[str]) -> PhraseBank:
+        with self._lock:
+            bank = self._banks.get(model_id)
+            if bank is None:
+                bank = self._banks[model_id] = PhraseBank.load(self.folder, model_id)
+            missing = [p for p in phrases if p not in bank]
+            if missing and self.embed is not None and time.monotonic() - self._failed_at > self.RETRY_S:
+                try:
+                    bank.ensure(missing, lambda texts: self._embed_as(model_id, texts))
+                except Exception:
+                    self._failed_at = time.monotonic()
+                    raise
+                bank.save(self.folder)
+            return bank
+
+    def _embed_as(self, model_id: str, texts: list[str]) -> list[list[float]]:
+        assert self.embed is not None
+        vectors, produced_by = self.embed(texts)
+        if produced_by != model_id:
+            raise ModelMismatch(f"the encoder serves '{produced_by}', the index was built with '{model_id}'")
+        return vectors

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.common.schemas import Song
-from services.search.engine import Explainer
+from services.search.explain import Explainer
 from tests.search.conftest import pseudo_vector
 
 

@@ -3,8 +3,9 @@ quantization with rescoring, when exact search is kept, and (server only) how it
 
 Each backend turns these into its own config objects in one function
 (``edge_requests.edge_config``, ``server_requests.collection_params``), so the embedded store and a
-Qdrant server index alike. The default numbers were chosen by ``python -m scripts.bench.search_scale`` on structured song vectors; see
-docs/benchmarks.md for the measurements behind them.
+Qdrant server index alike. The default numbers were chosen by
+``python -m scripts.bench.search_scale`` on structured song vectors; see docs/benchmarks.md for
+the measurements behind them.
 """
 
 from __future__ import annotations
