@@ -17,7 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from services.auth.schema import apply_migrations
+from services.auth.migrations import apply_migrations
 from services.common.embedded import Embedded, start_postgres
 from services.common.settings import Settings
 

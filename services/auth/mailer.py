@@ -2,7 +2,7 @@
 names only the mail's id).
 
 The outbox is how a developer without a mail server finishes the password-reset flow:
-``python -m services.auth.outbox`` prints the latest mails (see docs/auth.md). It holds live reset
+``python -m scripts.outbox`` prints the latest mails (see docs/auth.md). It holds live reset
 tokens in clear text, which is why it is used only when no SMTP server is configured.
 """
 
@@ -77,7 +77,7 @@ class OutboxMailer:
         # The id only: the body holds a live reset or confirmation code, and logs travel further
         # (collectors, support tickets) than the database does.
         log.warning(
-            "no SMTP server configured: mail #%s kept in the outbox (python -m services.auth.outbox)",
+            "no SMTP server configured: mail #%s kept in the outbox (python -m scripts.outbox)",
             outbox_id,
         )
 

@@ -140,4 +140,3 @@ class MicroBatcher(Generic[T, R]):
         rest = [self._queue.get_nowait() for _ in range(self._queue.qsize())]
         for item in (job, *rest):
             self._queue.put_nowait(item)
-

@@ -21,7 +21,8 @@ from services.common.settings import Settings
 from services.encoder.images import probe_pixels
 from services.encoder.memory import release_torch_model
 from services.encoder.model_loading import LoadedClip, load_clip
-from services.encoder.towers import OnnxTowers, TorchTowers, Towers, build_onnx_towers, onnx_folder
+from services.encoder.onnx_files import onnx_folder
+from services.encoder.towers import OnnxTowers, TorchTowers, Towers, build_onnx_towers
 
 log = logging.getLogger(__name__)
 

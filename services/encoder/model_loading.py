@@ -80,8 +80,6 @@ def load_clip(settings: Settings) -> LoadedClip:
 
 
 def _load_local_dir(folder: Path) -> LoadedClip:
-    import open_clip
-
     config_path = folder / CONFIG_FILE
     weights = next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), None)
     if not config_path.is_file() or weights is None:
@@ -89,78 +87,88 @@ def _load_local_dir(folder: Path) -> LoadedClip:
             f"PIXELPLAY_CLIP_CHECKPOINT={folder} is not a complete checkpoint folder: it needs {CONFIG_FILE} "
             f"and one of {', '.join(WEIGHT_FILES)}."
         )
+    failure = f"PIXELPLAY_CLIP_CHECKPOINT={folder} could not be loaded: {{reason}}"
     try:
         config = json.loads(config_path.read_text())
-        model = open_clip.create_model(f"local-dir:{folder}")
-        tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
-    except Exception as exc:
-        raise ModelLoadError(f"PIXELPLAY_CLIP_CHECKPOINT={folder} could not be loaded: {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(failure.replace("{reason}", str(exc))) from exc
     ours = config.get("pixelplay", {}) if isinstance(config, dict) else {}
     name = str(ours.get("name") or folder.name)
-    return LoadedClip(
-        model=model.eval(),
-        tokenizer=tokenizer,
-        preprocess=_preprocess_spec(model),
-        model_name=f"local-dir:{name}",
+    return _loaded(
+        f"local-dir:{folder}",
+        failure,
         pretrained=None,
         checkpoint=str(folder),
         # Only our demo checkpoints say {"pixelplay": {"pretrained": false}}; a real export says nothing.
         is_pretrained=bool(ours.get("pretrained", True)),
         model_id=f"local:{name}:{file_fingerprint(weights)}",
+        reported_name=f"local-dir:{name}",
     )
 
 
 def _load_weights_file(model_name: str, weights: Path) -> LoadedClip:
-    import open_clip
-
-    try:
-        model = open_clip.create_model(model_name, pretrained=str(weights))
-        tokenizer = open_clip.get_tokenizer(model_name)
-    except Exception as exc:
-        raise ModelLoadError(
-            f"PIXELPLAY_CLIP_CHECKPOINT={weights} could not be loaded as weights for "
-            f"PIXELPLAY_CLIP_MODEL={model_name}: {exc}"
-        ) from exc
-    return LoadedClip(
-        model=model.eval(),
-        tokenizer=tokenizer,
-        preprocess=_preprocess_spec(model),
-        model_name=model_name,
+    return _loaded(
+        model_name,
+        f"PIXELPLAY_CLIP_CHECKPOINT={weights} could not be loaded as weights for "
+        f"PIXELPLAY_CLIP_MODEL={model_name}: {{reason}}",
         pretrained=None,
         checkpoint=str(weights),
         is_pretrained=True,
         model_id=f"local:{model_name}:{file_fingerprint(weights)}",
+        options={"pretrained": str(weights)},
     )
 
 
 def _load_pretrained_tag(model_name: str, tag: str) -> LoadedClip:
-    import open_clip
-
     if not tag:
         raise ModelLoadError(
             "No CLIP weights configured: set PIXELPLAY_CLIP_PRETRAINED to a pretrained tag (e.g. "
             "laion2b_s34b_b79k) or PIXELPLAY_CLIP_CHECKPOINT to a local checkpoint. "
             "Random weights are never used."
         )
-    try:
-        # require_pretrained: open_clip must fail rather than hand back a randomly initialised model.
-        model = open_clip.create_model(model_name, pretrained=tag, require_pretrained=True)
-        tokenizer = open_clip.get_tokenizer(model_name)
-    except Exception as exc:
-        raise ModelLoadError(
-            f"CLIP {model_name} with PIXELPLAY_CLIP_PRETRAINED={tag} could not be loaded ({exc}). "
-            "Without internet access, set PIXELPLAY_CLIP_CHECKPOINT to a local checkpoint folder or "
-            "weights file; otherwise check PIXELPLAY_CLIP_MODEL / PIXELPLAY_CLIP_PRETRAINED."
-        ) from exc
-    return LoadedClip(
-        model=model.eval(),
-        tokenizer=tokenizer,
-        preprocess=_preprocess_spec(model),
-        model_name=model_name,
+    return _loaded(
+        model_name,
+        f"CLIP {model_name} with PIXELPLAY_CLIP_PRETRAINED={tag} could not be loaded ({{reason}}). "
+        "Without internet access, set PIXELPLAY_CLIP_CHECKPOINT to a local checkpoint folder or "
+        "weights file; otherwise check PIXELPLAY_CLIP_MODEL / PIXELPLAY_CLIP_PRETRAINED.",
         pretrained=tag,
         checkpoint=None,
         is_pretrained=True,
         model_id=f"{model_name}/{tag}",
+        # require_pretrained: open_clip must fail rather than hand back a randomly initialised model.
+        options={"pretrained": tag, "require_pretrained": True},
+    )
+
+
+def _loaded(
+    model_name: str,
+    failure: str,
+    *,
+    pretrained: str | None,
+    checkpoint: str | None,
+    is_pretrained: bool,
+    model_id: str,
+    reported_name: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> LoadedClip:
+    """open_clip's model ``model_name`` (created with ``options``) and its tokenizer, or
+    ``ModelLoadError``: ``failure`` with open_clip's ``{reason}``."""
+    import open_clip
+
+    try:
+        model = open_clip.create_model(model_name, **(options or {}))
+        tokenizer = open_clip.get_tokenizer(model_name)
+    except Exception as exc:
+        raise ModelLoadError(failure.replace("{reason}", str(exc))) from exc
+    return LoadedClip(
+        model=model.eval(),
+        tokenizer=tokenizer,
+        preprocess=_preprocess_spec(model),
+        model_name=reported_name or model_name,
+        pretrained=pretrained,
+        checkpoint=checkpoint,
+        is_pretrained=is_pretrained,
+        model_id=model_id,
     )
 
 

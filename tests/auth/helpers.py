@@ -8,7 +8,7 @@ import psycopg
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
-from services.auth.outbox import read_outbox
+from scripts.outbox import read_outbox
 
 PASSWORD = "violet-Harbor-42"
 

@@ -8,7 +8,7 @@ import threading
 import psycopg
 import pytest
 
-from services.auth.schema import (
+from services.auth.migrations import (
     MIGRATIONS_DIR,
     MigrationError,
     apply_migrations,

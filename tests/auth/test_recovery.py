@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services.auth.outbox import main as outbox_main
+from scripts.outbox import main as outbox_main
 from services.auth.recovery import MAX_LIVE_TOKENS
 from tests.auth.helpers import PASSWORD, bearer, login, outbox, register, signed_in
 

@@ -18,7 +18,7 @@ import redis
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from services.auth.schema import apply_migrations
+from services.auth.migrations import apply_migrations
 from tests.deploy import compose_model as cm
 from tests.deploy.test_settings_env import DUMMY_SECRETS
 

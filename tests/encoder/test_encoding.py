@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from services.encoder import towers
+from services.encoder import tower_modules, towers
 from services.encoder.encoding import ClipEncoder, build_encoder, eot_positions, plan_text_batches
 from services.encoder.images import probe_pixels, to_pixels
 from tests.encoder.conftest import photo, settings_for
@@ -158,8 +158,8 @@ def test_jpeg_draft_upload_path_stays_within_parity(onnx_encoder: ClipEncoder, p
 def test_class_token_tower_equals_the_visual_tower(onnx_encoder: ClipEncoder, plain_model) -> None:
     """The exported image tower runs the last block on the class token only: same numbers."""
     visual = plain_model.visual
-    module = towers.image_tower(visual)
-    assert isinstance(module, towers.ImageTower)
+    module = tower_modules.image_tower(visual)
+    assert isinstance(module, tower_modules.ImageTower)
     pixels = torch.from_numpy(probe_pixels(onnx_encoder.clip.preprocess, count=3))
     with torch.inference_mode():
         np.testing.assert_allclose(module(pixels).numpy(), visual(pixels).numpy(), rtol=1e-4, atol=1e-5)
@@ -168,7 +168,7 @@ def test_class_token_tower_equals_the_visual_tower(onnx_encoder: ClipEncoder, pl
 def test_other_visual_towers_are_exported_whole(plain_model, monkeypatch) -> None:
     visual = plain_model.visual
     monkeypatch.setattr(visual, "pool_type", "avg")  # mean pooling reads every token
-    assert towers.image_tower(visual) is visual
+    assert tower_modules.image_tower(visual) is visual
 
 
 def test_the_onnx_encoder_lets_go_of_its_torch_model(tiny_model_dir, tmp_path) -> None:
@@ -246,7 +246,7 @@ def test_auto_keeps_fp32_when_quantisation_fails(tiny_model_dir, tmp_path, monke
     def broken(path, signed):
         raise RuntimeError("unsupported op")
 
-    monkeypatch.setattr(towers, "_quantized", broken)
+    monkeypatch.setattr(towers, "quantized", broken)
     auto = auto_encoder(tiny_model_dir, tmp_path, monkeypatch, vnni=True)
     assert auto.runtime == "onnx"
     assert auto.encode_texts(["still works"]).shape == (1, auto.dim)

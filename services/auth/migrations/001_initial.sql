@@ -1,4 +1,4 @@
--- Auth service schema, version 1. Applied once by services/auth/schema.py inside a transaction.
+-- Auth service schema, version 1. Applied once by services/auth/migrations.py inside a transaction.
 -- Every timestamp is written by the service from its injected clock (never now()), so tests can
 -- move time forward.
 

@@ -1,6 +1,6 @@
 """Auth timings: bcrypt cost, login for known vs unknown accounts (enumeration), request overhead.
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m services.auth.benchmark
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m scripts.bench.auth_timings
 
 Creates a scratch database on that server (dropped at the end), runs the app in-process
 (TestClient, no network) at the production bcrypt cost, prints medians and ratios. Nothing asserted.

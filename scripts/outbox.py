@@ -1,6 +1,6 @@
 """Print the local mail outbox (password-reset mails when no SMTP server is configured).
 
-    .venv/bin/python -m services.auth.outbox [--to EMAIL] [--last N]     (from the repository root)
+    .venv/bin/python -m scripts.outbox [--to EMAIL] [--last N]     (from the repository root)
 
 Reads the same database as the service: DATABASE_URL, else the embedded Postgres in data_dir.
 """
