@@ -1,6 +1,6 @@
 """Build a tiny, randomly initialised open_clip model and save it as a real checkpoint folder.
 
-This machine cannot download CLIP weights, so tests, CI and local demos load this folder through
+Where CLIP weights cannot be downloaded (CI, offline machines), tests and local demos load this folder through
 the same code path a real checkpoint takes (``PIXELPLAY_CLIP_CHECKPOINT=<folder>``). Its rankings
 are meaningless; the encoder reports it as not pretrained and the UI shows a demo banner.
 
@@ -23,9 +23,7 @@ TINY_MODEL_CFG = {
 }
 
 
-def make_tiny_checkpoint(
-    folder: Path, seed: int = 0, embed_dim: int = 512, arch: str | None = None
-) -> Path:
+def make_tiny_checkpoint(folder: Path, seed: int = 0, embed_dim: int = 512, arch: str | None = None) -> Path:
     """Write ``open_clip_config.json`` + ``open_clip_model.bin`` into ``folder``; return it.
 
     ``arch`` (e.g. "ViT-B-32") takes that open_clip architecture instead of the tiny one, still with

@@ -1,4 +1,4 @@
-"""Issue #8 target 2: 16 concurrent uploads, micro-batched service vs one-request-at-a-time server.
+"""Encoder under 16 concurrent uploads: micro-batched service vs one-request-at-a-time server.
 
     PYTHONPATH=. python -m scripts.bench.encoder_concurrency [--rounds 4] [--clients 16] [--quantize none]
 

@@ -1,4 +1,4 @@
-"""Issue #8 target 1: one image at a time, optimised service path vs plain open_clip, same run.
+"""Encoder, one image at a time: optimised service path vs plain open_clip, same run.
 
     PYTHONPATH=. python -m scripts.bench.encoder_image [--rounds 5]
 

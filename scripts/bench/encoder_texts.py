@@ -1,4 +1,4 @@
-"""Issue #8 target 3: text vectors for catalog indexing, optimised service path vs plain open_clip.
+"""Encoder text vectors for catalog indexing: optimised service path vs plain open_clip.
 
     PYTHONPATH=. python -m scripts.bench.encoder_texts [--songs 28352] [--plain-songs 128]
 

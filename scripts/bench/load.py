@@ -1,4 +1,4 @@
-"""End-to-end load on a running stack (issue #8 target 5): signed-in virtual users searching.
+"""End-to-end load on a running stack: signed-in virtual users searching.
 
 Start the stack first (``./scripts/run.sh``, optionally with a ViT-B-32 random-weights checkpoint
 made by ``python -m scripts.make_demo_model --arch ViT-B-32 var/vitb32-random``), then:
@@ -103,8 +103,12 @@ async def virtual_user(
             seed = rng.choice(hits)["song"]["track_id"]
             similar = client.post(f"{s.search_url}/search/similar", json={"track_id": seed})
             await timed(results, "similar", similar)
-            entry = {"kind": "hybrid", "text": text, "weight": 0.3,
-                     "result_track_ids": [h["song"]["track_id"] for h in hits]}
+            entry = {
+                "kind": "hybrid",
+                "text": text,
+                "weight": 0.3,
+                "result_track_ids": [h["song"]["track_id"] for h in hits],
+            }
             await timed(results, "history", client.post(f"{s.auth_url}/history", json=entry, headers=bearer))
 
 
@@ -162,8 +166,13 @@ async def run(users: int, seconds: float) -> dict:
         "errors": len(results.errors),
         "first_errors": results.errors[:5],
         "latency_ms": {
-            kind: {"n": len(v), "p50": round(pct(v, 0.5)), "p95": round(pct(v, 0.95)),
-                   "p99": round(pct(v, 0.99)), "mean": round(statistics.fmean(v) * 1000)}
+            kind: {
+                "n": len(v),
+                "p50": round(pct(v, 0.5)),
+                "p95": round(pct(v, 0.95)),
+                "p99": round(pct(v, 0.99)),
+                "mean": round(statistics.fmean(v) * 1000),
+            }
             for kind, v in sorted(results.latencies.items())
         },
         "peak_rss_mb": {name: round(rss / 2**20) for name, rss in sorted(peak.items())},

@@ -44,7 +44,7 @@ def machine() -> dict[str, Any]:
         "memory_gib": round(mem_kb / 2**20, 1),
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},
-        # Six engineers share these two cores: say so next to every figure.
+        # The cores are shared with other jobs, which skews absolute times: say so next to every figure.
         "shared": True,
     }
 

@@ -1,4 +1,4 @@
-"""Benchmark: what issue #9's re-ranking, explanations and feedback cost per search page.
+"""Benchmark: what diversity re-ranking, explanations and feedback cost per search page.
 
 Not a test (pytest does not collect it). Builds a qdrant-edge index of the full catalog with random
 512-d vectors in a temp folder, then times one page (limit 20) per strategy and prints each as a

@@ -68,10 +68,10 @@ def quantized(path: Path, signed: bool) -> Path:
     """``path`` with its MatMuls dynamically quantised to int8 (cached beside it).
 
     The final projection (the MatMul that writes the output) stays fp32, and so does the patch
-    Conv: on ViT-B-32 that cut the int8 drift about 3x (min cosine to fp32 0.99981 → 0.99994) for
-    no measurable time, since both see one token or run once.
+    Conv: they carry most of the int8 drift (docs/benchmarks-history.md) and cost almost nothing in
+    fp32, since one sees one token and the other runs once.
     Signed weights (u8 activations x s8 weights) run on VNNI. Without VNNI, ORT's u8s8 kernels can
-    saturate, which cost ~10x more cosine drift than u8u8 in our measurement, so weights are unsigned.
+    saturate and drift much further from fp32 than u8u8, so weights are unsigned there.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -73,7 +73,7 @@ def onnx_session(path: Path, threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Idle workers sleep instead of spinning: two sessions (and torch) share the cores, and one
-    # session's spinning workers slowed the next run of the other (or of torch) by 5-30 % in A/B runs.
+    # session's spinning workers would steal them from the next run of the other (or of torch).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 

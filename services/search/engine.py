@@ -1,8 +1,8 @@
 """The search strategies: one short function per kind of query, all ending in the same page.
 
 Every strategy builds a query (a vector, or a recommendation from example songs) plus payload
-conditions, then ``_page`` turns candidates into a page: the diversity step (issue #9,
-``services/search/diversity.py``) pulls as many ranked candidates as it needs through a fetch
+conditions, then ``_page`` turns candidates into a page: the diversity step
+(``services/search/diversity.py``) pulls as many ranked candidates as it needs through a fetch
 callback, and ``services/search/explain.py`` gives each hit its reasons.
 """
 
@@ -103,7 +103,7 @@ class SearchEngine:
         page: Page,
         model_id: str | None = None,
     ) -> SearchPage:
-        """Thumbs up / down refine the next page (issue #9): recommend (best score) with positives =
+        """Thumbs up / down refine the next page: recommend (best score) with positives =
         the query vector, the query's top ``FEEDBACK_ANCHORS`` unrated songs and the liked songs,
         negatives = the disliked songs; rated songs are filtered out. No ratings: the plain search.
 
@@ -154,7 +154,7 @@ class SearchEngine:
 
     # --- the shared page step ---------------------------------------------------------------------
     def _page(self, fetch: Fetch, page: Page, query_vector: list[float], meta: CollectionMeta) -> SearchPage:
-        """Rank candidates, re-rank them for diversity (issue #9's module) and cut one page.
+        """Rank candidates, re-rank them for diversity (``diversity.py``) and cut one page.
 
         The ranked list always starts at candidate 0 and is cut in Python, so page N of a query is
         a slice of the same list as page 1: no duplicates across pages, whatever the diversity mode.
