@@ -25,13 +25,16 @@ AUDIO_VECTOR = "audio"
 # indexer overwrites instead of duplicating.
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pixelplay.local/track")
 
-# Payload indexes: every field a filter may name (each costs ~0.2 s to create on the edge shard).
-KEYWORD_FIELDS = ("genre", "genres", "enrich_status", "source")
+# Payload indexes: every field a filter may name (each costs ~0.2 s to create on the edge shard),
+# by kind. "text": full-text (prefix tokens, lowercased) for finding a song by its name.
 BUNDLED_SOURCE = "bundled"  # the catalog shipped in data/catalog; imports name their own
-INTEGER_FIELDS = ("year", "popularity")
-FLOAT_FIELDS = (*UNIT_FEATURES, "loudness", "tempo", "enriched_at")
-# Full-text indexes (prefix tokens, lowercased) for finding a song by its name.
 TEXT_FIELDS = ("title", "artist")
+INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": TEXT_FIELDS,
+    "keyword": ("genre", "genres", "enrich_status", "source"),
+    "integer": ("year", "popularity"),
+    "float": (*UNIT_FEATURES, "loudness", "tempo", "enriched_at"),
+}
 
 
 def point_id(track_id: str) -> str:

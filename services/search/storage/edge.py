@@ -29,9 +29,9 @@ from qdrant_edge import CountRequest, EdgeShard, Point, UpdateOperation
 
 from services.search.storage.base import CollectionMeta, Conditions, Upsert, named_vectors, ordered_versions
 from services.search.storage.edge_requests import (
+    DIALECT,
     create_payload_indexes,
     edge_config,
-    edge_filter,
     query_request,
     scroll_request,
 )
@@ -199,12 +199,12 @@ class EdgeStore(VectorStore):
         self._write(version, UpdateOperation.set_payload([pid], payload))
 
     def delete_other_sources(self, version: str | None, source: str) -> None:
-        others = edge_filter(Conditions(exclude_any={"source": [source]}))
+        others = DIALECT.filter(Conditions(exclude_any={"source": [source]}))
         self._write(version, UpdateOperation.delete_points_by_filter(others))
 
     def count(self, version: str | None = None, conditions: Conditions | None = None) -> int:
         with self._shard(version) as shard:
-            return shard.count(CountRequest(exact=True, filter=edge_filter(conditions)))
+            return shard.count(CountRequest(exact=True, filter=DIALECT.filter(conditions)))
 
     def _retrieve(self, version: str | None, ids: list[str], with_vectors: bool) -> list[Any]:
         with self._shard(version) as shard:

@@ -40,48 +40,19 @@ from qdrant_edge import (
 )
 
 from services.search.audio import AUDIO_DIM
-from services.search.storage.base import (
-    AUDIO_VECTOR,
-    FLOAT_FIELDS,
-    INTEGER_FIELDS,
-    KEYWORD_FIELDS,
-    TEXT_FIELDS,
-    VECTOR_NAME,
-    Conditions,
-    Fused,
-    Recommend,
-)
-from services.search.storage.dialect import FilterDialect, to_filter
+from services.search.storage.base import AUDIO_VECTOR, INDEXED_FIELDS, VECTOR_NAME, Fused, Recommend
+from services.search.storage.dialect import FilterDialect
 from services.search.storage.store import Scroll, Search
 from services.search.storage.tuning import IndexTuning
 
-
-class EdgeDialect(FilterDialect):
-    def match_any(self, key: str, values: list[str]) -> Any:
-        return FieldCondition(key, match=MatchAny(values))
-
-    def within(self, key: str, low: float | None, high: float | None) -> Any:
-        return FieldCondition(key, range=RangeFloat(gte=low, lte=high))
-
-    def has_id(self, ids: list[str]) -> Any:
-        return HasIdCondition(set(ids))
-
-    def has_word(self, key: str, word: str) -> Any:
-        return FieldCondition(key, match=MatchText(word))
-
-    def is_empty(self, key: str) -> Any:
-        return IsEmptyCondition(key)
-
-    def group(self, must: list[Any] | None = None, should: list[Any] | None = None,
-              must_not: list[Any] | None = None) -> Any:  # fmt: skip
-        return Filter(must=must, should=should, must_not=must_not)
-
-
-DIALECT = EdgeDialect()
-
-
-def edge_filter(cond: Conditions | None) -> Filter | None:
-    return to_filter(cond, DIALECT)
+DIALECT = FilterDialect(
+    match_any=lambda key, values: FieldCondition(key, match=MatchAny(values)),
+    within=lambda key, low, high: FieldCondition(key, range=RangeFloat(gte=low, lte=high)),
+    has_id=lambda ids: HasIdCondition(set(ids)),
+    has_word=lambda key, word: FieldCondition(key, match=MatchText(word)),
+    is_empty=IsEmptyCondition,
+    group=Filter,
+)
 
 
 def edge_config(dim: int, tuning: IndexTuning) -> EdgeConfig:
@@ -114,15 +85,15 @@ def create_payload_indexes(shard: EdgeShard) -> None:
     """An index for every field a filter may name. Text fields get prefix tokens, lowercased,
     accents folded: "rhap" finds "Bohemian Rhapsody", "DAFT" finds "Daft Punk", "motley crue"
     finds "Mötley Crüe"."""
-    text = TextIndexParams(tokenizer=TokenizerType.Prefix, lowercase=True, ascii_folding=True)
-    schemas: list[tuple[str, Any]] = [
-        *((key, text) for key in TEXT_FIELDS),
-        *((key, PayloadSchemaType.Keyword) for key in KEYWORD_FIELDS),
-        *((key, PayloadSchemaType.Integer) for key in INTEGER_FIELDS),
-        *((key, PayloadSchemaType.Float) for key in FLOAT_FIELDS),
-    ]
-    for key, schema in schemas:
-        shard.update(UpdateOperation.create_field_index(key, schema))
+    kinds = {
+        "text": TextIndexParams(tokenizer=TokenizerType.Prefix, lowercase=True, ascii_folding=True),
+        "keyword": PayloadSchemaType.Keyword,
+        "integer": PayloadSchemaType.Integer,
+        "float": PayloadSchemaType.Float,
+    }
+    for kind, keys in INDEXED_FIELDS.items():
+        for key in keys:
+            shard.update(UpdateOperation.create_field_index(key, kinds[kind]))
 
 
 def search_params(tuning: IndexTuning, exact: bool) -> SearchParams:
@@ -140,20 +111,22 @@ def search_params(tuning: IndexTuning, exact: bool) -> SearchParams:
 
 
 def query_request(search: Search, tuning: IndexTuning) -> QueryRequest:
-    """A vector or a recommendation, searched with the tuning; a ``Fused`` query as two
-    prefetches (description, audio) rescored by its formula. A candidate found by one ranking only
-    gets the other's worst plausible score through the formula defaults."""
-    where = edge_filter(search.conditions)
-    page = {
-        "limit": search.limit,
-        "offset": search.offset,
-        "with_payload": True,
-        "with_vector": search.with_vectors,
-    }
-    if not isinstance(search.query, Fused):
+    """A vector or a recommendation, searched with the tuning, or a ``Fused`` ranking."""
+    where = DIALECT.filter(search.conditions)
+    if isinstance(search.query, Fused):
+        ranking = fused_ranking(search.query, where)
+    else:
         query = description_query(search.query)
-        return QueryRequest(query=query, filter=where, params=search_params(tuning, search.exact), **page)
-    fused, exact = search.query, SearchParams(exact=True)
+        ranking = {"query": query, "filter": where, "params": search_params(tuning, search.exact)}
+    return QueryRequest(
+        search.limit, offset=search.offset, with_payload=True, with_vector=search.with_vectors, **ranking
+    )
+
+
+def fused_ranking(fused: Fused, where: Filter | None) -> dict[str, Any]:
+    """Two prefetches (description, audio) rescored by the formula of ``Fused``. A candidate found
+    by one ranking only gets the other's worst plausible score through the formula defaults."""
+    exact = SearchParams(exact=True)
     audio_query = Query.Nearest(list(fused.audio), using=AUDIO_VECTOR)
     prefetches = [
         Prefetch(fused.depth, query=description_query(fused.description), filter=where, params=exact),
@@ -166,7 +139,7 @@ def query_request(search: Search, tuning: IndexTuning) -> QueryRequest:
             Expression.Mult([Expression.Constant(audio), Expression.Variable("$score[1]")]),
         ]
     )
-    return QueryRequest(prefetches=prefetches, query=Formula(formula, defaults=fused.defaults()), **page)
+    return {"prefetches": prefetches, "query": Formula(formula, defaults=fused.defaults())}
 
 
 def description_query(query: list[float] | Recommend) -> Any:
@@ -179,7 +152,7 @@ def scroll_request(request: Scroll) -> ScrollRequest:
     return ScrollRequest(
         offset=request.after,
         limit=request.limit,
-        filter=edge_filter(request.conditions),
+        filter=DIALECT.filter(request.conditions),
         with_payload=PayloadSelector.Include(request.fields) if request.fields else True,
         with_vector=False,
         order_by=OrderBy(request.order_by, Direction.Desc) if request.order_by else None,

@@ -19,11 +19,11 @@ from qdrant_client import QdrantClient, models
 
 from services.search.storage.base import CollectionMeta, Conditions, Upsert, named_vectors, ordered_versions
 from services.search.storage.server_requests import (
+    DIALECT,
     collection_params,
     create_payload_indexes,
     query_arguments,
     scroll_arguments,
-    server_filter,
 )
 from services.search.storage.store import Scroll, Search, VectorStore
 from services.search.storage.tuning import ClusterLayout, IndexTuning
@@ -134,14 +134,14 @@ class ServerStore(VectorStore):
 
     def delete_other_sources(self, version: str | None, source: str) -> None:
         name = self._resolve(version)
-        others = server_filter(Conditions(exclude_any={"source": [source]}))
+        others = DIALECT.filter(Conditions(exclude_any={"source": [source]}))
         with self._lock:
             self.client.delete(name, points_selector=models.FilterSelector(filter=others), wait=True)
 
     def count(self, version: str | None = None, conditions: Conditions | None = None) -> int:
         name = self._resolve(version)
         with self._lock:
-            return self.client.count(name, count_filter=server_filter(conditions), exact=True).count
+            return self.client.count(name, count_filter=DIALECT.filter(conditions), exact=True).count
 
     def _retrieve(self, version: str | None, ids: list[str], with_vectors: bool) -> list[Any]:
         name = self._resolve(version)

@@ -8,48 +8,19 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from services.search.audio import AUDIO_DIM
-from services.search.storage.base import (
-    AUDIO_VECTOR,
-    FLOAT_FIELDS,
-    INTEGER_FIELDS,
-    KEYWORD_FIELDS,
-    TEXT_FIELDS,
-    VECTOR_NAME,
-    Conditions,
-    Fused,
-    Recommend,
-)
-from services.search.storage.dialect import FilterDialect, to_filter
+from services.search.storage.base import AUDIO_VECTOR, INDEXED_FIELDS, VECTOR_NAME, Fused, Recommend
+from services.search.storage.dialect import FilterDialect
 from services.search.storage.store import Scroll, Search
 from services.search.storage.tuning import ClusterLayout, IndexTuning
 
-
-class ServerDialect(FilterDialect):
-    def match_any(self, key: str, values: list[str]) -> Any:
-        return models.FieldCondition(key=key, match=models.MatchAny(any=values))
-
-    def within(self, key: str, low: float | None, high: float | None) -> Any:
-        return models.FieldCondition(key=key, range=models.Range(gte=low, lte=high))
-
-    def has_id(self, ids: list[str]) -> Any:
-        return models.HasIdCondition(has_id=list(ids))
-
-    def has_word(self, key: str, word: str) -> Any:
-        return models.FieldCondition(key=key, match=models.MatchText(text=word))
-
-    def is_empty(self, key: str) -> Any:
-        return models.IsEmptyCondition(is_empty=models.PayloadField(key=key))
-
-    def group(self, must: list[Any] | None = None, should: list[Any] | None = None,
-              must_not: list[Any] | None = None) -> Any:  # fmt: skip
-        return models.Filter(must=must, should=should, must_not=must_not)
-
-
-DIALECT = ServerDialect()
-
-
-def server_filter(cond: Conditions | None) -> models.Filter | None:
-    return to_filter(cond, DIALECT)
+DIALECT = FilterDialect(
+    match_any=lambda key, values: models.FieldCondition(key=key, match=models.MatchAny(any=values)),
+    within=lambda key, low, high: models.FieldCondition(key=key, range=models.Range(gte=low, lte=high)),
+    has_id=lambda ids: models.HasIdCondition(has_id=list(ids)),
+    has_word=lambda key, word: models.FieldCondition(key=key, match=models.MatchText(text=word)),
+    is_empty=lambda key: models.IsEmptyCondition(is_empty=models.PayloadField(key=key)),
+    group=models.Filter,
+)
 
 
 def collection_params(dim: int, tuning: IndexTuning, layout: ClusterLayout) -> dict[str, Any]:
@@ -91,20 +62,20 @@ def create_payload_indexes(client: QdrantClient, collection: str) -> None:
     """An index for every field a filter may name; text fields as on the edge shard (prefix
     tokens, lowercased, accents folded). qdrant-client's local mode ignores these settings and
     matches whole words only (see docs/search.md)."""
-    text = models.TextIndexParams(
-        type=models.TextIndexType.TEXT,
-        tokenizer=models.TokenizerType.PREFIX,
-        lowercase=True,
-        ascii_folding=True,
-    )
-    schemas: list[tuple[str, Any]] = [
-        *((key, text) for key in TEXT_FIELDS),
-        *((key, models.PayloadSchemaType.KEYWORD) for key in KEYWORD_FIELDS),
-        *((key, models.PayloadSchemaType.INTEGER) for key in INTEGER_FIELDS),
-        *((key, models.PayloadSchemaType.FLOAT) for key in FLOAT_FIELDS),
-    ]
-    for key, schema in schemas:
-        client.create_payload_index(collection, key, field_schema=schema)
+    kinds = {
+        "text": models.TextIndexParams(
+            type=models.TextIndexType.TEXT,
+            tokenizer=models.TokenizerType.PREFIX,
+            lowercase=True,
+            ascii_folding=True,
+        ),
+        "keyword": models.PayloadSchemaType.KEYWORD,
+        "integer": models.PayloadSchemaType.INTEGER,
+        "float": models.PayloadSchemaType.FLOAT,
+    }
+    for kind, keys in INDEXED_FIELDS.items():
+        for key in keys:
+            client.create_payload_index(collection, key, field_schema=kinds[kind])
 
 
 def search_params(tuning: IndexTuning, exact: bool) -> models.SearchParams:
@@ -119,21 +90,23 @@ def search_params(tuning: IndexTuning, exact: bool) -> models.SearchParams:
 
 
 def query_arguments(search: Search, tuning: IndexTuning) -> dict[str, Any]:
-    """``query_points`` arguments: a vector or a recommendation, searched with the tuning; a
-    ``Fused`` query as two prefetches rescored by its formula, with the same defaults as the edge
-    backend for a candidate found by one ranking only."""
-    where = server_filter(search.conditions)
-    page = {
-        "limit": search.limit,
-        "offset": search.offset,
-        "with_payload": True,
-        "with_vectors": search.with_vectors,
-    }
-    if not isinstance(search.query, Fused):
-        query = description_query(search.query)
+    """``query_points`` arguments: a vector or a recommendation, searched with the tuning, or a
+    ``Fused`` ranking."""
+    where = DIALECT.filter(search.conditions)
+    if isinstance(search.query, Fused):
+        ranking = fused_ranking(search.query, where)
+    else:
         params = search_params(tuning, search.exact)
-        return {"query": query, "using": VECTOR_NAME, "query_filter": where, "search_params": params, **page}
-    fused, exact = search.query, models.SearchParams(exact=True)
+        query = description_query(search.query)
+        ranking = {"query": query, "using": VECTOR_NAME, "query_filter": where, "search_params": params}
+    page = {"limit": search.limit, "offset": search.offset, "with_vectors": search.with_vectors}
+    return {**page, "with_payload": True, **ranking}
+
+
+def fused_ranking(fused: Fused, where: models.Filter | None) -> dict[str, Any]:
+    """Two prefetches rescored by the formula of ``Fused``, with the same defaults as the edge
+    backend for a candidate found by one ranking only."""
+    exact = models.SearchParams(exact=True)
     prefetch = [
         models.Prefetch(
             query=description_query(fused.description), using=VECTOR_NAME, filter=where,
@@ -150,8 +123,7 @@ def query_arguments(search: Search, tuning: IndexTuning) -> dict[str, Any]:
             models.MultExpression(mult=[audio, "$score[1]"]),
         ]
     )
-    query = models.FormulaQuery(formula=formula, defaults=fused.defaults())
-    return {"prefetch": prefetch, "query": query, **page}
+    return {"prefetch": prefetch, "query": models.FormulaQuery(formula=formula, defaults=fused.defaults())}
 
 
 def description_query(query: list[float] | Recommend) -> Any:
@@ -172,7 +144,7 @@ def scroll_arguments(request: Scroll) -> dict[str, Any]:
         models.OrderBy(key=request.order_by, direction=models.Direction.DESC) if request.order_by else None
     )
     return {
-        "scroll_filter": server_filter(request.conditions),
+        "scroll_filter": DIALECT.filter(request.conditions),
         "limit": request.limit,
         "offset": request.after,
         "with_payload": request.fields or True,
