@@ -21,9 +21,8 @@ from pathlib import Path
 
 import redis
 
-from scripts.backup_archive import engine_urls, pg_tool, write_archive
+from scripts.backup_archive import engine_urls, pg_tool, run_command, write_archive
 from services.common.clients.search import SearchClient
-from services.common.http import ServiceError
 from services.common.settings import get_settings
 
 
@@ -75,12 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     default = f"pixelplay-backup-{time.strftime('%Y%m%d-%H%M%S')}.tar"
     parser.add_argument("archive", nargs="?", type=Path, default=Path(default))
     args = parser.parse_args(argv)
-    try:
-        backup(args.archive)
-    except (ServiceError, subprocess.CalledProcessError, redis.RedisError) as exc:
-        print(f"backup failed, nothing written to {args.archive}: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(
+        lambda: backup(args.archive), failed=f"backup failed, nothing written to {args.archive}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,10 +12,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import tarfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import redis
+
+from services.common.http import ServiceError
 
 FORMAT = "pixelplay-backup/1"
 MANIFEST = "manifest.json"
@@ -121,3 +128,17 @@ def pg_tool(name: str) -> str:
     from pgserver._commands import POSTGRES_BIN_PATH
 
     return str(POSTGRES_BIN_PATH / name)
+
+
+def run_command(action: Callable[[], object], failed: str, refused: str = "refused") -> int:
+    """Run a backup or a restore as a command: 0 when done; 3 and ``refused`` when the archive was
+    refused before anything changed; 2 and ``failed`` when the stack (search, Postgres, Redis) failed."""
+    try:
+        action()
+    except BadArchive as exc:
+        print(f"{refused}: {exc}", file=sys.stderr)
+        return 3
+    except (ServiceError, subprocess.CalledProcessError, redis.RedisError) as exc:
+        print(f"{failed}: {exc}", file=sys.stderr)
+        return 2
+    return 0

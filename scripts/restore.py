@@ -21,9 +21,8 @@ from pathlib import Path
 
 import redis
 
-from scripts.backup_archive import BadArchive, Unpacked, engine_urls, pg_tool, read_archive
+from scripts.backup_archive import BadArchive, Unpacked, engine_urls, pg_tool, read_archive, run_command
 from services.common.clients.search import SearchClient
-from services.common.http import ServiceError
 from services.common.settings import get_settings
 
 
@@ -75,15 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("archive", type=Path)
     args = parser.parse_args(argv)
-    try:
-        restore(args.archive)
-    except BadArchive as exc:
-        print(f"restore refused, nothing was changed: {exc}", file=sys.stderr)
-        return 3
-    except (ServiceError, subprocess.CalledProcessError, redis.RedisError) as exc:
-        print(f"restore failed: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    refused = "restore refused, nothing was changed"
+    return run_command(lambda: restore(args.archive), failed="restore failed", refused=refused)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def where(result: Result) -> str:
     m = result["machine"]
     load = result["load_average"]
     packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
-    shared = " shared with other engineers' jobs;" if m.get("shared") else ""
+    shared = " shared with other jobs;" if m.get("shared") else ""
     return (
         f"`bench-results/{result['benchmark']}.json`: {result['started'][:16].replace('T', ' ')} UTC, "
         f"{m['cpu']} ({m['cores']} cores, {', '.join(m['simd']) or 'no AVX'}),{shared} load average "
@@ -158,9 +158,7 @@ def search_tuning(results: dict[str, Result]) -> list[str]:
     return out
 
 
-def search_latency(results: dict[str, Result]) -> list[str]:
-    if (r := results.get("search_latency")) is None:
-        return []
+def search_latency(r: Result) -> list[str]:
     f = r["figures"]
     ratio = f["default_over_plain"]
     return [
@@ -177,14 +175,10 @@ def search_latency(results: dict[str, Result]) -> list[str]:
         f"| {f['songs']:,} | {f['upsert_s']:.0f} + {f['optimize_s']:.1f} s | {fmt_ms(f['default_page'])} | "
         f"{fmt_ms(f['plain_page'])} | {ratio['median']:.2f} ({ratio['min']:.2f}-{ratio['max']:.2f}) | "
         f"{f['recall_at_10']:.3f} | {f['pages_with_explanations']:.0%} |",
-        "",
-        f"- {where(r)}",
     ]
 
 
-def encoder_memory(results: dict[str, Result]) -> list[str]:
-    if (r := results.get("encoder_memory")) is None:
-        return []
+def encoder_memory(r: Result) -> list[str]:
     f = r["figures"]
     rss = f["rss_mb"]
     target = "met" if f["target_met"] else "not met"
@@ -205,14 +199,10 @@ def encoder_memory(results: dict[str, Result]) -> list[str]:
         f"Target: peak ≤ {f['target_peak_mb']:,} MB: **{target}** in this venv, whose torch is the "
         'CUDA build: importing it alone takes most of the "imports only" column. The encoder '
         "image installs the CPU build, which could not be measured here (its index is unreachable).",
-        "",
-        f"- {where(r)}",
     ]
 
 
-def encoder_image(results: dict[str, Result]) -> list[str]:
-    if (r := results.get("encoder_image")) is None:
-        return []
+def encoder_image(r: Result) -> list[str]:
     f = r["figures"]
     p50, cos = f["p50_ms"], f["min_cosine_to_plain"]
     overlap = f["top10_overlap_int8_vs_fp32"]
@@ -236,12 +226,10 @@ def encoder_image(results: dict[str, Result]) -> list[str]:
         lines += ["", f"Top-10 overlap of the int8 and the fp32 service paths (same decoding) over "
                   f"{r['params']['songs']:,} catalog sentences: mean {overlap['mean']:.2f}, min "
                   f"{overlap['min']:.1f} over {overlap['photos']} photos."]  # fmt: skip
-    return [*lines, "", f"- {where(r)}"]
+    return lines
 
 
-def encoder_texts(results: dict[str, Result]) -> list[str]:
-    if (r := results.get("encoder_texts")) is None:
-        return []
+def encoder_texts(r: Result) -> list[str]:
     f = r["figures"]
     return [
         "## Encoder: the catalog's text vectors",
@@ -257,8 +245,6 @@ def encoder_texts(results: dict[str, Result]) -> list[str]:
         f"({f['plain_ms_per_song']:.1f} ms/song) | {f['optimised_total_s']:,.1f} s "
         f"({f['optimised_ms_per_sentence']:.1f} ms/sentence) | {f['gain_per_song']:.1f}x | "
         f"{f['gain_per_sentence']:.1f}x | {f['min_cosine']:.6f} |",
-        "",
-        f"- {where(r)}",
     ]
 
 
@@ -266,9 +252,7 @@ def spread3(ratio: dict[str, Any]) -> str:
     return f"{ratio['median']:.3f} ({ratio['min']:.3f}-{ratio['max']:.3f})"
 
 
-def song_names(results: dict[str, Result]) -> list[str]:
-    if (r := results.get("song_names")) is None:
-        return []
+def song_names(r: Result) -> list[str]:
     f = r["figures"]
     lat, q = f["latency"], f["queries"]
     target = "met" if f["target_met"] else "not met"
@@ -302,14 +286,10 @@ def song_names(results: dict[str, Result]) -> list[str]:
         f"Target: name search p95 ≤ {f['target_p95_ms']:.0f} ms over HTTP at catalog size: "
         f"p95 {lat['names']['p95_ms']:.1f} ms ({f['names_p95_over_song_p95']:.2f}x the reference's p95), "
         f"**{target}**.",
-        "",
-        f"- {where(r)}",
     ]
 
 
-def first_search_art(results: dict[str, Result]) -> list[str]:
-    if (r := results.get("first_search_art")) is None:
-        return []
+def first_search_art(r: Result) -> list[str]:
     f, p = r["figures"], r["params"]
     on, off = f["with"], f["without"]
     rounds, budget = p["rounds"], p["budget"]
@@ -353,20 +333,26 @@ def first_search_art(results: dict[str, Result]) -> list[str]:
         f"Target: {p['page']} of {p['page']} cards with art within {TARGET_ART_S:.0f} s and "
         f"{p['page']} of {p['page']} playable at first render, in every round: "
         f"**{'met' if met else 'not met'}**.",
-        "",
-        f"- {where(r)}",
     ]
 
 
+def one_run(body: Callable[[Result], list[str]]) -> Callable[[dict[str, Result]], list[str]]:
+    """The section about the one result file named like ``body``: its lines, then where it was
+    measured."""
+
+    def section(results: dict[str, Result]) -> list[str]:
+        if (r := results.get(body.__name__)) is None:
+            return []
+        return [*body(r), "", f"- {where(r)}"]
+
+    return section
+
+
+ONE_RUN = (search_latency, encoder_memory, encoder_image, encoder_texts, song_names, first_search_art)
 SECTIONS: list[Callable[[dict[str, Result]], list[str]]] = [
     search_scale,
     search_tuning,
-    search_latency,
-    encoder_memory,
-    encoder_image,
-    encoder_texts,
-    song_names,
-    first_search_art,
+    *(one_run(body) for body in ONE_RUN),
 ]
 
 
@@ -379,7 +365,7 @@ def render(results: dict[str, Result]) -> str:
         "",
         "Every figure below comes from one JSON file in `bench-results/`, written by the benchmark "
         "script named with it; the file also holds the raw samples. These machines have 2 cores "
-        "shared by several engineers' jobs, so absolute times are noisy: read the ratios measured in "
+        "shared with other jobs, so absolute times are noisy: read the ratios measured in "
         "the same run, and the load average given with each run. Timings are never asserted in tests.",
         "",
         "Measurements made before this report existed (encoder, load, enricher, auth, UI, images) have "
