@@ -52,16 +52,24 @@ class CatalogReport:
     songs: int = 0
 
     def lines(self) -> list[str]:
-        out = [
-            f"rows read:      {self.rows_read:,}",
-            f"songs:          {self.songs:,}",
-            f"rows merged:    {self.rows_merged:,} (same track in several playlists)",
-            f"rows dropped:   {sum(self.dropped.values()):,}",
-        ]
-        out += [f"  {reason}: {n:,}" for reason, n in sorted(self.dropped.items())]
-        out.append(f"values cleared: {sum(self.values_cleared.values()):,}")
-        out += [f"  {col}: {n:,}" for col, n in sorted(self.values_cleared.items())]
-        return out
+        dropped, cleared = sum(self.dropped.values()), sum(self.values_cleared.values())
+        out = count_lines({"rows read": self.rows_read, "songs": self.songs}, width=15)
+        out += count_lines(
+            {"rows merged": self.rows_merged}, width=15, note="(same track in several playlists)"
+        )
+        out += count_lines({"rows dropped": dropped}, width=15)
+        out += count_lines(dict(sorted(self.dropped.items())), indent=2)
+        out += count_lines({"values cleared": cleared}, width=15)
+        return out + count_lines(dict(sorted(self.values_cleared.items())), indent=2)
+
+
+def count_lines(counts: dict[str, int], width: int = 0, indent: int = 0, note: str = "") -> list[str]:
+    """One ``label: 1,234`` line per count of an import report, labels padded to ``width`` so the
+    numbers line up; ``note`` follows each number."""
+    return [
+        f"{' ' * indent}{label + ':':<{width}} {n:,}{f' {note}' if note else ''}"
+        for label, n in counts.items()
+    ]
 
 
 def text(value: str | None) -> str | None:

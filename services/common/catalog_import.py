@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from services.common.catalog import MISSING, RANGES, release_year
+from services.common.catalog import RANGES, count_lines, release_year, text
 from services.common.descriptions import GENRE_NOUNS, describe
 from services.common.schemas import Song
 
@@ -79,13 +79,10 @@ class ImportReport:
         return sum(p.skipped for p in self.problems)
 
     def lines(self) -> list[str]:
-        head = [
-            f"rows read: {self.rows:,} (blank lines ignored: {self.blank_lines:,})",
-            f"songs: {len(self.songs):,}",
-            f"rows skipped: {self.skipped:,}",
-            f"values cleared: {sum(not p.skipped for p in self.problems):,}",
-        ]
-        return head + [p.text() for p in self.problems]
+        rows = count_lines({"rows read": self.rows}, note=f"(blank lines ignored: {self.blank_lines:,})")
+        cleared = sum(not p.skipped for p in self.problems)
+        counts = {"songs": len(self.songs), "rows skipped": self.skipped, "values cleared": cleared}
+        return rows + count_lines(counts) + [p.text() for p in self.problems]
 
 
 def decode_lines(data: bytes) -> str:
@@ -118,8 +115,8 @@ def _columns(header: list[str]) -> dict[str, int]:
 
 
 def _text(value: str | None) -> str | None:
-    value = (value or "").strip()
-    return None if value in MISSING else value[:MAX_TEXT]
+    value = text(value)
+    return value[:MAX_TEXT] if value is not None else None
 
 
 def _number(raw: str) -> float:
