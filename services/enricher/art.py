@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from services.common.schemas import SpotifyArt
 from services.enricher.retrying_get import LookupFailed, NotFound
 from services.enricher.schemas import TaskOutcome
-from services.enricher.stored_results import as_song, keep_previous, was_applied
+from services.enricher.stored_results import as_song, keep_previous, written
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ def fetch_art(
     except NotFound as exc:
         art = SpotifyArt(spotify_art_status="not_found", spotify_art_reason=str(exc), spotify_art_at=asked_at)
     except LookupFailed as exc:
-        kept = keep_previous(track_id, "Spotify art", song.spotify_art_status, exc)
-        if kept is not None:
+        if (kept := keep_previous(track_id, "Spotify art", song.spotify_art_status, exc)) is not None:
             return kept
         art = SpotifyArt(spotify_art_status="failed", spotify_art_reason=str(exc), spotify_art_at=asked_at)
     else:
@@ -55,11 +54,5 @@ def fetch_art(
             spotify_art_at=asked_at,
         )
     answer = store.update_spotify_art(track_id, art.model_dump())
-    applied = was_applied(answer)
     log.info("song %s: Spotify art %s", track_id, art.spotify_art_status)
-    return TaskOutcome(
-        track_id=track_id,
-        action="stored" if applied else "stale",
-        status=art.spotify_art_status,
-        reason=art.spotify_art_reason,
-    )
+    return written(track_id, answer, art.spotify_art_status, art.spotify_art_reason)

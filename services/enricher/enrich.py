@@ -17,7 +17,7 @@ from services.enricher.itunes import large_artwork
 from services.enricher.matching import best_match, search_term
 from services.enricher.retrying_get import LookupFailed
 from services.enricher.schemas import Candidate, ScoredCandidate, SongQuery, TaskOutcome
-from services.enricher.stored_results import DONE_STATUSES, as_song, keep_previous, was_applied
+from services.enricher.stored_results import DONE_STATUSES, as_song, keep_previous, written
 
 log = logging.getLogger(__name__)
 
@@ -114,25 +114,20 @@ def enrich(
     try:
         candidates = lookup(search_term(song.title, song.artist))
     except LookupFailed as exc:
-        kept = keep_previous(track_id, "iTunes", song.enrich_status, exc)
-        if kept is not None:
+        if (kept := keep_previous(track_id, "iTunes", song.enrich_status, exc)) is not None:
             return kept
         enrichment = Enrichment(enrich_status="failed", enrich_reason=str(exc), enriched_at=looked_up_at)
     else:
         enrichment = enrichment_for(song, candidates, threshold, looked_up_at)
     answer = store.update_enrichment(track_id, enrichment.model_dump())
-    applied = was_applied(answer)
+    outcome = written(
+        track_id, answer, enrichment.enrich_status, enrichment.enrich_reason, enrichment.match_score
+    )
     log.info(
         "song %s: %s (score %s)%s",
         track_id,
         enrichment.enrich_status,
         enrichment.match_score,
-        "" if applied else " - a newer result was already stored",
+        "" if outcome.action == "stored" else " - a newer result was already stored",
     )
-    return TaskOutcome(
-        track_id=track_id,
-        action="stored" if applied else "stale",
-        status=enrichment.enrich_status,
-        reason=enrichment.enrich_reason,
-        match_score=enrichment.match_score,
-    )
+    return outcome

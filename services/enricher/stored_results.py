@@ -34,6 +34,17 @@ def keep_previous(track_id: str, source: str, previous_status: str, exc: Excepti
     )
 
 
+def written(
+    track_id: str, answer: Any, status: str, reason: str | None, match_score: float | None = None
+) -> TaskOutcome:
+    """The outcome of writing a lookup result, from search's ``answer``: stored, or stale when a
+    newer result was already there."""
+    action = "stored" if was_applied(answer) else "stale"
+    return TaskOutcome(
+        track_id=track_id, action=action, status=status, reason=reason, match_score=match_score
+    )
+
+
 def was_applied(answer: Any) -> bool:
     """Whether search stored the write (False: a newer result was already there)."""
     if isinstance(answer, dict):

@@ -37,58 +37,64 @@ BOHEMIAN, CRITIC_CITY, TAKE_ON_ME, AFRICA = (
 )
 
 
-# --- the pieces, with stand-ins for search and Celery ------------------------------------------
-class Pages:
-    """Serves track ids in pages the way search's pending endpoint does (cursor = last id)."""
+# --- listing, against the real search service ------------------------------------------------
+# The four songs in the index's id order, two per page: Bad Guy (popularity 25), Take On Me (15),
+# then Africa (83) and Bohemian Rhapsody (29). The most popular songs are all on the second page.
+BY_POPULARITY = [AFRICA, BOHEMIAN, CRITIC_CITY, TAKE_ON_ME]
 
-    def __init__(self, ids: list[str], popularity: dict[str, int] | None = None):
-        self.ids, self.calls, self.popularity = ids, 0, popularity or {}
 
-    def pending_enrichment(
-        self,
-        limit: int = 100,
-        after: str | None = None,
-        older_than_days: float | None = None,
-        all: bool = False,
-    ) -> dict[str, Any]:  # noqa: A002
+@pytest.fixture(scope="module")
+def listed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchClient]:
+    """Search holding the four songs, all waiting for a lookup; only the listing tests use it."""
+    with search_with_songs(set(BY_POPULARITY), tmp_path_factory.mktemp("listed")) as client:
+        yield client
+
+
+class Counted:
+    """Counts the pages the batch asks search for."""
+
+    def __init__(self, search: SearchClient):
+        self.search, self.calls = search, 0
+
+    def pending_enrichment(self, **query: Any) -> dict[str, Any]:
         self.calls += 1
-        start = self.ids.index(after) + 1 if after else 0
-        page = self.ids[start : start + limit]
-        more = start + limit < len(self.ids)
-        popularity = [self.popularity.get(t) for t in page]
-        return {"track_ids": page, "popularity": popularity, "next": page[-1] if page and more else None}
+        return self.search.pending_enrichment(**query)
 
 
-def test_pending_ids_follow_every_page_and_stop_at_the_limit() -> None:
-    ids = [f"t{i:03d}" for i in range(25)]
-    assert pending_track_ids(Pages(ids), page_size=10) == ids
-    assert pending_track_ids(Pages(ids), limit=12, page_size=10) == ids[:12]
+def test_pending_ids_follow_every_page_and_stop_at_the_limit(listed: SearchClient) -> None:
+    assert pending_track_ids(listed, page_size=1) == BY_POPULARITY
+    assert pending_track_ids(listed, page_size=3) == BY_POPULARITY
+    assert pending_track_ids(listed, limit=3, page_size=1) == BY_POPULARITY[:3]
 
 
-def test_pending_ids_come_most_popular_first_across_pages() -> None:
-    ids = [f"t{i:03d}" for i in range(25)]
-    popularity = {"t024": 90, "t003": 80, "t017": 80, "t010": 5}  # the rest: unknown, counted as 0
-    source = Pages(ids, popularity)
+def test_pending_ids_come_most_popular_first_across_pages(listed: SearchClient) -> None:
+    first_page = listed.pending_enrichment(limit=2)["track_ids"]
+    assert AFRICA not in first_page and BOHEMIAN not in first_page
+    source = Counted(listed)
     # The limit takes the most popular songs of every page, not the first page's.
-    assert pending_track_ids(source, limit=4, page_size=10) == ["t024", "t003", "t017", "t010"]
-    assert source.calls == 3
-    assert pending_track_ids(Pages(ids, popularity), page_size=10)[4:] == [
-        t for t in ids if t not in popularity
-    ]
+    assert pending_track_ids(source, limit=2, page_size=2) == [AFRICA, BOHEMIAN]
+    assert source.calls == 2
 
 
-def test_failed_ids_are_found_by_reading_every_song() -> None:
-    ids = [f"t{i:03d}" for i in range(12)]
-    status = {"t002": "failed", "t007": "failed", "t009": "failed"}
+def test_failed_ids_are_found_by_reading_every_song(listed: SearchClient) -> None:
+    failed = [CRITIC_CITY, AFRICA]
     read: list[str] = []
 
     def read_song(track_id: str) -> dict[str, Any]:
         read.append(track_id)
-        return {"track_id": track_id, "enrich_status": status.get(track_id, "ok")}
+        return listed.song(track_id)
 
-    assert failed_track_ids(Pages(ids), read_song, page_size=5) == ["t002", "t007", "t009"]
-    assert read == ids
-    assert failed_track_ids(Pages(ids), read_song, limit=2) == ["t002", "t007"]
+    for track_id in failed:
+        listed.update_enrichment(
+            track_id, {"enrich_status": "failed", "enrich_reason": "test", "enriched_at": 1.0}
+        )
+    try:
+        assert failed_track_ids(listed, read_song, page_size=1) == [AFRICA, CRITIC_CITY]
+        assert read == BY_POPULARITY  # every song is read, most popular first
+        assert failed_track_ids(listed, read_song, limit=1) == [AFRICA]
+    finally:  # waiting for a lookup again, as the other listing tests expect
+        for track_id in failed:
+            listed.update_enrichment(track_id, {"enrich_status": "pending", "enriched_at": 2.0})
 
 
 class Result:
