@@ -7,7 +7,7 @@ from uuid import UUID
 
 import psycopg
 
-from services.auth.tokens import new_token, token_digest
+from services.auth.tokens import live_row, new_token, token_digest
 
 # Bounds the mails one person can make another receive by pressing "forgot" repeatedly.
 MAX_LIVE_TOKENS = 3
@@ -38,14 +38,14 @@ def claim_reset_token(conn: psycopg.Connection, token: str, now: datetime) -> UU
     The row lock makes two concurrent resets with the same token serialise: the second one sees
     ``used_at`` set once the first commits.
     """
-    row = conn.execute(
+    row = live_row(
+        conn,
         "SELECT id, user_id FROM password_resets"
         " WHERE token_hash = %s AND used_at IS NULL AND expires_at > %s FOR UPDATE",
-        (token_digest(token), now),
-    ).fetchone()
-    if row is None:
-        return None
-    return row["user_id"]
+        token,
+        now,
+    )
+    return row["user_id"] if row is not None else None
 
 
 def spend_reset_tokens(conn: psycopg.Connection, user_id: UUID, now: datetime) -> None:

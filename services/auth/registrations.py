@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from services.auth.tokens import new_token, token_digest
+from services.auth.tokens import live_row, new_token, token_digest
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,11 @@ def start_registration(
 
 def claim_registration(conn: psycopg.Connection, code: str, now: datetime) -> PendingRegistration | None:
     """Take the live registration behind ``code`` out of the table (once); None when unknown or expired."""
-    row = conn.execute(
+    row = live_row(
+        conn,
         "DELETE FROM pending_registrations WHERE code_hash = %s AND expires_at > %s"
         " RETURNING username, email, password_hash",
-        (token_digest(code), now),
-    ).fetchone()
+        code,
+        now,
+    )
     return PendingRegistration(**row) if row else None

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import psycopg
 
-from services.auth.tokens import new_token, token_digest
+from services.auth.tokens import live_row, new_token, token_digest
 from services.auth.users import USER_COLUMNS, UserRecord
 
 # Extending the expiry on every request would write on every request; once a minute is plenty.
@@ -67,12 +67,14 @@ def authenticate(
     """The session's user when ``token`` is live; slides the expiry forward (sliding sessions), but
     never past ``absolute`` after sign-in, so a stolen token cannot be kept alive for ever."""
     user_columns = ", ".join(f"u.{c}" for c in USER_COLUMNS.split(", "))
-    row = conn.execute(
+    row = live_row(
+        conn,
         f"SELECT {user_columns}, s.id AS session_id, s.created_at AS session_created, s.last_used_at,"
         " s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id"
         " WHERE s.token_hash = %s AND s.expires_at > %s",
-        (token_digest(token), now),
-    ).fetchone()
+        token,
+        now,
+    )
     if row is None:
         return None
     session_id, created = row.pop("session_id"), row.pop("session_created")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
+from typing import Any
+
+import psycopg
 
 
 def new_token() -> str:
@@ -18,3 +22,9 @@ def token_digest(token: str) -> bytes:
     nothing to brute-force, and a fast hash keeps every authenticated request cheap.
     """
     return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def live_row(conn: psycopg.Connection, query: str, token: str, now: datetime) -> dict[str, Any] | None:
+    """The row ``query`` finds for a token that is still live: its two parameters are the token's
+    digest and ``now``."""
+    return conn.execute(query, (token_digest(token), now)).fetchone()
