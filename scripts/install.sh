@@ -6,48 +6,23 @@
 #                               (Debian chromium) and axe-core (npm) for its accessibility audit
 # torch: PyPI's build carries the CUDA libraries (about 4.3 GB installed), used only with an NVIDIA
 # GPU. Without one, torch and torchvision come from PyTorch's CPU index when it answers, else from
-# PyPI. TORCH_INDEX_URL chooses instead (a PyTorch index URL, or empty for PyPI).
+# PyPI (deploy/install_torch.sh). TORCH_INDEX_URL chooses instead: a CPU index, or empty for PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-CPU_INDEX=https://download.pytorch.org/whl/cpu
-
-has_nvidia_gpu() {
-  command -v nvidia-smi >/dev/null 2>&1 || [ -e /proc/driver/nvidia ]
-}
-
-answers() {  # a short probe: an unreachable index must not hold up the install
-  .venv/bin/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5).close()' \
-    "$1" 2>/dev/null
-}
-
-locked() {  # the pin of one package in the lock: locked torch -> 2.14.1
-  sed -n "s/^$1==\([^ ]*\).*/\1/p" requirements.txt
-}
-
+if [ -z "${TORCH_INDEX_URL+set}" ]; then
+  if command -v nvidia-smi >/dev/null 2>&1 || [ -e /proc/driver/nvidia ]; then
+    TORCH_INDEX_URL=""
+  else
+    TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+  fi
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  if [ -n "${TORCH_INDEX_URL+set}" ]; then
-    index=$TORCH_INDEX_URL why="TORCH_INDEX_URL"
-  elif has_nvidia_gpu; then
-    index="" why="an NVIDIA GPU is here"
-  elif answers "$CPU_INDEX/torch/"; then
-    index=$CPU_INDEX why="no NVIDIA GPU here"
-  else
-    index="" why="no NVIDIA GPU here, but $CPU_INDEX does not answer: PyPI's build brings 4.3 GB of unused CUDA libraries"
-  fi
-  echo "torch: from ${index:-PyPI} ($why)"
-  if [ -n "$index" ]; then
-    # The index's builds carry a local label (2.14.1+cpu) that also satisfies the lock's ==2.14.1
-    # below; naming it replaces a PyPI build installed before. --no-deps: the lock brings the rest.
-    label=${index%/}
-    label=${label##*/}
-    .venv/bin/python -m pip install --quiet --no-deps --index-url "$index" \
-      "torch==$(locked torch)+$label" "torchvision==$(locked torchvision)+$label"
-  fi
+  bash deploy/install_torch.sh .venv/bin/python requirements.txt "$TORCH_INDEX_URL"
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$want" > "$stamp"
 fi

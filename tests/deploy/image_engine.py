@@ -10,7 +10,6 @@ engine someone else runs on the machine.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import tarfile
@@ -19,10 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.processes import stop
+
 BASE_TAG = "python:3.11.14-slim-bookworm"
 PACKAGES = "python3.11,python3.11-venv,python3-pip,ca-certificates"
-# Stages that install torch from its own CPU index, which these machines cannot reach.
-ENCODER_STAGES = {"deps-encoder", "encoder", "encoder-baked"}
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
@@ -80,12 +79,7 @@ def engine(root: Path) -> Iterator[Engine]:
             time.sleep(0.5)
         yield eng
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
+        stop(proc, timeout_s=30)
         log.close()
         # dockerd leaves its network namespace mounted under the run root.
         for line in Path("/proc/mounts").read_text().splitlines():
@@ -127,12 +121,3 @@ def stand_in_base(eng: Engine, cache: Path) -> None:
     eng.docker("import", "--change", f"ENV {path}", str(archive), BASE_TAG, timeout=600)
     archive.unlink()
 
-
-def without_encoder(dockerfile: str) -> str:
-    """The Dockerfile minus the stages that need the torch CPU index (the legacy builder builds
-    every stage before the target, so they cannot merely be left untargeted)."""
-    parts = re.split(r"(?m)^(?=FROM )", dockerfile)
-    kept = [
-        p for p in parts if not (m := re.match(r"FROM \S+ AS (\S+)", p)) or m.group(1) not in ENCODER_STAGES
-    ]
-    return "".join(kept)

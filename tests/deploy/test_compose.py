@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from deploy import pins
 from tests.deploy import compose_model as cm
 from tests.deploy import dockerfile_model as dm
+from tests.deploy import locks
 from tests.deploy.test_settings_env import DUMMY_SECRETS
 
 COMPOSE = cm.load()
@@ -275,13 +275,14 @@ def test_image_commands_run_existing_modules(target: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(n for n, s in SERVICES.items() if s.get("build")))
 def test_what_a_container_runs_is_declared_for_its_image(name: str) -> None:
-    """deploy/pins.py sizes each image's dependencies from IMAGE_MODULES: a job run in an image
-    whose list lacks it could import a package that image does not install."""
-    service = SERVICES[name]
-    image = cm.interpolate(service["build"]["target"], {})  # the default target names the image
-    command = service.get("command") or json.loads(dm.effective(STAGES, image, "CMD").args)
+    """The import scan checks each image's lock against IMAGE_MODULES: a job run in an image whose
+    list lacks it could import a package that image does not install."""
+    build = SERVICES[name]["build"]
+    image = build["args"]["SERVICE"]  # whose lock the image installs
+    target = cm.interpolate(build["target"], {})
+    command = SERVICES[name].get("command") or json.loads(dm.effective(STAGES, target, "CMD").args)
     for module in _modules_in(command):
-        declared = pins.IMAGE_MODULES[image]
+        declared = locks.IMAGE_MODULES[image]
         assert module in declared, f"{name} runs {module}: list it in IMAGE_MODULES[{image!r}]"
 
 

