@@ -120,4 +120,3 @@ def stand_in_base(eng: Engine, cache: Path) -> None:
     path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     eng.docker("import", "--change", f"ENV {path}", str(archive), BASE_TAG, timeout=600)
     archive.unlink()
-

@@ -29,15 +29,17 @@ def compose_command() -> list[str] | None:
 
 COMPOSE = compose_command()
 pytestmark = pytest.mark.skipif(COMPOSE is None, reason="no `docker compose` or `docker-compose` binary")
-OVERRIDE_ENV = {
-    "PIXELPLAY_CLIP_CHECKPOINT": "/models/demo",
-    "PIXELPLAY_SMTP_HOST": "smtp.example.com",
-    "PIXELPLAY_SMTP_USER": "pixelplay",
-    "PIXELPLAY_SMTP_PASSWORD": "smtp-secret",
-    "PIXELPLAY_SPOTIFY_CLIENT_ID": "spotify-client",
-    "PIXELPLAY_SPOTIFY_REDIRECT_URL": "https://pixelplay.example.com/spotify/callback",
-    "PIXELPLAY_SPOTIFY_TOKEN_KEY": "spotify-key",
-}
+
+
+def override_env() -> dict[str, str]:
+    """A distinct value for each variable an override file requires (``${NAME:?...}``)."""
+    required = {
+        use.name
+        for path in cm.OVERRIDE_FILES
+        for use in cm.variable_uses(path.read_text())
+        if "?" in (use.op or "")
+    }
+    return {name: f"override-{name.lower()}" for name in sorted(required)}
 
 
 def run_config(files: list[Path], extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -63,10 +65,16 @@ def test_compose_validates_the_default_stack() -> None:
 
 
 def test_compose_validates_every_override_together() -> None:
-    result = run_config([cm.COMPOSE_FILE, *cm.OVERRIDE_FILES], {**DUMMY_SECRETS, **OVERRIDE_ENV})
+    required = override_env()
+    assert required, "the override files require no variable: this test checks nothing of them"
+    result = run_config([cm.COMPOSE_FILE, *cm.OVERRIDE_FILES], {**DUMMY_SECRETS, **required})
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
-    assert config["services"]["encoder"]["environment"]["PIXELPLAY_CLIP_CHECKPOINT"] == "/models/demo"
+    envs = [svc.get("environment") or {} for svc in config["services"].values()]
+    unused = sorted(
+        name for name, value in required.items() if not any(env.get(name) == value for env in envs)
+    )
+    assert not unused, f"required by an override but no container gets it under its name: {unused}"
     published = {name for name, svc in config["services"].items() if svc.get("ports")}
     assert published == {"ui", "qdrant", "encoder", "search", "auth", "caddy"}  # caddy: the tls profile
 

@@ -183,7 +183,9 @@ def test_every_copied_source_is_in_the_build_context() -> None:
             for pattern in words[:-1]:
                 for source in {pattern.replace("${SERVICE}", service) for service in locks.SERVICES}:
                     assert (cm.ROOT / source).exists(), f"Dockerfile:{copy.line}: {source} does not exist"
-                    assert not is_ignored(source, rules), f"Dockerfile:{copy.line}: .dockerignore drops {source}"
+                    assert not is_ignored(source, rules), (
+                        f"Dockerfile:{copy.line}: .dockerignore drops {source}"
+                    )
 
 
 @pytest.mark.parametrize(

@@ -196,4 +196,3 @@ def test_each_image_serves_readyz_as_the_unprivileged_user(images: ie.Engine, da
     finally:
         for container in started:
             images.docker("rm", "-f", container, check=False)
-

@@ -40,10 +40,14 @@ def lock(image: str) -> dict[str, str]:
 
 def test_locks_are_what_pyproject_gives() -> None:
     """Locks again from PyPI (current pins kept as preferences) and compares; needs the index."""
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"  # uv beside this Python first
     result = subprocess.run(
         ["bash", str(cm.ROOT / "scripts" / "lock.sh"), "--check"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PATH": path},
+    )
     assert result.returncode == 0, f"run scripts/lock.sh:\n{result.stderr[-4000:]}"
 
 
