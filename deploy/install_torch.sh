@@ -3,8 +3,9 @@
 # itself is installed: the index's 2.14.1+cpu satisfies the lock's torch==2.14.1, so pip keeps it
 # and never fetches PyPI's build with its CUDA libraries (4.3 GB installed, used only by a GPU).
 #   deploy/install_torch.sh VENV_PYTHON LOCK INDEX_URL
-# Does nothing when the lock has no torch. When INDEX_URL is empty or does not answer (short
-# timeout), says so and leaves torch to PyPI. Used by scripts/install.sh and deploy/Dockerfile.
+# INDEX_URL "auto": PyTorch's CPU index on a machine without an NVIDIA GPU, else PyPI. Empty: PyPI.
+# Does nothing when the lock has no torch. When the index does not answer (short timeout), says so
+# and leaves torch to PyPI. Used by scripts/install.sh and deploy/Dockerfile.
 set -euo pipefail
 python=$1 lock=$2 index=${3:-}
 
@@ -14,6 +15,13 @@ locked() {  # the lock's version of one package: locked torch -> 2.14.1
 
 torch=$(locked torch)
 [ -n "$torch" ] || exit 0
+if [ "$index" = auto ]; then
+  if command -v nvidia-smi >/dev/null 2>&1 || [ -e /proc/driver/nvidia ]; then
+    echo "torch $torch: from PyPI, with its CUDA libraries (an NVIDIA GPU is here)"
+    exit 0
+  fi
+  index=https://download.pytorch.org/whl/cpu
+fi
 if [ -z "$index" ]; then
   echo "torch $torch: from PyPI (with its CUDA libraries)"
   exit 0

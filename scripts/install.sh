@@ -10,19 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-if [ -z "${TORCH_INDEX_URL+set}" ]; then
-  if command -v nvidia-smi >/dev/null 2>&1 || [ -e /proc/driver/nvidia ]; then
-    TORCH_INDEX_URL=""
-  else
-    TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-  fi
-fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  bash deploy/install_torch.sh .venv/bin/python requirements.txt "$TORCH_INDEX_URL"
+  bash deploy/install_torch.sh .venv/bin/python requirements.txt "${TORCH_INDEX_URL-auto}"
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$want" > "$stamp"
 fi

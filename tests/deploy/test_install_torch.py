@@ -68,8 +68,10 @@ def target(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(target: Path, index: str, lock: str = "requirements.txt") -> subprocess.CompletedProcess:
-    path = f"{Path(sys.executable).parent}:/usr/bin:/bin"  # `pip` beside this Python
+def run(
+    target: Path, index: str, lock: str = "requirements.txt", path: str = "/usr/bin:/bin"
+) -> subprocess.CompletedProcess:
+    path = f"{Path(sys.executable).parent}:{path}"  # `pip` beside this Python
     return subprocess.run(
         ["bash", str(SCRIPT), str(target / "venv" / "bin" / "python"), str(target / lock), index],
         capture_output=True,
@@ -128,6 +130,17 @@ def test_an_empty_index_means_pypi(target: Path) -> None:
     result = run(target, "")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "torch 2.14.1: from PyPI (with its CUDA libraries)"
+    assert installed(target) == {}
+
+
+def test_auto_leaves_torch_to_pypi_where_an_nvidia_gpu_is(target: Path) -> None:
+    bin_dir = target / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    result = run(target, "auto", path=f"{bin_dir}:/usr/bin:/bin")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "torch 2.14.1: from PyPI, with its CUDA libraries (an NVIDIA GPU is here)"
     assert installed(target) == {}
 
 
