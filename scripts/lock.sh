@@ -19,7 +19,7 @@ CUDA_RUNTIME=(
   nvidia-nvjitlink nvidia-nvshmem-cu13 nvidia-nvtx
 )
 UV=${UV:-$(command -v "$PWD/.venv/bin/uv" || command -v uv || true)}
-[ -n "$UV" ] || { echo "uv not found: it is in the dev group (scripts/install.sh installs it)" >&2; exit 2; }
+[ -n "$UV" ] || { echo "uv not found: run scripts/install.sh (uv is in the dev group)" >&2; exit 2; }
 # Package downloads may pass a TLS proxy whose CA is only in the system bundle.
 export UV_NATIVE_TLS=1 UV_CUSTOM_COMPILE_COMMAND="scripts/lock.sh"
 

@@ -79,8 +79,12 @@ def group(name: str | None) -> list[Requirement]:
 
 def dependencies(name: str, extras: set[str]) -> list[Requirement]:
     """The installed distribution's requirements that apply on Linux/CPython 3.11 with ``extras``."""
+    try:
+        distribution = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        raise AssertionError(f"{name} is not installed here: run scripts/install.sh") from None
     found = []
-    for spec in metadata.distribution(name).requires or []:
+    for spec in distribution.requires or []:
         req = Requirement(spec)
         if req.marker is None or any(
             req.marker.evaluate({**default_environment(), "extra": extra}) for extra in extras | {""}
