@@ -23,7 +23,7 @@ import redis
 
 from scripts.backup_archive import engine_urls, pg_tool, run_command, write_archive
 from services.common.clients.search import SearchClient
-from services.common.settings import get_settings
+from services.common.settings import get_common_settings
 
 
 def dump_postgres(database_url: str, dest: Path) -> None:
@@ -52,7 +52,7 @@ def dump_redis(redis_url: str, dest: Path) -> int:
 
 
 def backup(dest: Path) -> dict:
-    settings = get_settings()
+    settings = get_common_settings()
     database_url, redis_url = engine_urls(settings.data_dir, settings.database_url, settings.redis_url)
     token = settings.service_token.get_secret_value()
     with tempfile.TemporaryDirectory(prefix="pixelplay-backup-") as tmp:

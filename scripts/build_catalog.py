@@ -16,12 +16,12 @@ from pathlib import Path
 
 from services.common.catalog import load_catalog
 from services.common.schemas import DERIVED_FIELDS
-from services.common.settings import get_settings
+from services.common.settings import get_common_settings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--catalog", type=Path, default=get_settings().catalog_path)
+    parser.add_argument("--catalog", type=Path, default=get_common_settings().catalog_path)
     parser.add_argument("--out", type=Path, help="write the songs as gzip'd JSON lines")
     args = parser.parse_args()
 

@@ -21,7 +21,7 @@ import redis
 from services.common.clients.search import SearchClient
 from services.common.http import ServiceError
 from services.common.rate_limits import calls_per_second
-from services.common.settings import get_settings
+from services.enricher.settings import get_settings
 from services.enricher.batch import (
     BatchReport,
     enqueue,
@@ -134,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
     tickets = enqueue(
         track_ids,
         client=client,
-        queue=settings.enrich_queue,
-        mark_ttl_s=settings.enrich_mark_ttl_s,
+        queue=settings.queue,
+        mark_ttl_s=settings.mark_ttl_s,
         send=send,
         is_finished=is_finished,
     )

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from services.common.catalog import load_catalog
 from services.common.http import ServiceError
 from services.common.schemas import Song
-from services.common.settings import get_settings
+from services.common.settings import get_common_settings
 
 UPSERT_CHUNK = 1000  # songs per /index/points request (the service accepts up to 2000)
 PRESENT_CHUNK = 2000
@@ -130,7 +130,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_songs(limit: int | None) -> list[Song]:
-    settings = get_settings()
+    settings = get_common_settings()
     started = time.perf_counter()
     songs, _ = load_catalog(settings.catalog_path)
     songs = songs[:limit] if limit else songs
@@ -145,7 +145,7 @@ def clients():
     from services.common.clients.encoder import EncoderClient
     from services.common.clients.search import SearchClient
 
-    settings = get_settings()
+    settings = get_common_settings()
     token = settings.service_token.get_secret_value()
     return EncoderClient(settings.encoder_url), SearchClient(settings.search_url, token=token)
 

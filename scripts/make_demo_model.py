@@ -1,7 +1,7 @@
 """Build a tiny, randomly initialised open_clip model and save it as a real checkpoint folder.
 
 Where CLIP weights cannot be downloaded (CI, offline machines), tests and local demos load this folder through
-the same code path a real checkpoint takes (``PIXELPLAY_CLIP_CHECKPOINT=<folder>``). Its rankings
+the same code path a real checkpoint takes (``PIXELPLAY_ENCODER_CLIP_CHECKPOINT=<folder>``). Its rankings
 are meaningless; the encoder reports it as not pretrained and the UI shows a demo banner.
 
     python -m scripts.make_demo_model var/demo-model
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--arch", help="a full open_clip architecture (random weights), e.g. ViT-B-32")
     args = parser.parse_args()
     folder = make_tiny_checkpoint(args.folder, args.seed, arch=args.arch)
-    print(f"random-weights model written to {folder}; use PIXELPLAY_CLIP_CHECKPOINT={folder}")
+    print(f"random-weights model written to {folder}; use PIXELPLAY_ENCODER_CLIP_CHECKPOINT={folder}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from services.auth.db import resolve_database_url
-from services.common.settings import get_settings
+from services.auth.settings import get_settings
 
 
 def read_outbox(conn: psycopg.Connection, recipient: str | None, last: int) -> list[dict]:

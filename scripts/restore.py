@@ -23,7 +23,7 @@ import redis
 
 from scripts.backup_archive import BadArchive, Unpacked, engine_urls, pg_tool, read_archive, run_command
 from services.common.clients.search import SearchClient
-from services.common.settings import get_settings
+from services.common.settings import get_common_settings
 
 
 def check_dump(dump: Path) -> None:
@@ -54,7 +54,7 @@ def restore_redis(redis_url: str, jsonl: Path) -> int:
 
 
 def restore(archive: Path) -> None:
-    settings = get_settings()
+    settings = get_common_settings()
     database_url, redis_url = engine_urls(settings.data_dir, settings.database_url, settings.redis_url)
     with tempfile.TemporaryDirectory(prefix="pixelplay-restore-") as tmp:
         unpacked: Unpacked = read_archive(archive, Path(tmp))

@@ -33,7 +33,9 @@ from scripts.backup_archive import ENGINES_FILE
 from scripts.service_logs import LogPump
 from scripts.supervision import Engine, GaveUp, Process, RestartPolicy, Supervisor
 from services.common.embedded import free_port, postgres_alive, redis_server_argv, start_postgres
-from services.common.settings import Settings, get_settings
+from services.common.settings import CommonSettings, get_common_settings, load_settings
+from services.encoder.settings import EncoderSettings
+from services.ui.settings import UISettings
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -50,7 +52,7 @@ def port_of(url: str) -> str:
 def uvicorn(app: str, url: str) -> list[str]:
     host = urlparse(url).hostname or "127.0.0.1"
     # --no-proxy-headers: the APIs take no X-Forwarded-For from anyone (auth believes the UI's only
-    # with the service token); the UI applies PIXELPLAY_TRUSTED_PROXIES itself.
+    # with the service token); the UI applies PIXELPLAY_UI_TRUSTED_PROXIES itself.
     return [PY, "-m", "uvicorn", app, "--host", host, "--port", port_of(url), "--no-access-log",
             "--no-proxy-headers"]  # fmt: skip
 
@@ -95,7 +97,7 @@ def lock_data_dir(data_dir: Path) -> int:
     return fd  # the lock goes with the process, however it ends
 
 
-def start_engines(settings: Settings, supervisor: Supervisor, logs: LogPump) -> dict[str, str]:
+def start_engines(settings: CommonSettings, supervisor: Supervisor, logs: LogPump) -> dict[str, str]:
     """Embedded Postgres and Redis for whichever URL is unset, supervised like the services;
     returns the URLs to pass on."""
     urls: dict[str, str] = {}
@@ -118,7 +120,7 @@ def start_engines(settings: Settings, supervisor: Supervisor, logs: LogPump) -> 
     return urls
 
 
-def demo_model(settings: Settings) -> Path:
+def demo_model(settings: CommonSettings) -> Path:
     from scripts.make_demo_model import make_tiny_checkpoint
 
     folder = settings.data_dir / "demo-model"
@@ -129,15 +131,15 @@ def demo_model(settings: Settings) -> Path:
 
 
 # --- what each service is given: the environment and the command line ---------------------------
-def base_env(settings: Settings, engine_urls: dict[str, str], demo: bool) -> dict[str, str]:
+def base_env(settings: CommonSettings, engine_urls: dict[str, str], demo: bool) -> dict[str, str]:
     """The environment every service and job starts with."""
     # A development run: the services accept their built-in secrets (they refuse them otherwise).
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PIXELPLAY_DEV_MODE": "true", **engine_urls}
     say("development mode (PIXELPLAY_DEV_MODE=true): built-in default secrets are accepted")
-    if settings.trusted_proxies:
-        say(f"the UI trusts X-Forwarded-For from {settings.trusted_proxies}")
-    if demo and not settings.clip_checkpoint:
-        env["PIXELPLAY_CLIP_CHECKPOINT"] = str(demo_model(settings))
+    if trusted := load_settings(UISettings).trusted_proxies:
+        say(f"the UI trusts X-Forwarded-For from {trusted}")
+    if demo and not load_settings(EncoderSettings).clip_checkpoint:
+        env["PIXELPLAY_ENCODER_CLIP_CHECKPOINT"] = str(demo_model(settings))
     return env
 
 
@@ -148,7 +150,7 @@ def enricher_argv() -> list[str]:
             "--loglevel", "INFO"]  # fmt: skip
 
 
-def services(settings: Settings) -> dict[str, tuple[list[str], str]]:
+def services(settings: CommonSettings) -> dict[str, tuple[list[str], str]]:
     """The HTTP services: name -> (command line, URL that answers 200 once it is ready)."""
     return {
         "encoder": (
@@ -191,7 +193,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    settings = get_settings()
+    settings = get_common_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     lock_data_dir(settings.data_dir)
     # A full disk must not turn every log line into a traceback on the terminal.
@@ -217,7 +219,8 @@ def main() -> None:
         if not args.no_ui:
             say("starting ui")
             supervisor.add(Process("ui", [PY, "-m", "services.ui.app"], env, ROOT, logs))
-            ui_url = f"http://{settings.ui_host}:{settings.ui_port}/"
+            ui = load_settings(UISettings)
+            ui_url = f"http://{ui.host}:{ui.port}/"
             wait_ready(supervisor, "ui", ui_url, timeout_s=120)
             say(f"\n[run] PixelPlay is up: open {ui_url}\n")
         say(f"logs: {settings.data_dir / 'logs'}/<service>.log. Ctrl-C stops everything.")

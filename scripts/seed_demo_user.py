@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from services.auth.db import open_database
 from services.auth.passwords import hash_password
 from services.auth.users import AccountTaken, create_user
-from services.common.settings import Settings, get_settings
+from services.auth.settings import AuthSettings, get_settings
 
 DEMO_USERNAME = "lord"
 DEMO_PASSWORD = "123456"
@@ -29,7 +29,7 @@ WARNING = (
 )
 
 
-def seed_demo_user(settings: Settings) -> bool:
+def seed_demo_user(settings: AuthSettings) -> bool:
     """Create the demo account; False when it (or its e-mail) already exists."""
     database = open_database(settings)  # applies migrations first, like the service
     try:

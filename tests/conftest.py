@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scripts.make_demo_model import make_tiny_checkpoint
-from services.common.settings import get_settings
+from services.common.settings import load_settings
 
 # pgserver logs from its atexit hook, after pytest has closed the streams that logging wrote to,
 # which prints "I/O operation on closed file" tracebacks at the end of every run.
@@ -18,7 +18,7 @@ logging.getLogger("pgserver").propagate = False
 # tests are one (tests/security starts its stack with a real secret and without this flag).
 os.environ.setdefault("PIXELPLAY_DEV_MODE", "true")
 # Tests create many accounts from one address; tests/security checks the default limit.
-os.environ.setdefault("PIXELPLAY_REGISTER_MAX_PER_ADDRESS", "100000")
+os.environ.setdefault("PIXELPLAY_AUTH_REGISTER_MAX_PER_ADDRESS", "100000")
 
 
 @pytest.fixture(scope="session")
@@ -29,11 +29,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model_dir: Path):
-    """Settings pointing at a fresh data dir and the tiny model; restored after the test."""
+    """Settings pointing at a fresh data dir and the tiny model, restored after the test:
+    ``isolated_settings(EnricherSettings)`` reads them for one service."""
     monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("PIXELPLAY_CLIP_CHECKPOINT", str(tiny_model_dir))
-    monkeypatch.setenv("PIXELPLAY_BCRYPT_ROUNDS", "4")  # fast hashing in tests only
+    monkeypatch.setenv("PIXELPLAY_ENCODER_CLIP_CHECKPOINT", str(tiny_model_dir))
+    monkeypatch.setenv("PIXELPLAY_AUTH_BCRYPT_ROUNDS", "4")  # fast hashing in tests only
     monkeypatch.setenv("PIXELPLAY_LOG_JSON", "false")
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+    load_settings.cache_clear()
+    yield load_settings
+    load_settings.cache_clear()

@@ -31,11 +31,11 @@ def stack_env(tiny_model_dir: Path) -> Iterator[dict[str, str]]:
     env.update(
         PYTHONPATH=str(ROOT),
         PIXELPLAY_DATA_DIR=str(data_dir / "var"),
-        PIXELPLAY_CLIP_CHECKPOINT=str(tiny_model_dir),
+        PIXELPLAY_ENCODER_CLIP_CHECKPOINT=str(tiny_model_dir),
         PIXELPLAY_ENCODER_URL=f"http://127.0.0.1:{free_port()}",
         PIXELPLAY_SEARCH_URL=f"http://127.0.0.1:{free_port()}",
         PIXELPLAY_AUTH_URL=f"http://127.0.0.1:{free_port()}",
-        PIXELPLAY_BCRYPT_ROUNDS="4",
+        PIXELPLAY_AUTH_BCRYPT_ROUNDS="4",
         PIXELPLAY_SERVICE_TOKEN=TOKEN,
     )
     try:

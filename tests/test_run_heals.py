@@ -59,11 +59,11 @@ def test_run_command_heals_and_switching_models_never_dead_ends(tiny_model_dir, 
 
 
 def check_heals_and_switches(env: dict[str, str], tmp_path: Path) -> None:
-    first = env["PIXELPLAY_CLIP_CHECKPOINT"]
+    first = env["PIXELPLAY_ENCODER_CLIP_CHECKPOINT"]
     other = str(make_tiny_checkpoint(tmp_path / "other-model", seed=1))
 
     def one_start(checkpoint: str, *flags: str) -> tuple[dict, str]:
-        with run_command({**env, "PIXELPLAY_CLIP_CHECKPOINT": checkpoint}, *flags) as (proc, out):
+        with run_command({**env, "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": checkpoint}, *flags) as (proc, out):
             wait_for_line(out, "Ctrl-C stops everything", proc)
             status = index_status(env)
         return status, out.read_text()
@@ -79,7 +79,7 @@ def check_heals_and_switches(env: dict[str, str], tmp_path: Path) -> None:
     assert model_b != model_a
 
     # Strict: the start stops with the reason and the index is left as it was.
-    strict_env = {**env, "PIXELPLAY_CLIP_CHECKPOINT": first}
+    strict_env = {**env, "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": first}
     with run_command(strict_env, "--strict-model") as (proc, out):
         assert proc.wait(timeout=180) != 0
     assert f"the index was built with model '{model_b}', the encoder serves '{model_a}'" in out.read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scripts.run import enricher_argv
 from services.common.enrich_requests import queue_names
+from services.enricher.settings import EnricherSettings
 from services.enricher.worker import make_celery
 
 
@@ -15,8 +16,9 @@ def consumed_queues(argv: list[str], configured: list[str]) -> list[str]:
 
 
 def test_the_run_command_worker_consumes_the_on_screen_queues_before_the_backlog(isolated_settings):
-    celery = make_celery(isolated_settings)
+    settings = isolated_settings(EnricherSettings)
+    celery = make_celery(settings)
     configured = [q.name for q in celery.conf.task_queues]
-    wanted = list(queue_names(isolated_settings.enrich_queue).in_priority_order())
+    wanted = list(queue_names(settings.queue).in_priority_order())
     assert configured == wanted
     assert consumed_queues(enricher_argv(), configured) == wanted

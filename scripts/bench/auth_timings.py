@@ -22,7 +22,7 @@ from psycopg.conninfo import make_conninfo
 
 from services.auth.app import create_app
 from services.auth.passwords import hash_password, verify_password
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
 
 
 def timed(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -61,7 +61,7 @@ def main() -> int:
     try:
         url = make_conninfo(admin_url, dbname=name)
         # Generous throttling limits so the wrong-password loop is measured, not the 429 path.
-        settings = Settings(
+        settings = AuthSettings(
             database_url=url,
             bcrypt_rounds=args.rounds,
             login_max_failures=10_000,

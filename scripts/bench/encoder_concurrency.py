@@ -26,9 +26,9 @@ from scripts.bench.encoder_common import BENCH_DIR, machine_line, p, photo_bytes
 from tests.processes import running_service
 
 CONFIGS = {
-    "A torch, 1 at a time": {"PIXELPLAY_ENCODER_RUNTIME": "torch", "PIXELPLAY_BATCH_MAX_SIZE": "1"},
-    "B onnx, 1 at a time": {"PIXELPLAY_ENCODER_RUNTIME": "onnx", "PIXELPLAY_BATCH_MAX_SIZE": "1"},
-    "C onnx, micro-batched": {"PIXELPLAY_ENCODER_RUNTIME": "onnx", "PIXELPLAY_BATCH_MAX_SIZE": "16"},
+    "A torch, 1 at a time": {"PIXELPLAY_ENCODER_RUNTIME": "torch", "PIXELPLAY_ENCODER_BATCH_MAX_SIZE": "1"},
+    "B onnx, 1 at a time": {"PIXELPLAY_ENCODER_RUNTIME": "onnx", "PIXELPLAY_ENCODER_BATCH_MAX_SIZE": "1"},
+    "C onnx, micro-batched": {"PIXELPLAY_ENCODER_RUNTIME": "onnx", "PIXELPLAY_ENCODER_BATCH_MAX_SIZE": "16"},
 }
 
 
@@ -62,9 +62,9 @@ def main() -> None:
     sizes = [(1024, 768), (768, 1024), (640, 480), (1280, 720)]
     photos = [photo_bytes(i, sizes[i % len(sizes)]) for i in range(16)]
     base_env = {
-        "PIXELPLAY_CLIP_CHECKPOINT": str(checkpoint),
+        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": str(checkpoint),
         "PIXELPLAY_DATA_DIR": str(BENCH_DIR / "var"),
-        "PIXELPLAY_TORCH_THREADS": "2",
+        "PIXELPLAY_ENCODER_TORCH_THREADS": "2",
         "PIXELPLAY_LOG_LEVEL": "WARNING",
         "PIXELPLAY_ENCODER_MAX_QUEUE": "1024",
         "UVICORN_LOG_LEVEL": "warning",  # no access log lines in the benchmark output

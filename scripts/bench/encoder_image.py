@@ -24,7 +24,7 @@ from PIL import Image
 
 from scripts.bench.encoder_common import BENCH_DIR, machine_line, p, test_photos, timed, vit_b32_checkpoint
 from scripts.bench.results import Run, ratio_rounds
-from services.common.settings import Settings
+from services.encoder.settings import EncoderSettings
 from services.encoder.encoding import ClipEncoder, build_encoder
 from services.encoder.images import open_checked, prepare_upload, to_pixels
 
@@ -45,9 +45,9 @@ def main() -> None:
 
     torch.set_num_threads(2)
     checkpoint = vit_b32_checkpoint()
-    settings = Settings(clip_checkpoint=checkpoint, data_dir=BENCH_DIR / "var", torch_threads=2)
-    default = build_encoder(settings.model_copy(update={"encoder_runtime": "onnx"}))
-    fp32 = build_encoder(settings.model_copy(update={"encoder_quantize": "none"}))
+    settings = EncoderSettings(clip_checkpoint=checkpoint, data_dir=BENCH_DIR / "var", torch_threads=2)
+    default = build_encoder(settings.model_copy(update={"runtime": "onnx"}))
+    fp32 = build_encoder(settings.model_copy(update={"quantize": "none"}))
     plain_model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{checkpoint}")
     plain_model.eval()
 
@@ -136,7 +136,7 @@ def top10_overlap(
 ) -> dict:
     """Mean share of the fp32 top-10 songs that the candidate's image vectors also rank top-10."""
     from services.common.catalog import load_catalog
-    from services.common.settings import get_settings
+    from services.encoder.settings import get_settings
 
     catalog, _ = load_catalog(get_settings().catalog_path)
     texts = list(dict.fromkeys(song.description for song in catalog))[:songs]

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from scripts.bench.encoder_common import BENCH_DIR, test_photos, vit_b32_checkpoint
 from scripts.bench.results import Run
 from services.common.catalog import load_catalog
-from services.common.settings import Settings, get_settings
+from services.encoder.settings import EncoderSettings, get_settings
 from services.encoder.encoding import build_encoder
 from services.encoder.images import prepare_upload
 from services.encoder.memory import rss_bytes
@@ -41,7 +41,7 @@ def main() -> None:
     run = Run("encoder_memory", {"model": "ViT-B-32 (random weights)", "seconds": args.seconds,
                                  "image_batch": 16, "text_batch": 64})  # fmt: skip
     checkpoint = vit_b32_checkpoint()
-    settings = Settings(clip_checkpoint=checkpoint, data_dir=BENCH_DIR / "var", torch_threads=2)
+    settings = EncoderSettings(clip_checkpoint=checkpoint, data_dir=BENCH_DIR / "var", torch_threads=2)
     # The catalog is read in a child process: its ~30k song objects are not the encoder's memory.
     with ProcessPoolExecutor(1) as pool:
         texts = pool.submit(descriptions).result()

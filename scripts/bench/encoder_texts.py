@@ -20,7 +20,7 @@ import torch
 from scripts.bench.encoder_common import BENCH_DIR, machine_line, vit_b32_checkpoint
 from scripts.bench.results import Run
 from services.common.catalog import load_catalog
-from services.common.settings import Settings, get_settings
+from services.encoder.settings import EncoderSettings, get_settings
 from services.encoder.encoding import build_encoder, eot_positions
 
 
@@ -33,11 +33,11 @@ def main() -> None:
 
     torch.set_num_threads(2)
     checkpoint = vit_b32_checkpoint()
-    settings = Settings(
+    settings = EncoderSettings(
         clip_checkpoint=checkpoint,
         data_dir=BENCH_DIR / "var",
         torch_threads=2,
-        encoder_text_batch_size=args.batch,
+        text_batch_size=args.batch,
     )
     fast = build_encoder(settings)
     plain_model = open_clip.create_model(f"local-dir:{checkpoint}").eval()

@@ -23,7 +23,7 @@ import redis
 
 from services.common.catalog import read_rows
 from services.common.embedded import start_redis
-from services.common.settings import Settings
+from services.enricher.settings import EnricherSettings
 from services.enricher.rate_limit import RateLimiter
 from services.enricher.worker import make_celery
 from tests.enricher.conftest import _test_db_url
@@ -71,14 +71,14 @@ def throughput(url: str, songs: list[str], worker_count: int, tmp: Path) -> floa
     with FakeItunesServer() as fake, search_with_songs(set(songs), tmp / "var") as search:
         env = {
             "REDIS_URL": url,
-            "PIXELPLAY_ITUNES_URL": fake.url,
+            "PIXELPLAY_ENRICHER_ITUNES_URL": fake.url,
             "PIXELPLAY_SERVICE_TOKEN": TOKEN,
             "PIXELPLAY_SEARCH_URL": search_url(search),
-            "PIXELPLAY_ENRICH_QUEUE": f"bench-{uuid.uuid4().hex[:6]}",
-            "PIXELPLAY_ITUNES_CALLS_PER_MINUTE": "1000000",
+            "PIXELPLAY_ENRICHER_QUEUE": f"bench-{uuid.uuid4().hex[:6]}",
+            "PIXELPLAY_ENRICHER_ITUNES_CALLS_PER_MINUTE": "1000000",
             "PIXELPLAY_LOG_LEVEL": "WARNING",
         }
-        app = make_celery(Settings(redis_url=url, enrich_queue=env["PIXELPLAY_ENRICH_QUEUE"]))
+        app = make_celery(EnricherSettings(redis_url=url, queue=env["PIXELPLAY_ENRICHER_QUEUE"]))
         with workers(worker_count, env, tmp / "logs"):
             # Warm-up: one task per worker so start-up time is not counted.
             for r in [app.send_task("enricher.enrich_song", args=[songs[i]]) for i in range(worker_count)]:

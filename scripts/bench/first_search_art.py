@@ -39,7 +39,7 @@ from scripts.make_demo_model import make_tiny_checkpoint
 from services.common.embedded import start_redis
 from services.common.rate_limits import calls_per_second
 from services.common.schemas import Song
-from services.common.settings import Settings
+from services.enricher.settings import EnricherSettings
 from services.enricher.matching import search_term
 from services.ui.cards import card_html
 from tests.enricher.fake_itunes import FakeItunes, FakeItunesServer, Step
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=1000)
     parser.add_argument("--budget", type=float, default=30.0, help="seconds to wait on the side without")
     args = parser.parse_args()
-    defaults = Settings()
+    defaults = EnricherSettings()
     pace = calls_per_second(defaults.itunes_calls_per_minute, defaults.itunes_rate_window_s)
     limits = {"itunes_per_minute": defaults.itunes_calls_per_minute,
               "oembed_per_minute": defaults.spotify_oembed_calls_per_minute}  # fmt: skip

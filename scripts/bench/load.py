@@ -30,7 +30,7 @@ import httpx
 import psutil
 from PIL import Image
 
-from services.common.settings import get_settings
+from services.common.settings import get_common_settings
 
 SERVICES = {
     "encoder": "services.encoder.app",
@@ -87,7 +87,7 @@ async def sign_in(client: httpx.AsyncClient, auth_url: str) -> str:
 async def virtual_user(
     n: int, token: str, deadline: float, results: Results, client: httpx.AsyncClient
 ) -> None:
-    s = get_settings()
+    s = get_common_settings()
     bearer = {"Authorization": f"Bearer {token}"}
     image = photo(n)
     rng = random.Random(n)
@@ -150,7 +150,7 @@ async def run(users: int, seconds: float) -> dict:
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         sampler = asyncio.create_task(sample_rss(stop, peak))
         # Sign-ups cost two bcrypt hashes each; do them before the clock starts.
-        tokens = await asyncio.gather(*(sign_in(client, get_settings().auth_url) for _ in range(users)))
+        tokens = await asyncio.gather(*(sign_in(client, get_common_settings().auth_url) for _ in range(users)))
         start = time.monotonic()
         deadline = start + seconds
         await asyncio.gather(*(virtual_user(i, t, deadline, results, client) for i, t in enumerate(tokens)))

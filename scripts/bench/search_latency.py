@@ -28,7 +28,7 @@ import numpy as np
 from scripts.bench.results import Run, ms, ratio_rounds
 from scripts.bench.song_vectors import DIM, queries, song_set
 from services.common.catalog import load_catalog
-from services.common.settings import get_settings
+from services.common.settings import get_common_settings
 from services.search.explain import PhraseBank
 
 K = 10
@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     args = parser.parse_args()
     run = Run("search_latency", {"queries": args.queries, "dim": DIM, "k": K, "page": 20, "rounds": ROUNDS})
-    songs, _ = load_catalog(get_settings().catalog_path)
+    songs, _ = load_catalog(get_common_settings().catalog_path)
     synthetic = song_set(len(songs))
     vectors = np.asarray(synthetic.vectors)
     qs = queries(synthetic, args.queries)

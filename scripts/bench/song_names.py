@@ -58,7 +58,7 @@ def typed_queries(songs: list, rng: random.Random, n: int) -> list[str]:
 
 def main() -> None:
     from services.common.catalog import load_catalog
-    from services.common.settings import get_settings
+    from services.common.settings import get_common_settings
     from tests.processes import running_service
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     run = Run("song_names", vars(args))
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores; shared with other work)")
-    songs, _ = load_catalog(get_settings().catalog_path)
+    songs, _ = load_catalog(get_common_settings().catalog_path)
     rng = random.Random(args.seed)
     vectors = np.random.default_rng(args.seed).standard_normal((len(songs), DIM), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

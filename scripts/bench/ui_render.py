@@ -61,7 +61,7 @@ def pure() -> None:
 
 
 def live() -> None:
-    from services.common.settings import get_settings
+    from services.ui.settings import get_settings
     from services.ui.backend import Backend
     from services.ui.callbacks import Callbacks
 
@@ -74,7 +74,7 @@ def live() -> None:
     with open(path, "wb") as f:
         f.write(data)
     upload = Upload(data, "p.png", "image/png")
-    limit = cb.settings.ui_page_size
+    limit = cb.settings.page_size
     bare = timed(lambda: backend.search_photo(upload, "", 0.3, None, limit), 10)
     ui = timed(
         lambda: cb.search(

@@ -13,8 +13,6 @@ from contextlib import asynccontextmanager
 
 import psycopg
 from fastapi import FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -23,25 +21,22 @@ from services.auth.deps import Clock, system_clock
 from services.auth.mailer import make_mailer
 from services.auth.passwords import dummy_hash
 from services.auth.routes import accounts, history, passwords, sessions, spotify
+from services.auth.settings import AuthSettings, get_settings
 from services.auth.spotify_access import open_spotify
-from services.common.body_limit import BodyLimit
-from services.common.observability import configure_logging, instrument
-from services.common.settings import Settings, get_settings, refuse_default_secrets
+from services.common.service_app import service_app, start_service
 
 log = logging.getLogger("pixelplay.auth")
 
 DB_UNAVAILABLE = "the account database is unavailable right now; try again in a moment"
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """Build the app; settings are read and the database opened only when it starts (lifespan)."""
+def create_app(settings: AuthSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the app; without ``settings`` they are read from the environment when it starts, and
+    the database is opened then too (lifespan)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        s = settings or get_settings()
-        refuse_default_secrets(s)
-        configure_logging("auth", s.log_level, s.log_json)
-        app.state.settings = s
+        s = start_service(app, "auth", settings or get_settings())
         app.state.clock = clock or system_clock
         # Before the database: a Spotify set-up without a usable key stops start-up right here.
         app.state.spotify = open_spotify(s)  # None: the feature is off
@@ -58,9 +53,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 app.state.spotify.api.close()
             await run_in_threadpool(app.state.db.close)
 
-    app = FastAPI(title="PixelPlay auth", version="1.0", lifespan=lifespan)
-    install_body_limit(app)
-    instrument(app, "auth")  # added last, so outermost: it also logs and counts the 413s
+    app = service_app("auth", lifespan, body_limit=lambda _path: (settings or get_settings()).max_body_bytes)
     install_error_handlers(app)
     for module in (accounts, sessions, passwords, history, spotify):
         app.include_router(module.router)
@@ -79,21 +72,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Readable 422s that never echo the input (it may be a password), 503 for a down database."""
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-            for err in exc.errors()
-        ]
-        readable = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in errors
-        )
-        return JSONResponse(
-            jsonable_encoder({"detail": readable or "invalid request", "errors": errors}),
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+    """503 for a down database, 422 for a value Postgres cannot store."""
 
     async def database_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
@@ -109,15 +88,6 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": "the request contains characters or values that cannot be stored (e.g. NUL)"},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-
-
-def install_body_limit(app: FastAPI) -> None:
-    """Refuse bodies larger than auth_max_body_bytes, counted as they arrive (413)."""
-
-    def limit(_path: str) -> int:
-        return (getattr(app.state, "settings", None) or get_settings()).auth_max_body_bytes
-
-    app.add_middleware(BodyLimit, limit=limit)
 
 
 app = create_app()

@@ -19,7 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from services.auth.migrations import apply_migrations
 from services.common.embedded import Embedded, start_postgres
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
 
 log = logging.getLogger("pixelplay.auth.db")
 
@@ -46,7 +46,7 @@ class Database:
             self.embedded.stop()
 
 
-def resolve_database_url(settings: Settings) -> tuple[str, Embedded | None]:
+def resolve_database_url(settings: AuthSettings) -> tuple[str, Embedded | None]:
     """DATABASE_URL when set, else an embedded Postgres under ``data_dir/postgres`` (started here)."""
     if settings.database_url:
         return settings.database_url, None
@@ -55,7 +55,7 @@ def resolve_database_url(settings: Settings) -> tuple[str, Embedded | None]:
     return embedded.url, embedded
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: AuthSettings) -> Database:
     """Open the pool, wait (bounded) for Postgres, apply migrations; raise if it never answers."""
     url, embedded = resolve_database_url(settings)
     pool = ConnectionPool(
@@ -98,7 +98,7 @@ def check_and_sweep(pool: ConnectionPool, conn: psycopg.Connection) -> None:
         raise
 
 
-def migrate_when_ready(url: str, settings: Settings) -> None:
+def migrate_when_ready(url: str, settings: AuthSettings) -> None:
     """Apply migrations, retrying while Postgres is still starting, for at most db_startup_timeout_s.
 
     Uses its own connection: migrations switch to autocommit, which must not leak into the pool.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -13,17 +12,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.auth.db import Database
 from services.auth.mailer import Mailer
 from services.auth.sessions import Authenticated, authenticate
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
+from services.common.deps import app_settings, is_service_token
 
 Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def get_clock(request: Request) -> Clock:
@@ -43,7 +39,7 @@ def get_mailer(request: Request) -> Mailer:
     return request.app.state.mailer
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SettingsDep = Annotated[AuthSettings, Depends(app_settings)]
 NowDep = Annotated[datetime, Depends(get_now)]
 DbDep = Annotated[Database, Depends(get_db)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
@@ -60,13 +56,10 @@ def client_address(
     """
     peer = request.client.host if request.client else "unknown"
     forwarded = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
-    if not forwarded or not x_service_token:
-        return peer
-    expected = settings.service_token.get_secret_value().encode()
-    return forwarded if hmac.compare_digest(x_service_token.encode(), expected) else peer
+    return forwarded if forwarded and is_service_token(settings, x_service_token) else peer
 
 
-def session_lifetimes(settings: Settings) -> tuple[timedelta, timedelta]:
+def session_lifetimes(settings: AuthSettings) -> tuple[timedelta, timedelta]:
     """(sliding, absolute) session lifetimes."""
     return timedelta(days=settings.session_days), timedelta(days=settings.session_absolute_days)
 
@@ -101,13 +94,3 @@ def current_auth(
 
 CurrentAuth = Annotated[Authenticated, Depends(current_auth)]
 
-
-def require_service_token(
-    settings: SettingsDep, x_service_token: Annotated[str | None, Header()] = None
-) -> None:
-    """Internal endpoints: 401 without X-Service-Token, 403 with a wrong one."""
-    if not x_service_token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "X-Service-Token header required")
-    expected = settings.service_token.get_secret_value().encode()
-    if not hmac.compare_digest(x_service_token.encode(), expected):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid service token")

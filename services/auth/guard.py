@@ -25,7 +25,7 @@ from services.auth.throttle import (
 )
 from services.auth.tokens import token_digest
 from services.auth.users import UserRecord
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
 
 TOO_MANY_FAILURES = "too many failed sign-in attempts from here; try again later"
 
@@ -47,7 +47,7 @@ class Throttle:
 
 def assess(
     conn: psycopg.Connection,
-    settings: Settings,
+    settings: AuthSettings,
     user: UserRecord | None,
     login: str,
     address: str,
@@ -77,12 +77,12 @@ def refuse_if_locked(throttle: Throttle) -> None:
         )
 
 
-def count_failure(conn: psycopg.Connection, settings: Settings, throttle: Throttle, now: datetime) -> None:
+def count_failure(conn: psycopg.Connection, settings: AuthSettings, throttle: Throttle, now: datetime) -> None:
     record_failure(conn, throttle.keys, now, timedelta(seconds=settings.login_window_s))
 
 
 def confirm_password(
-    db: Database, settings: Settings, user: UserRecord, password: str, now: datetime, address: str
+    db: Database, settings: AuthSettings, user: UserRecord, password: str, now: datetime, address: str
 ) -> None:
     """Return when ``password`` is the user's; else 403 (429 + Retry-After while locked)."""
     with db.connection() as conn:

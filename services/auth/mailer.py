@@ -17,7 +17,7 @@ from typing import Protocol
 from uuid import UUID
 
 from services.auth.db import Database
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
 
 log = logging.getLogger("pixelplay.auth.mail")
 OUTBOX_KEEP = timedelta(days=7)
@@ -40,7 +40,7 @@ class Mailer(Protocol):
 class SmtpMailer:
     """Plain SMTP (STARTTLS unless disabled), with a bounded timeout."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: AuthSettings):
         self.settings = settings
 
     def send(self, mail: Mail) -> None:
@@ -82,7 +82,7 @@ class OutboxMailer:
         )
 
 
-def make_mailer(settings: Settings, database: Database) -> Mailer:
+def make_mailer(settings: AuthSettings, database: Database) -> Mailer:
     return SmtpMailer(settings) if settings.smtp_host else OutboxMailer(database)
 
 

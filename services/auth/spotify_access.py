@@ -22,7 +22,7 @@ from services.auth.spotify_store import (
     make_cipher,
     update_tokens,
 )
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
 
 T = TypeVar("T")
 
@@ -111,13 +111,13 @@ class SpotifyFeature:
     cipher: MultiFernet
 
 
-def open_spotify(settings: Settings) -> SpotifyFeature | None:
+def open_spotify(settings: AuthSettings) -> SpotifyFeature | None:
     """None without a client id (the feature is off); raises ``SpotifyConfigError`` when a client id
     is set without a redirect URL or a usable encryption key, so auth does not start half set up."""
     if not settings.spotify_client_id:
         return None
     if not settings.spotify_redirect_url:
         raise SpotifyConfigError(
-            "PIXELPLAY_SPOTIFY_REDIRECT_URL must be set with PIXELPLAY_SPOTIFY_CLIENT_ID (docs/spotify.md)"
+            "PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL must be set with PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID (docs/spotify.md)"
         )
     return SpotifyFeature(SpotifyApi(settings), make_cipher(settings))

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
 
 log = logging.getLogger("pixelplay.auth.spotify")
 
@@ -79,7 +79,7 @@ def code_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def authorize_url(settings: Settings, state: str, verifier: str) -> str:
+def authorize_url(settings: AuthSettings, state: str, verifier: str) -> str:
     """Where the browser goes to sign in to Spotify and grant the one scope."""
     query = {
         "client_id": settings.spotify_client_id,
@@ -119,7 +119,7 @@ class SpotifyApi:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: AuthSettings,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):

@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from services.auth.spotify_api import TokenSet
 from services.auth.tokens import token_digest
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
 
 KEY_HELP = (
     'make one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
@@ -29,16 +29,16 @@ class SpotifyConfigError(RuntimeError):
     """The Spotify feature is half configured (no redirect URL, or no usable encryption key)."""
 
 
-def make_cipher(settings: Settings) -> MultiFernet:
+def make_cipher(settings: AuthSettings) -> MultiFernet:
     """The cipher for stored Spotify secrets; raises ``SpotifyConfigError`` naming the setting."""
     raw = settings.spotify_token_key.get_secret_value() if settings.spotify_token_key else ""
     keys = [k.strip() for k in raw.split(",") if k.strip()]
     if not keys:
-        raise SpotifyConfigError(f"PIXELPLAY_SPOTIFY_TOKEN_KEY must be set with the client id; {KEY_HELP}")
+        raise SpotifyConfigError(f"PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY must be set with the client id; {KEY_HELP}")
     try:
         return MultiFernet([Fernet(k) for k in keys])
     except ValueError as exc:
-        message = f"PIXELPLAY_SPOTIFY_TOKEN_KEY is not a Fernet key ({exc}); {KEY_HELP}"
+        message = f"PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY is not a Fernet key ({exc}); {KEY_HELP}"
         raise SpotifyConfigError(message) from exc
 
 

@@ -16,7 +16,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from services.common.settings import Settings, get_settings
+from services.common.settings import CommonSettings, get_common_settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SERVICE_TOKEN_HEADER = "X-Service-Token"
@@ -60,17 +60,17 @@ class ServiceClient:
     """One service's HTTP API. Subclasses add one typed method per endpoint."""
 
     service = "service"
-    url_setting = ""  # the Settings field holding this service's base URL, e.g. "search_url"
+    url_setting = ""  # the CommonSettings field holding this service's base URL, e.g. "search_url"
 
     def __init__(
         self,
         base_url: str | None = None,
         *,
-        settings: Settings | None = None,
+        settings: CommonSettings | None = None,
         token: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ):
-        self.settings = settings or get_settings()
+        self.settings = settings or get_common_settings()
         base_url = base_url or getattr(self.settings, self.url_setting)
         headers = {SERVICE_TOKEN_HEADER: token} if token else {}
         self._http = httpx.Client(

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the loaded encoder and its batchers, built in the app's lifespan."""
+"""FastAPI dependencies: the settings, and the loaded encoder and its batchers built in the app's lifespan."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Annotated
 import numpy as np
 from fastapi import Depends, HTTPException, Request
 
-from services.common.settings import Settings, get_settings
+from services.common.deps import app_settings
+from services.encoder.settings import EncoderSettings
 from services.encoder.batching import MicroBatcher
 from services.encoder.encoding import ClipEncoder
 
@@ -32,4 +33,4 @@ def get_state(request: Request) -> EncoderState:
 
 
 State = Annotated[EncoderState, Depends(get_state)]
-AppSettings = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[EncoderSettings, Depends(app_settings)]

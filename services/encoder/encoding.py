@@ -17,7 +17,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from services.common.settings import Settings
+from services.encoder.settings import EncoderSettings
 from services.encoder.images import probe_pixels
 from services.encoder.memory import release_torch_model
 from services.encoder.model_loading import LoadedClip, load_clip
@@ -134,27 +134,27 @@ class ClipEncoder:
         return normalise(out)[[where[t] for t in texts]]
 
 
-def build_encoder(settings: Settings) -> ClipEncoder:
+def build_encoder(settings: EncoderSettings) -> ClipEncoder:
     """Load the configured model and runtime (exporting ONNX on first use). Raises ``ModelLoadError``."""
     started = time.perf_counter()
     torch.set_num_threads(max(1, settings.torch_threads))
     clip = load_clip(settings)
     towers: Towers
-    if settings.encoder_runtime == "onnx":
+    if settings.runtime == "onnx":
         folder = onnx_folder(settings.data_dir, clip.model_id)
         probe = partial(probe_pixels, clip.preprocess)  # made only if "auto" has a VNNI CPU to check
         towers = build_onnx_towers(
             clip.model,
             folder,
             settings.torch_threads,
-            settings.encoder_quantize,
+            settings.quantize,
             probe,
-            settings.encoder_int8_min_cosine,
+            settings.int8_min_cosine,
         )
     else:
         towers = TorchTowers(clip.model)
-    encoder = ClipEncoder(clip, towers, settings.encoder_text_batch_size)
-    if settings.encoder_runtime == "onnx":
+    encoder = ClipEncoder(clip, towers, settings.text_batch_size)
+    if settings.runtime == "onnx":
         # The towers are self-contained ONNX sessions from here on.
         encoder.released = release_torch_model(clip)
     log.info(

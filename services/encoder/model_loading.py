@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.common.settings import Settings
+from services.encoder.settings import EncoderSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def file_fingerprint(path: Path, chars: int = 12) -> str:
     return digest.hexdigest()[:chars]
 
 
-def load_clip(settings: Settings) -> LoadedClip:
+def load_clip(settings: EncoderSettings) -> LoadedClip:
     """Load the model the settings name, or raise ``ModelLoadError`` saying what to fix."""
     if settings.clip_checkpoint is not None:
         path = Path(settings.clip_checkpoint).expanduser()
@@ -72,9 +72,9 @@ def load_clip(settings: Settings) -> LoadedClip:
         if path.is_file():
             return _load_weights_file(settings.clip_model, path)
         raise ModelLoadError(
-            f"PIXELPLAY_CLIP_CHECKPOINT={path} does not exist. Point it at a local-dir checkpoint folder "
+            f"PIXELPLAY_ENCODER_CLIP_CHECKPOINT={path} does not exist. Point it at a local-dir checkpoint folder "
             f"({CONFIG_FILE} + open_clip_model.bin) or a weights file for {settings.clip_model}, or unset it "
-            "to use PIXELPLAY_CLIP_PRETRAINED."
+            "to use PIXELPLAY_ENCODER_CLIP_PRETRAINED."
         )
     return _load_pretrained_tag(settings.clip_model, settings.clip_pretrained)
 
@@ -84,10 +84,10 @@ def _load_local_dir(folder: Path) -> LoadedClip:
     weights = next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), None)
     if not config_path.is_file() or weights is None:
         raise ModelLoadError(
-            f"PIXELPLAY_CLIP_CHECKPOINT={folder} is not a complete checkpoint folder: it needs {CONFIG_FILE} "
+            f"PIXELPLAY_ENCODER_CLIP_CHECKPOINT={folder} is not a complete checkpoint folder: it needs {CONFIG_FILE} "
             f"and one of {', '.join(WEIGHT_FILES)}."
         )
-    failure = f"PIXELPLAY_CLIP_CHECKPOINT={folder} could not be loaded: {{reason}}"
+    failure = f"PIXELPLAY_ENCODER_CLIP_CHECKPOINT={folder} could not be loaded: {{reason}}"
     try:
         config = json.loads(config_path.read_text())
     except (OSError, ValueError) as exc:
@@ -109,8 +109,8 @@ def _load_local_dir(folder: Path) -> LoadedClip:
 def _load_weights_file(model_name: str, weights: Path) -> LoadedClip:
     return _loaded(
         model_name,
-        f"PIXELPLAY_CLIP_CHECKPOINT={weights} could not be loaded as weights for "
-        f"PIXELPLAY_CLIP_MODEL={model_name}: {{reason}}",
+        f"PIXELPLAY_ENCODER_CLIP_CHECKPOINT={weights} could not be loaded as weights for "
+        f"PIXELPLAY_ENCODER_CLIP_MODEL={model_name}: {{reason}}",
         pretrained=None,
         checkpoint=str(weights),
         is_pretrained=True,
@@ -122,15 +122,15 @@ def _load_weights_file(model_name: str, weights: Path) -> LoadedClip:
 def _load_pretrained_tag(model_name: str, tag: str) -> LoadedClip:
     if not tag:
         raise ModelLoadError(
-            "No CLIP weights configured: set PIXELPLAY_CLIP_PRETRAINED to a pretrained tag (e.g. "
-            "laion2b_s34b_b79k) or PIXELPLAY_CLIP_CHECKPOINT to a local checkpoint. "
+            "No CLIP weights configured: set PIXELPLAY_ENCODER_CLIP_PRETRAINED to a pretrained tag (e.g. "
+            "laion2b_s34b_b79k) or PIXELPLAY_ENCODER_CLIP_CHECKPOINT to a local checkpoint. "
             "Random weights are never used."
         )
     return _loaded(
         model_name,
-        f"CLIP {model_name} with PIXELPLAY_CLIP_PRETRAINED={tag} could not be loaded ({{reason}}). "
-        "Without internet access, set PIXELPLAY_CLIP_CHECKPOINT to a local checkpoint folder or "
-        "weights file; otherwise check PIXELPLAY_CLIP_MODEL / PIXELPLAY_CLIP_PRETRAINED.",
+        f"CLIP {model_name} with PIXELPLAY_ENCODER_CLIP_PRETRAINED={tag} could not be loaded ({{reason}}). "
+        "Without internet access, set PIXELPLAY_ENCODER_CLIP_CHECKPOINT to a local checkpoint folder or "
+        "weights file; otherwise check PIXELPLAY_ENCODER_CLIP_MODEL / PIXELPLAY_ENCODER_CLIP_PRETRAINED.",
         pretrained=tag,
         checkpoint=None,
         is_pretrained=True,

@@ -13,7 +13,7 @@ import redis
 
 from services.common.clients.search import SearchClient
 from services.common.rate_limits import capacity_for
-from services.common.settings import Settings, get_settings
+from services.enricher.settings import EnricherSettings, get_settings
 from services.enricher.itunes import ItunesClient
 from services.enricher.rate_limit import RateLimiter
 from services.enricher.spotify_art import SpotifyArtClient
@@ -22,7 +22,7 @@ from services.enricher.worker import redis_url
 Api = Literal["itunes", "spotify_oembed"]
 
 
-def make_limiter(settings: Settings, client: redis.Redis | None = None, api: Api = "itunes") -> RateLimiter:
+def make_limiter(settings: EnricherSettings, client: redis.Redis | None = None, api: Api = "itunes") -> RateLimiter:
     """The global limiter of one API: ``<api>_calls_per_minute`` scaled to ``<api>_rate_window_s``.
 
     Shared by every worker of the queue (the key is named after the queue and the API).
@@ -30,7 +30,7 @@ def make_limiter(settings: Settings, client: redis.Redis | None = None, api: Api
     window_s = getattr(settings, f"{api}_rate_window_s")
     return RateLimiter(
         client or redis.Redis.from_url(redis_url(settings)),
-        f"{settings.enrich_queue}:{api.replace('_', '-')}",
+        f"{settings.queue}:{api.replace('_', '-')}",
         capacity_for(getattr(settings, f"{api}_calls_per_minute"), window_s),
         window_s,
         max_wait_s=settings.itunes_rate_wait_max_s,

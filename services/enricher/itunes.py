@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from services.common.settings import Settings
+from services.enricher.settings import EnricherSettings
 from services.enricher.rate_limit import RateLimiter
 from services.enricher.retrying_get import LookupFailed, RetryingGet, policy_for
 from services.enricher.schemas import Candidate
@@ -88,7 +88,7 @@ class ItunesClient:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: EnricherSettings,
         limiter: RateLimiter,
         *,
         transport: httpx.BaseTransport | None = None,

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from services.common.settings import Settings
+from services.enricher.settings import EnricherSettings
 from services.enricher.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class CallPolicy:
     pause_without_retry_after_s: float  # how long a 429 without Retry-After holds every worker
 
 
-def policy_for(settings: Settings, api: str, name: str) -> CallPolicy:
+def policy_for(settings: EnricherSettings, api: str, name: str) -> CallPolicy:
     """The policy of ``api`` ("itunes", "spotify_oembed") from its ``<api>_*`` settings.
 
     Backoff and the Retry-After cap are shared: both are public APIs throttling with 429.

@@ -12,7 +12,7 @@ from typing import Any
 
 from services.common.enrich_requests import ART_TASK, ENRICH_TASK
 from services.common.http import ServiceError, ServiceUnavailable
-from services.common.settings import get_settings
+from services.enricher.settings import get_settings
 from services.enricher import queue_marks
 from services.enricher.art import fetch_art
 from services.enricher.deps import itunes_client, redis_client, search_client, spotify_art_client
@@ -40,21 +40,21 @@ def _run(task: Any, track_id: str, work: Callable[[], TaskOutcome]) -> dict[str,
         outcome = work()
     except (ServiceError, RateLimitTimeout) as exc:
         if isinstance(exc, ServiceError) and not _search_is_down(exc):
-            queue_marks.release(redis_client(), settings.enrich_queue, track_id, task.request.id)
+            queue_marks.release(redis_client(), settings.queue, track_id, task.request.id)
             if exc.status == 404:
                 log.warning("song %s is not in the index; nothing to enrich", track_id)
                 return TaskOutcome(track_id=track_id, action="unknown_track", reason=exc.detail).model_dump()
             raise  # search refused what we sent (401/403/422): a bug or a wrong token, not worth retrying
         # Nothing was decided: try the whole task again later instead of recording a failure.
-        if task.request.retries >= settings.enrich_requeue_max_tries:
+        if task.request.retries >= settings.requeue_max_tries:
             # Give up for now: the song stays pending, the next batch run queues it again.
-            queue_marks.release(redis_client(), settings.enrich_queue, track_id, task.request.id)
+            queue_marks.release(redis_client(), settings.queue, track_id, task.request.id)
             log.error("song %s: %s; giving up after %d re-queues", track_id, exc, task.request.retries)
             raise exc
-        countdown = min(REQUEUE_MAX_S, settings.enrich_requeue_initial_s * 2**task.request.retries)
+        countdown = min(REQUEUE_MAX_S, settings.requeue_initial_s * 2**task.request.retries)
         log.warning("song %s: %s; re-queued in %.1fs", track_id, exc, countdown)
         raise task.retry(exc=exc, countdown=countdown) from exc
-    queue_marks.release(redis_client(), settings.enrich_queue, track_id, task.request.id)
+    queue_marks.release(redis_client(), settings.queue, track_id, task.request.id)
     return outcome.model_dump()
 
 
@@ -83,7 +83,7 @@ def enrich_song(self, track_id: str, requested_at: float | None = None) -> dict[
             track_id,
             store=search_client(),
             lookup=itunes_client().search,
-            threshold=settings.enrich_match_threshold,
+            threshold=settings.match_threshold,
             requested_at=requested_at,
         ),
     )

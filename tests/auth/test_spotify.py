@@ -192,16 +192,16 @@ def test_disabled_without_client_id(client: TestClient):
     _, token = signed_in(client)
     assert client.get("/spotify", headers=bearer(token)).json()["enabled"] is False
     response = client.post("/spotify/connect", headers=bearer(token))
-    assert response.status_code == 404 and "PIXELPLAY_SPOTIFY_CLIENT_ID" in response.json()["detail"]
+    assert response.status_code == 404 and "PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID" in response.json()["detail"]
     assert save(client, token, track_ids(1)).status_code == 404
 
 
 def test_half_configured_refuses_to_start(make_client: AppFactory, fake: FakeSpotify):
-    with pytest.raises(SpotifyConfigError, match="PIXELPLAY_SPOTIFY_TOKEN_KEY"):
+    with pytest.raises(SpotifyConfigError, match="PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY"):
         make_client(**spotify_settings(fake, spotify_token_key=None))
     with pytest.raises(SpotifyConfigError, match="not a Fernet key"):
         make_client(**spotify_settings(fake, spotify_token_key=SecretStr("not-a-key")))
-    with pytest.raises(SpotifyConfigError, match="PIXELPLAY_SPOTIFY_REDIRECT_URL"):
+    with pytest.raises(SpotifyConfigError, match="PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL"):
         make_client(**spotify_settings(fake, spotify_redirect_url=None))
 
 

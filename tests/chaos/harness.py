@@ -36,17 +36,18 @@ import redis
 from PIL import Image
 
 from scripts.backup_archive import ENGINES_FILE
-from services.common.settings import Settings
+from services.enricher.settings import EnricherSettings
 from services.ui.backend import Backend
 from services.ui.errors import plain_message
 from services.ui.images import Upload
+from services.ui.settings import UISettings
 from tests.enricher.fake_itunes import FakeItunesServer, Step
 from tests.processes import ROOT
 from tests.run_stack import TOKEN, run_command, stack_env, wait_for_line
 
 SETTLE_S = 3.0  # load kept running after everything is ready again, before the next fault
 PHASE_LIMIT_S = 90.0
-QUEUE = Settings.model_fields["enrich_queue"].default
+QUEUE = EnricherSettings.model_fields["queue"].default
 
 
 @dataclass
@@ -110,7 +111,7 @@ def photo(i: int) -> Upload:
 class Load:
     """Signed-in users in threads: photo search, then save it to history, again and again."""
 
-    def __init__(self, settings: Settings, users: int, pause_s: float = 0.3):
+    def __init__(self, settings: UISettings, users: int, pause_s: float = 0.3):
         self.settings = settings
         self.users = users
         self.pause_s = pause_s
@@ -222,7 +223,7 @@ class Stack:
 
         return json.loads((self.data_dir / ENGINES_FILE).read_text())
 
-    def all_ready(self, settings: Settings) -> bool:
+    def all_ready(self, settings: UISettings) -> bool:
         urls = (settings.encoder_url, settings.search_url, settings.auth_url)
         try:
             return all(httpx.get(f"{u}/readyz", timeout=2).status_code == 200 for u in urls)
@@ -286,15 +287,15 @@ def run_chaos(tiny_model_dir: Path, users: int = 4, songs: int = 300, enrich: in
         quota = mount_quota(var, 400)
         itunes.plan("", [Step(fixture="no_results", delay_s=0.5)])  # a lookup takes a while
         env.update(
-            PIXELPLAY_ITUNES_URL=itunes.url,
-            PIXELPLAY_ITUNES_CALLS_PER_MINUTE="6000",
+            PIXELPLAY_ENRICHER_ITUNES_URL=itunes.url,
+            PIXELPLAY_ENRICHER_ITUNES_CALLS_PER_MINUTE="6000",
             # Searches queue Spotify art for the songs they show, ahead of the batch: the fake
             # answers those too, so the worker never waits on the real (unreachable) Spotify.
-            PIXELPLAY_SPOTIFY_OEMBED_URL=itunes.oembed_url,
-            PIXELPLAY_SPOTIFY_OEMBED_CALLS_PER_MINUTE="6000",
+            PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_URL=itunes.oembed_url,
+            PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_CALLS_PER_MINUTE="6000",
             # A task held by a worker that was killed goes back to the queue after this long.
-            PIXELPLAY_ENRICH_VISIBILITY_TIMEOUT_S="10",
-            PIXELPLAY_ENRICH_RESTORE_INTERVAL_S="2",
+            PIXELPLAY_ENRICHER_VISIBILITY_TIMEOUT_S="10",
+            PIXELPLAY_ENRICHER_RESTORE_INTERVAL_S="2",
         )
         try:
             # No UI process: the load calls what the UI calls. With the enrichment worker.
@@ -308,7 +309,7 @@ def run_chaos(tiny_model_dir: Path, users: int = 4, songs: int = 300, enrich: in
 
 def _faults(stack: Stack, env: dict[str, str], users: int, enrich: int, quota: bool) -> ChaosReport:
     engines = stack.urls()
-    settings = Settings(
+    settings = UISettings(
         encoder_url=env["PIXELPLAY_ENCODER_URL"],
         search_url=env["PIXELPLAY_SEARCH_URL"],
         auth_url=env["PIXELPLAY_AUTH_URL"],
@@ -377,7 +378,7 @@ def _faults(stack: Stack, env: dict[str, str], users: int, enrich: int, quota: b
     )
 
 
-def _wait_recovered(stack: Stack, settings: Settings, t0: float) -> None:
+def _wait_recovered(stack: Stack, settings: UISettings, t0: float) -> None:
     time.sleep(1.0)  # let the run command notice
     deadline = t0 + PHASE_LIMIT_S
     while not stack.all_ready(settings) and time.monotonic() < deadline:
@@ -391,7 +392,7 @@ def _report(name: str, outcomes: list[Outcome], t0: float) -> FaultReport:
     return FaultReport(name, recovery(outcomes, t0), len(outcomes), len(failed), seen)
 
 
-def _missing_history(settings: Settings, load: Load) -> int:
+def _missing_history(settings: UISettings, load: Load) -> int:
     backend = Backend.from_settings(settings)
     stored: set[str] = set()
     for token in load.tokens:
@@ -403,7 +404,7 @@ def _missing_history(settings: Settings, load: Load) -> int:
     return sum(1 for _, entry_id in load.acked if entry_id not in stored)
 
 
-def _wait_enriched(settings: Settings, queued: int, timeout_s: float = 120) -> int:
+def _wait_enriched(settings: UISettings, queued: int, timeout_s: float = 120) -> int:
     """Songs queued for enrichment still without a result after the queue drained (or the timeout)."""
     headers = {"X-Service-Token": TOKEN}
     deadline = time.monotonic() + timeout_s

@@ -14,7 +14,7 @@ from services.common.catalog import (
     release_year,
     rows_from_text,
 )
-from services.common.settings import get_settings
+from services.common.settings import get_common_settings
 
 HEADER = (
     "track_id,track_name,track_artist,track_popularity,track_album_id,track_album_name,"
@@ -84,7 +84,7 @@ def test_out_of_range_and_na_values_are_cleared_not_guessed():
 
 
 def test_shipped_catalog_counts():
-    path = get_settings().catalog_path
+    path = get_common_settings().catalog_path
     songs, report = load_catalog(path)
     assert report.rows_read == 32_833
     assert report.songs == len(songs) == len({s.track_id for s in songs})

@@ -73,9 +73,9 @@ def test_era():
 
 def test_catalog_descriptions_are_richer_than_the_original_18_buckets():
     from services.common.catalog import load_catalog
-    from services.common.settings import get_settings
+    from services.common.settings import get_common_settings
 
-    songs, _ = load_catalog(get_settings().catalog_path)
+    songs, _ = load_catalog(get_common_settings().catalog_path)
     sentences = {s.description for s in songs}
     assert len(sentences) > 18 * 100
     assert all(p in s.description for s in songs[:500] for p in s.descriptors if not p.startswith("from"))

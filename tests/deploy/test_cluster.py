@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common.settings import Settings
+from services.search.settings import SearchSettings
 from services.search.storage.tuning import layout_from
 from tests.deploy import compose_model as cm
 
@@ -65,10 +65,10 @@ def test_search_waits_for_the_cluster_and_creates_sharded_replicated_collections
     assert {"qdrant", *PEERS} <= set(search["depends_on"])
     env = search["environment"]
     assert env["QDRANT_URL"] == "http://qdrant:6333"
-    layout = layout_from(Settings(**{k: v for k, v in {
-        "qdrant_shard_number": env["PIXELPLAY_QDRANT_SHARD_NUMBER"],
-        "qdrant_replication_factor": env["PIXELPLAY_QDRANT_REPLICATION_FACTOR"],
-        "qdrant_write_consistency_factor": env["PIXELPLAY_QDRANT_WRITE_CONSISTENCY_FACTOR"],
+    layout = layout_from(SearchSettings(**{k: v for k, v in {
+        "shard_number": env["PIXELPLAY_SEARCH_SHARD_NUMBER"],
+        "replication_factor": env["PIXELPLAY_SEARCH_REPLICATION_FACTOR"],
+        "write_consistency_factor": env["PIXELPLAY_SEARCH_WRITE_CONSISTENCY_FACTOR"],
     }.items()}))  # fmt: skip
     # Every shard lives on two of the three nodes, so losing any one node loses no data.
     assert layout.replication_factor == 2

@@ -178,7 +178,7 @@ def test_each_image_serves_readyz_as_the_unprivileged_user(images: ie.Engine, da
                 **common,
                 "REDIS_URL": os.environ["REDIS_URL"],
                 "PIXELPLAY_SEARCH_URL": search_url,
-                "PIXELPLAY_ENRICH_QUEUE": queue,
+                "PIXELPLAY_ENRICHER_QUEUE": queue,
             },
         )
         started.append(enricher)

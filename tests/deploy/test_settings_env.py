@@ -122,22 +122,22 @@ def test_dev_default_secrets_are_replaced_from_env(secret: str, settings_from) -
 def test_override_values_parse_into_settings(override: Path, settings_from) -> None:
     env = {**cm.read_env_file(), **DUMMY_SECRETS}
     env |= {
-        "PIXELPLAY_CLIP_CHECKPOINT": "/models/demo",
-        "PIXELPLAY_SMTP_HOST": "smtp.example.com",
-        "PIXELPLAY_SMTP_USER": "pixelplay",
-        "PIXELPLAY_SMTP_PASSWORD": "smtp-secret",
-        "PIXELPLAY_SPOTIFY_CLIENT_ID": "spotify-client",
-        "PIXELPLAY_SPOTIFY_REDIRECT_URL": "https://pixelplay.example.com/spotify/callback",
-        "PIXELPLAY_SPOTIFY_TOKEN_KEY": "spotify-key",
+        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": "/models/demo",
+        "PIXELPLAY_AUTH_SMTP_HOST": "smtp.example.com",
+        "PIXELPLAY_AUTH_SMTP_USER": "pixelplay",
+        "PIXELPLAY_AUTH_SMTP_PASSWORD": "smtp-secret",
+        "PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID": "spotify-client",
+        "PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL": "https://pixelplay.example.com/spotify/callback",
+        "PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY": "spotify-key",
     }
     for name, service in cm.load_interpolated(override, env)["services"].items():
         if name not in APP_SERVICES:
             continue
         merged = {**compose_env(name), **{k: v or "" for k, v in cm.environment(service).items()}}
         settings = settings_from(merged)
-        if "PIXELPLAY_CLIP_CHECKPOINT" in merged:
+        if "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in merged:
             assert settings.clip_checkpoint == Path("/models/demo")
-        if "PIXELPLAY_SMTP_HOST" in merged:
+        if "PIXELPLAY_AUTH_SMTP_HOST" in merged:
             assert settings.smtp_host == "smtp.example.com" and settings.smtp_port == 587
-        if "PIXELPLAY_SPOTIFY_REDIRECT_URL" in merged:
+        if "PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL" in merged:
             assert settings.spotify_redirect_url == "https://pixelplay.example.com/spotify/callback"

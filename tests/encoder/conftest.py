@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from services.common.settings import Settings, get_settings
+from services.common.settings import load_settings
+
+from services.encoder.settings import EncoderSettings
 
 
 def photo(size: tuple[int, int] = (320, 240), seed: int = 0, mode: str = "RGB") -> Image.Image:
@@ -43,8 +45,8 @@ def encode(image: Image.Image, fmt: str, **save_args) -> bytes:
     return out.getvalue()
 
 
-def settings_for(tiny_model_dir: Path, data_dir: Path, **overrides) -> Settings:
-    return Settings(clip_checkpoint=tiny_model_dir, data_dir=data_dir, log_json=False, **overrides)
+def settings_for(tiny_model_dir: Path, data_dir: Path, **overrides) -> EncoderSettings:
+    return EncoderSettings(clip_checkpoint=tiny_model_dir, data_dir=data_dir, log_json=False, **overrides)
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +60,7 @@ def onnx_encoder(tiny_model_dir: Path, encoder_data_dir: Path):
     from services.encoder.encoding import build_encoder
 
     # fp32: the ONNX parity reference ("auto" may pick the int8 image tower, tested on its own).
-    settings = settings_for(tiny_model_dir, encoder_data_dir, encoder_runtime="onnx", encoder_quantize="none")
+    settings = settings_for(tiny_model_dir, encoder_data_dir, runtime="onnx", quantize="none")
     return build_encoder(settings)
 
 
@@ -75,30 +77,30 @@ def plain_model(tiny_model_dir: Path, encoder_data_dir: Path):
 def torch_encoder(tiny_model_dir: Path, encoder_data_dir: Path):
     from services.encoder.encoding import build_encoder
 
-    return build_encoder(settings_for(tiny_model_dir, encoder_data_dir, encoder_runtime="torch"))
+    return build_encoder(settings_for(tiny_model_dir, encoder_data_dir, runtime="torch"))
 
 
 @pytest.fixture(scope="module")
 def app_env(tiny_model_dir: Path, encoder_data_dir: Path) -> Iterator[dict[str, str]]:
     """Environment for an encoder app with the tiny model; small limits so the 413s are cheap."""
     env = {
-        "PIXELPLAY_CLIP_CHECKPOINT": str(tiny_model_dir),
+        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": str(tiny_model_dir),
         "PIXELPLAY_DATA_DIR": str(encoder_data_dir),
         "PIXELPLAY_LOG_JSON": "false",
         "PIXELPLAY_LOG_LEVEL": "WARNING",
-        "PIXELPLAY_MAX_IMAGE_BYTES": str(400_000),
-        "PIXELPLAY_MAX_IMAGE_PIXELS": str(2_000_000),
-        "PIXELPLAY_MAX_TEXTS": "8",
-        "PIXELPLAY_MAX_TEXT_CHARS": "200",
+        "PIXELPLAY_ENCODER_MAX_IMAGE_BYTES": str(400_000),
+        "PIXELPLAY_ENCODER_MAX_IMAGE_PIXELS": str(2_000_000),
+        "PIXELPLAY_ENCODER_MAX_TEXTS": "8",
+        "PIXELPLAY_ENCODER_MAX_TEXT_CHARS": "200",
         # A wide batching window makes "concurrent requests share a pass" observable in tests.
-        "PIXELPLAY_BATCH_MAX_WAIT_MS": "150",
+        "PIXELPLAY_ENCODER_BATCH_MAX_WAIT_MS": "150",
     }
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
-        get_settings.cache_clear()
+        load_settings.cache_clear()
         yield env
-    get_settings.cache_clear()
+    load_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.settings import Settings, get_settings
+from services.common.settings import load_settings
+
+from services.encoder.settings import EncoderSettings
 from services.encoder.model_loading import ModelLoadError, file_fingerprint, load_clip
 
 
 def test_local_dir_checkpoint_identity(tiny_model_dir: Path) -> None:
-    clip = load_clip(Settings(clip_checkpoint=tiny_model_dir))
+    clip = load_clip(EncoderSettings(clip_checkpoint=tiny_model_dir))
     digest = file_fingerprint(tiny_model_dir / "open_clip_model.bin")
     assert clip.model_id == f"local:tiny-random-seed0:{digest}"
     assert len(digest) == 12
@@ -25,8 +27,8 @@ def test_model_id_changes_with_the_weights(tiny_model_dir: Path, tmp_path: Path)
     from scripts.make_demo_model import make_tiny_checkpoint
 
     other = make_tiny_checkpoint(tmp_path / "other", seed=1)
-    first = load_clip(Settings(clip_checkpoint=tiny_model_dir)).model_id
-    second = load_clip(Settings(clip_checkpoint=other)).model_id
+    first = load_clip(EncoderSettings(clip_checkpoint=tiny_model_dir)).model_id
+    second = load_clip(EncoderSettings(clip_checkpoint=other)).model_id
     assert first != second
 
 
@@ -38,7 +40,7 @@ def test_checkpoint_without_the_demo_flag_counts_as_pretrained(tiny_model_dir: P
     config = json.loads((folder / "open_clip_config.json").read_text())
     del config["pixelplay"]
     (folder / "open_clip_config.json").write_text(json.dumps(config))
-    clip = load_clip(Settings(clip_checkpoint=folder))
+    clip = load_clip(EncoderSettings(clip_checkpoint=folder))
     assert clip.is_pretrained is True
     assert clip.model_id.startswith("local:exported:")
 
@@ -48,14 +50,14 @@ def test_weights_file_not_fitting_clip_model_is_a_clear_error(tiny_model_dir: Pa
     weights = tmp_path / "weights.bin"
     shutil.copy(tiny_model_dir / "open_clip_model.bin", weights)
     with pytest.raises(ModelLoadError) as info:
-        load_clip(Settings(clip_checkpoint=weights, clip_model="ViT-B-32"))
+        load_clip(EncoderSettings(clip_checkpoint=weights, clip_model="ViT-B-32"))
     message = str(info.value)
-    assert "PIXELPLAY_CLIP_CHECKPOINT" in message and "PIXELPLAY_CLIP_MODEL=ViT-B-32" in message
+    assert "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in message and "PIXELPLAY_ENCODER_CLIP_MODEL=ViT-B-32" in message
 
 
 def test_missing_checkpoint_names_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="PIXELPLAY_CLIP_CHECKPOINT=.*does not exist"):
-        load_clip(Settings(clip_checkpoint=tmp_path / "nowhere"))
+    with pytest.raises(ModelLoadError, match="PIXELPLAY_ENCODER_CLIP_CHECKPOINT=.*does not exist"):
+        load_clip(EncoderSettings(clip_checkpoint=tmp_path / "nowhere"))
 
 
 def test_folder_without_weights_is_refused_not_random(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -63,30 +65,30 @@ def test_folder_without_weights_is_refused_not_random(tiny_model_dir: Path, tmp_
     folder.mkdir()
     shutil.copy(tiny_model_dir / "open_clip_config.json", folder)
     with pytest.raises(ModelLoadError, match="not a complete checkpoint folder"):
-        load_clip(Settings(clip_checkpoint=folder))
+        load_clip(EncoderSettings(clip_checkpoint=folder))
 
 
 def test_no_pretrained_tag_and_no_checkpoint_is_refused() -> None:
     with pytest.raises(ModelLoadError) as info:
-        load_clip(Settings(clip_checkpoint=None, clip_pretrained=""))
-    assert "PIXELPLAY_CLIP_PRETRAINED" in str(info.value) and "PIXELPLAY_CLIP_CHECKPOINT" in str(info.value)
+        load_clip(EncoderSettings(clip_checkpoint=None, clip_pretrained=""))
+    assert "PIXELPLAY_ENCODER_CLIP_PRETRAINED" in str(info.value) and "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in str(info.value)
 
 
 def test_unknown_pretrained_tag_names_both_settings() -> None:
     with pytest.raises(ModelLoadError) as info:
-        load_clip(Settings(clip_checkpoint=None, clip_model="ViT-B-32", clip_pretrained="no-such-tag"))
+        load_clip(EncoderSettings(clip_checkpoint=None, clip_model="ViT-B-32", clip_pretrained="no-such-tag"))
     message = str(info.value)
-    assert "PIXELPLAY_CLIP_PRETRAINED=no-such-tag" in message and "PIXELPLAY_CLIP_CHECKPOINT" in message
+    assert "PIXELPLAY_ENCODER_CLIP_PRETRAINED=no-such-tag" in message and "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in message
 
 
 def test_app_start_fails_with_the_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from services.encoder.app import create_app
 
-    monkeypatch.setenv("PIXELPLAY_CLIP_CHECKPOINT", str(tmp_path / "missing-model"))
+    monkeypatch.setenv("PIXELPLAY_ENCODER_CLIP_CHECKPOINT", str(tmp_path / "missing-model"))
     monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
+    load_settings.cache_clear()
     try:
-        with pytest.raises(ModelLoadError, match="PIXELPLAY_CLIP_CHECKPOINT"), TestClient(create_app()):
+        with pytest.raises(ModelLoadError, match="PIXELPLAY_ENCODER_CLIP_CHECKPOINT"), TestClient(create_app()):
             pass
     finally:
-        get_settings.cache_clear()
+        load_settings.cache_clear()

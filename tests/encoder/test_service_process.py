@@ -10,7 +10,7 @@ import pytest
 
 from services.common.clients.encoder import EncoderClient
 from services.common.http import ServiceError
-from services.common.settings import Settings
+from services.common.settings import CommonSettings
 from tests.encoder.conftest import encode, photo
 from tests.processes import running_service
 
@@ -18,7 +18,7 @@ from tests.processes import running_service
 @pytest.fixture(scope="module")
 def encoder_url(tiny_model_dir: Path, encoder_data_dir: Path) -> Iterator[str]:
     env = {
-        "PIXELPLAY_CLIP_CHECKPOINT": str(tiny_model_dir),
+        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": str(tiny_model_dir),
         "PIXELPLAY_DATA_DIR": str(encoder_data_dir),  # shares the session's cached ONNX export
         "PIXELPLAY_LOG_JSON": "false",
         "PIXELPLAY_LOG_LEVEL": "WARNING",
@@ -29,7 +29,7 @@ def encoder_url(tiny_model_dir: Path, encoder_data_dir: Path) -> Iterator[str]:
 
 @pytest.fixture
 def client(encoder_url: str) -> Iterator[EncoderClient]:
-    with EncoderClient(encoder_url, settings=Settings(http_retries=1)) as c:
+    with EncoderClient(encoder_url, settings=CommonSettings(http_retries=1)) as c:
         yield c
 
 
@@ -67,5 +67,5 @@ def test_bad_input_raises_service_error_with_the_message(client: EncoderClient) 
 def test_unreachable_encoder_is_not_ready() -> None:
     from services.common.embedded import free_port
 
-    with EncoderClient(f"http://127.0.0.1:{free_port()}", settings=Settings(http_retries=1)) as c:
+    with EncoderClient(f"http://127.0.0.1:{free_port()}", settings=CommonSettings(http_retries=1)) as c:
         assert c.ready() is False

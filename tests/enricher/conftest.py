@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from services.common.embedded import start_redis
-from services.common.settings import get_settings
+from services.common.settings import load_settings
 from tests.enricher.fake_itunes import FakeItunes, FakeItunesServer
 
 # Redis database for the enricher tests when REDIS_URL points at a shared server: keeps test keys
@@ -59,25 +59,25 @@ def enricher_env(
     env = {
         "REDIS_URL": redis_url,
         "PIXELPLAY_DATA_DIR": str(tmp_path / "var"),
-        "PIXELPLAY_ITUNES_URL": fake_itunes.url,
-        "PIXELPLAY_SPOTIFY_OEMBED_URL": fake_itunes.oembed_url,
-        "PIXELPLAY_SPOTIFY_OEMBED_TIMEOUT_S": "1.0",
-        "PIXELPLAY_SPOTIFY_OEMBED_MAX_TRIES": "3",
-        "PIXELPLAY_SPOTIFY_OEMBED_CALLS_PER_MINUTE": "6000",
-        "PIXELPLAY_SPOTIFY_OEMBED_RATE_WINDOW_S": "1",
-        "PIXELPLAY_ITUNES_TIMEOUT_S": "1.0",
-        "PIXELPLAY_ITUNES_MAX_TRIES": "3",
-        "PIXELPLAY_ITUNES_BACKOFF_INITIAL_S": "0.05",
-        "PIXELPLAY_ITUNES_BACKOFF_MAX_S": "0.2",
-        "PIXELPLAY_ITUNES_RETRY_AFTER_MAX_S": "2",
-        "PIXELPLAY_ITUNES_CALLS_PER_MINUTE": "6000",  # 100 per 1 s window: not a limit here
-        "PIXELPLAY_ITUNES_RATE_WINDOW_S": "1",
-        "PIXELPLAY_ITUNES_RATE_WAIT_MAX_S": "30",
-        "PIXELPLAY_ENRICH_QUEUE": f"test-enrich-{uuid.uuid4().hex[:8]}",
+        "PIXELPLAY_ENRICHER_ITUNES_URL": fake_itunes.url,
+        "PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_URL": fake_itunes.oembed_url,
+        "PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_TIMEOUT_S": "1.0",
+        "PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_MAX_TRIES": "3",
+        "PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_CALLS_PER_MINUTE": "6000",
+        "PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_RATE_WINDOW_S": "1",
+        "PIXELPLAY_ENRICHER_ITUNES_TIMEOUT_S": "1.0",
+        "PIXELPLAY_ENRICHER_ITUNES_MAX_TRIES": "3",
+        "PIXELPLAY_ENRICHER_ITUNES_BACKOFF_INITIAL_S": "0.05",
+        "PIXELPLAY_ENRICHER_ITUNES_BACKOFF_MAX_S": "0.2",
+        "PIXELPLAY_ENRICHER_ITUNES_RETRY_AFTER_MAX_S": "2",
+        "PIXELPLAY_ENRICHER_ITUNES_CALLS_PER_MINUTE": "6000",  # 100 per 1 s window: not a limit here
+        "PIXELPLAY_ENRICHER_ITUNES_RATE_WINDOW_S": "1",
+        "PIXELPLAY_ENRICHER_ITUNES_RATE_WAIT_MAX_S": "30",
+        "PIXELPLAY_ENRICHER_QUEUE": f"test-enrich-{uuid.uuid4().hex[:8]}",
         "PIXELPLAY_LOG_JSON": "false",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
+    load_settings.cache_clear()
     yield env
-    get_settings.cache_clear()
+    load_settings.cache_clear()

@@ -79,15 +79,15 @@ def fresh_stack(
     """Encoder + search (queueing songs on screen when ``enrich_on_view``) + an index of ``songs``."""
     env = {
         "PIXELPLAY_DATA_DIR": str(base / "var"),
-        "PIXELPLAY_CLIP_CHECKPOINT": str(model_dir),
+        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": str(model_dir),
         "PIXELPLAY_SERVICE_TOKEN": TOKEN,
         "PIXELPLAY_LOG_JSON": "false",
         "PIXELPLAY_LOG_LEVEL": "WARNING",
         "REDIS_URL": redis_url,
-        "PIXELPLAY_ENRICH_QUEUE": f"fresh-{uuid.uuid4().hex[:8]}",
-        "PIXELPLAY_ENRICH_ON_VIEW": str(enrich_on_view).lower(),
-        "PIXELPLAY_ITUNES_URL": fake.url,
-        "PIXELPLAY_SPOTIFY_OEMBED_URL": fake.oembed_url,
+        "PIXELPLAY_ENRICHER_QUEUE": f"fresh-{uuid.uuid4().hex[:8]}",
+        "PIXELPLAY_SEARCH_ENRICH_ON_VIEW": str(enrich_on_view).lower(),
+        "PIXELPLAY_ENRICHER_ITUNES_URL": fake.url,
+        "PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_URL": fake.oembed_url,
     }
     with ExitStack() as stack:
         env["PIXELPLAY_ENCODER_URL"] = stack.enter_context(
@@ -107,4 +107,4 @@ def fresh_stack(
         client = stack.enter_context(SearchClient(env["PIXELPLAY_SEARCH_URL"], token=TOKEN))
         connection = redis.Redis.from_url(redis_url)
         stack.callback(connection.close)
-        yield FreshStack(client, env, queue_names(env["PIXELPLAY_ENRICH_QUEUE"]), connection)
+        yield FreshStack(client, env, queue_names(env["PIXELPLAY_ENRICHER_QUEUE"]), connection)

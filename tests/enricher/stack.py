@@ -17,7 +17,7 @@ from pathlib import Path
 from services.common.catalog import build_songs, read_rows
 from services.common.clients.search import SearchClient
 from services.common.schemas import Song
-from services.common.settings import get_settings
+from services.common.settings import get_common_settings
 from tests.processes import ROOT, running_service
 
 TOKEN = "enricher-test-token"
@@ -28,7 +28,7 @@ DIM = 8
 @lru_cache(maxsize=1)
 def _rows_by_track() -> dict[str, list[dict[str, str]]]:
     by_track: dict[str, list[dict[str, str]]] = {}
-    for row in read_rows(Path(get_settings().catalog_path)):
+    for row in read_rows(Path(get_common_settings().catalog_path)):
         by_track.setdefault(row.get("track_id", ""), []).append(row)
     return by_track
 

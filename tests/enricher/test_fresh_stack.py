@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.common.enrich_requests import ART_TASK, ENRICH_TASK
-from services.common.settings import Settings
+from services.enricher.settings import EnricherSettings
 from services.enricher.deps import make_limiter
 from services.enricher.matching import search_term
 from tests.enricher.fake_itunes import FakeItunes, FakeItunesServer, spotify_thumbnail
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 BACKLOG = 1000
 PAGE = 12
-DEFAULTS = Settings()  # the real defaults the workers run with (nothing overridden below)
+DEFAULTS = EnricherSettings()  # the real defaults the workers run with (nothing overridden below)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ class GrantLog:
     """
 
     def __init__(self, stack: FreshStack):
-        settings = Settings(enrich_queue=stack.env["PIXELPLAY_ENRICH_QUEUE"])
+        settings = EnricherSettings(queue=stack.env["PIXELPLAY_ENRICHER_QUEUE"])
         self._itunes = make_limiter(settings, stack.redis, "itunes")
         self._oembed = make_limiter(settings, stack.redis, "spotify_oembed")
         self.itunes: dict[str, float] = {}

@@ -9,7 +9,9 @@ import uuid
 import pytest
 import redis
 
-from services.common.settings import get_settings
+from services.common.settings import load_settings
+
+from services.enricher.settings import get_settings
 from services.enricher.deps import make_limiter
 from services.enricher.itunes import ItunesClient, large_artwork, parse_candidates
 from services.enricher.retrying_get import LookupFailed, backoff_delay, retry_after_seconds
@@ -106,8 +108,8 @@ def test_pause_after_429_blocks_other_limiter_users(
     redis_client: redis.Redis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("PIXELPLAY_ITUNES_MAX_TRIES", "1")  # fail right after the 429, while the pause holds
-    get_settings.cache_clear()
+    monkeypatch.setenv("PIXELPLAY_ENRICHER_ITUNES_MAX_TRIES", "1")  # fail right after the 429, while the pause holds
+    load_settings.cache_clear()
     settings = get_settings()
     make_limiter(settings, redis_client).reset()
     fake_itunes.plan("blinding", [Step(status=429, retry_after="30")])
@@ -149,8 +151,8 @@ def test_connection_refused_is_retried_then_fails(
 ) -> None:
     from services.common.embedded import free_port
 
-    monkeypatch.setenv("PIXELPLAY_ITUNES_URL", f"http://127.0.0.1:{free_port()}/search")
-    get_settings.cache_clear()
+    monkeypatch.setenv("PIXELPLAY_ENRICHER_ITUNES_URL", f"http://127.0.0.1:{free_port()}/search")
+    load_settings.cache_clear()
     itunes = ItunesClient(get_settings(), make_limiter(get_settings(), redis_client))
     with pytest.raises(LookupFailed, match="gave up after 3 tries: connection error"):
         itunes.search("anything")
@@ -199,9 +201,9 @@ def test_every_attempt_takes_a_rate_limit_slot(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # 2 calls per 1 s window: three attempts (two 500s, then success) need a second window.
-    monkeypatch.setenv("PIXELPLAY_ITUNES_CALLS_PER_MINUTE", "120")
-    monkeypatch.setenv("PIXELPLAY_ENRICH_QUEUE", f"test-slots-{uuid.uuid4().hex[:6]}")
-    get_settings.cache_clear()
+    monkeypatch.setenv("PIXELPLAY_ENRICHER_ITUNES_CALLS_PER_MINUTE", "120")
+    monkeypatch.setenv("PIXELPLAY_ENRICHER_QUEUE", f"test-slots-{uuid.uuid4().hex[:6]}")
+    load_settings.cache_clear()
     itunes = ItunesClient(get_settings(), make_limiter(get_settings(), redis_client))
     fake_itunes.plan("take on me", [Step(status=500), Step(status=500), Step(fixture="take_on_me")])
     assert itunes.search("a-ha Take On Me")

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from services.common.clients.search import SearchClient
-from services.common.settings import get_settings
+from services.enricher.settings import get_settings
 from services.enricher.art import fetch_art
 from services.enricher.deps import make_limiter
 from services.enricher.retrying_get import LookupFailed, NotFound

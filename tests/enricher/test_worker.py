@@ -16,7 +16,7 @@ import pytest
 from celery import Celery
 
 from services.common.clients.search import SearchClient
-from services.common.settings import get_settings
+from services.enricher.settings import get_settings
 from services.enricher.worker import make_celery
 from tests.enricher.fake_itunes import FIXTURES, FakeItunes, Step
 from tests.enricher.stack import (
@@ -133,7 +133,7 @@ def test_worker_enriches_through_search(
     assert queen["enriched_at"] is not None
 
     cover = search.song(CRITIC_CITY_BAD_GUY)
-    assert cover["preview_url"] is None and cover["match_score"] < get_settings().enrich_match_threshold
+    assert cover["preview_url"] is None and cover["match_score"] < get_settings().match_threshold
 
     assert search.song(TAKE_ON_ME)["itunes_id"] == 1035048414
     assert [c.status for c in fake_itunes.calls_for("take on me")] == [429, 500, 200]
@@ -153,7 +153,7 @@ def test_rate_limit_holds_across_two_workers(
 ) -> None:
     # 60 calls/minute scaled to a 2 s window: at most 2 iTunes calls in any 2 s, however many workers
     # (unlimited, two workers make 4-6 calls in 2 s here).
-    env = {**worker_env, "PIXELPLAY_ITUNES_CALLS_PER_MINUTE": "60", "PIXELPLAY_ITUNES_RATE_WINDOW_S": "2"}
+    env = {**worker_env, "PIXELPLAY_ENRICHER_ITUNES_CALLS_PER_MINUTE": "60", "PIXELPLAY_ENRICHER_ITUNES_RATE_WINDOW_S": "2"}
     with workers(2, env, tmp_path):
         results = [send(celery_app, tid) for tid in RATE_SONGS]
         outcomes = [r.get(timeout=90) for r in results]
@@ -173,17 +173,17 @@ def test_task_survives_its_worker_being_killed(
     track_id = TEEN_SPIRIT[victim]
     env = {
         **worker_env,
-        "PIXELPLAY_ITUNES_TIMEOUT_S": "20",
+        "PIXELPLAY_ENRICHER_ITUNES_TIMEOUT_S": "20",
         # A task held by a vanished worker is redelivered after 3 s (production: 1 h).
-        "PIXELPLAY_ENRICH_VISIBILITY_TIMEOUT_S": "3",
-        "PIXELPLAY_ENRICH_RESTORE_INTERVAL_S": "0.5",
+        "PIXELPLAY_ENRICHER_VISIBILITY_TIMEOUT_S": "3",
+        "PIXELPLAY_ENRICHER_RESTORE_INTERVAL_S": "0.5",
     }
     # The first lookup hangs long enough to be killed in the middle of it.
     fake_itunes.plan(
         "smells like teen spirit",
         [Step(fixture="smells_like_teen_spirit", delay_s=15), Step(fixture="smells_like_teen_spirit")],
     )
-    app = make_celery(get_settings().model_copy(update={"enrich_visibility_timeout_s": 3.0}))
+    app = make_celery(get_settings().model_copy(update={"visibility_timeout_s": 3.0}))
     with workers(1, env, tmp_path) as [first]:
         result = send(app, track_id)
         wait_for(lambda: fake_itunes.calls_for("teen spirit"), 60, "the first lookup to start")
@@ -211,7 +211,7 @@ def test_task_waits_out_a_search_outage(
         env = {
             **worker_env,
             "PIXELPLAY_SEARCH_URL": search_url(down),
-            "PIXELPLAY_ENRICH_REQUEUE_INITIAL_S": "0.5",
+            "PIXELPLAY_ENRICHER_REQUEUE_INITIAL_S": "0.5",
         }
         with workers(1, env, tmp_path / "logs"):
             result = send(celery_app, BOHEMIAN)

@@ -39,7 +39,7 @@ def test_dislike_like_load_more_rerun_and_export(cb, photo_files):
     photo = {"path": str(photo_files["sunset"]), "orig_name": "sunset.png"}
     first = cb.search(session, photo, "", 0.3, None, None, None, {}, progress=lambda *a, **k: None)
     shown = track_ids(first["results"])
-    assert len(shown) == cb.settings.ui_page_size
+    assert len(shown) == cb.settings.page_size
 
     disliked, liked = shown[0], shown[1]
     out = cb.card_action(
@@ -58,7 +58,7 @@ def test_dislike_like_load_more_rerun_and_export(cb, photo_files):
     assert "refined by 1 liked and 1 disliked" in out["results"]
     more = cb.load_more(out["search_state"])
     all_ids = track_ids(more["results"])
-    assert len(all_ids) == len(set(all_ids)) > cb.settings.ui_page_size
+    assert len(all_ids) == len(set(all_ids)) > cb.settings.page_size
     assert disliked not in all_ids and liked not in all_ids
 
     again = cb._rerun(session, out["history_state"][0], None, {})

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from services.ui.settings import UISettings
 from services.ui.callbacks import Callbacks, rate, state_from_page
 from services.ui.cards import card_html, hits_songs
 from tests.ui.helpers import hit
@@ -45,7 +46,7 @@ class RecordingBackend:
 
 @pytest.fixture
 def ui(isolated_settings):
-    backend = RecordingBackend(isolated_settings)
+    backend = RecordingBackend(isolated_settings(UISettings))
     return Callbacks(backend), backend
 
 
@@ -98,7 +99,7 @@ def test_ratings_accumulate_and_load_more_stays_refined(ui):
     name, call = backend.calls[-1]
     assert name == "feedback" and call["offset"] == state["next_offset"]
     assert call["ratings"]["negative_track_ids"] == ["t0"]
-    assert len(more["search_state"]["hits"]) == len(state["hits"]) + cb.settings.ui_page_size
+    assert len(more["search_state"]["hits"]) == len(state["hits"]) + cb.settings.page_size
 
 
 def test_rerun_of_a_feedback_entry_repeats_the_refined_search(ui):

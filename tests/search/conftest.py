@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 
 from services.common.catalog import build_songs, read_rows
 from services.common.schemas import Song
-from services.common.settings import Settings, get_settings
+from services.common.settings import load_settings
+from services.search.settings import SearchSettings, get_settings
 
 DIM = 32
 TOKEN = "test-service-token"
@@ -78,7 +79,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @contextmanager
-def search_settings(backend: str, folder: Path) -> Iterator[Settings]:
+def search_settings(backend: str, folder: Path) -> Iterator[SearchSettings]:
     """Settings for one backend: edge shards in a temp folder, or qdrant-client's local mode."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PIXELPLAY_DATA_DIR", str(folder / "var"))
@@ -92,15 +93,15 @@ def search_settings(backend: str, folder: Path) -> Iterator[Settings]:
         mp.delenv("PIXELPLAY_REDIS_URL", raising=False)
         if backend == "server":
             mp.setenv("QDRANT_URL", ":memory:")
-        get_settings.cache_clear()
+        load_settings.cache_clear()
         try:
             yield get_settings()
         finally:
-            get_settings.cache_clear()
+            load_settings.cache_clear()
 
 
 @contextmanager
-def search_app(settings: Settings, encoder: StandInEncoder) -> Iterator[TestClient]:
+def search_app(settings: SearchSettings, encoder: StandInEncoder) -> Iterator[TestClient]:
     from services.search.app import create_app
 
     with TestClient(create_app(settings, encoder=encoder), headers={"X-Service-Token": TOKEN}) as client:
@@ -108,7 +109,7 @@ def search_app(settings: Settings, encoder: StandInEncoder) -> Iterator[TestClie
 
 
 @pytest.fixture
-def search_env(backend: str, tmp_path: Path) -> Iterator[Settings]:
+def search_env(backend: str, tmp_path: Path) -> Iterator[SearchSettings]:
     with search_settings(backend, tmp_path) as settings:
         yield settings
 
@@ -119,7 +120,7 @@ def encoder() -> StandInEncoder:
 
 
 @pytest.fixture
-def empty_client(search_env: Settings, encoder: StandInEncoder) -> Iterator[TestClient]:
+def empty_client(search_env: SearchSettings, encoder: StandInEncoder) -> Iterator[TestClient]:
     """The search app on an empty index."""
     with search_app(search_env, encoder) as client:
         yield client

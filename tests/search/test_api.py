@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.schemas import Song
-from services.common.settings import Settings, get_settings
+from services.common.settings import load_settings
+from services.search.settings import SearchSettings, get_settings
 from tests.search.conftest import StandInEncoder, index_songs, search_app
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(Local mode|local Qdrant).*:UserWarning")
@@ -319,19 +320,19 @@ def test_results_with_a_time_or_score_that_is_not_a_number_are_422(
     assert "finite number" in answer.text
 
 
-def test_a_search_still_answers_when_redis_is_unreachable(search_env: Settings, encoder, catalog_slice):
+def test_a_search_still_answers_when_redis_is_unreachable(search_env: SearchSettings, encoder, catalog_slice):
     from services.common.embedded import free_port
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
-        get_settings.cache_clear()
+        load_settings.cache_clear()
         with search_app(get_settings(), encoder) as client:
             index_songs(client, encoder, catalog_slice[:20])
             started = time.monotonic()
             answer = client.post("/search/text", json={"text": "calm", "limit": 12})
             assert answer.status_code == 200 and len(answer.json()["hits"]) == 12
             assert time.monotonic() - started < 10  # queueing gave up quickly, after the answer
-        get_settings.cache_clear()
+        load_settings.cache_clear()
 
 
 def test_pending_list_pages_and_stats(client: TestClient, catalog_slice: list[Song]):

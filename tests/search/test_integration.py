@@ -43,7 +43,7 @@ def stack(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     env = {
         "PYTHONPATH": str(ROOT),
         "PIXELPLAY_DATA_DIR": str(tmp_path_factory.mktemp("stack") / "var"),
-        "PIXELPLAY_CLIP_CHECKPOINT": str(tiny_model_dir),
+        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": str(tiny_model_dir),
         "PIXELPLAY_ENCODER_RUNTIME": "torch",  # skip the ONNX export: start-up time, same vectors
         "PIXELPLAY_SERVICE_TOKEN": TOKEN,
         "PIXELPLAY_LOG_JSON": "false",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from services.common.settings import Settings
+from services.search.settings import SearchSettings
 from services.search.storage import open_store
 from services.search.storage.base import Conditions, Upsert, point_id
 from services.search.storage.edge import EdgeStore
@@ -166,7 +166,7 @@ def test_a_new_version_is_built_in_a_child_while_the_active_one_serves(tmp_path:
 
 
 def test_tuning_comes_from_the_settings(tmp_path: Path):
-    settings = Settings(data_dir=tmp_path, qdrant_hnsw_m=24, qdrant_hnsw_ef=200, qdrant_quantization=False)
+    settings = SearchSettings(data_dir=tmp_path, hnsw_m=24, hnsw_ef=200, quantization=False)
     tuning = tuning_from(settings)
     assert (tuning.m, tuning.ef, tuning.quantization) == (24, 200, False)
     store = open_store(settings)
@@ -175,9 +175,9 @@ def test_tuning_comes_from_the_settings(tmp_path: Path):
 
 
 def test_server_collections_get_the_same_index_settings_and_the_cluster_layout():
-    settings = Settings(
-        qdrant_url=":memory:", qdrant_hnsw_m=24, qdrant_shard_number=6, qdrant_replication_factor=2,
-        qdrant_write_consistency_factor=2,
+    settings = SearchSettings(
+        qdrant_url=":memory:", hnsw_m=24, shard_number=6, replication_factor=2,
+        write_consistency_factor=2,
     )  # fmt: skip
     params = collection_params(512, tuning_from(settings), layout_from(settings))
     assert params["hnsw_config"].m == 24
@@ -206,7 +206,7 @@ def test_an_impossible_cluster_layout_is_refused():
     with pytest.raises(ValueError, match="write_consistency_factor 3 exceeds replication_factor 2"):
         ClusterLayout(shard_number=2, replication_factor=2, write_consistency_factor=3)
     with pytest.raises(ValidationError):
-        Settings(qdrant_shard_number=0)
+        SearchSettings(shard_number=0)
 
 
 def test_the_optimize_route_builds_a_version_and_names_unknown_ones(client, catalog_slice):

@@ -81,7 +81,7 @@ def sec_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
         db_url = stack_database(stack, base)
         env = service_env(base, tiny_model_dir, SERVICE_TOKEN, db_url) | {
             "PIXELPLAY_HTTP_RETRIES": "1",
-            "PIXELPLAY_LOGIN_DELAY_MAX_S": DELAY_MAX_S,
+            "PIXELPLAY_AUTH_LOGIN_DELAY_MAX_S": DELAY_MAX_S,
             "PIXELPLAY_DEV_MODE": "false",
         }
         auth = stack.enter_context(running_service("services.auth.app:app", env, "/readyz", 180))
@@ -91,6 +91,6 @@ def sec_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
         env["PIXELPLAY_SEARCH_URL"] = search
         # The UI as the run command and compose start it (its own main, which applies the proxy
         # setting), trusting a reverse proxy on 127.0.0.1 only.
-        ui_env = {**env, "PIXELPLAY_TRUSTED_PROXIES": "127.0.0.1"}
+        ui_env = {**env, "PIXELPLAY_UI_TRUSTED_PROXIES": "127.0.0.1"}
         ui = stack.enter_context(running_service("", ui_env, "/healthz", 120, command=["services.ui.app"]))
         yield SecurityStack(env, db_url, auth, encoder, search, ui)

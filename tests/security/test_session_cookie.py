@@ -123,7 +123,7 @@ def test_other_sites_cannot_sign_a_browser_in_or_out(sec_stack):
 
 
 def test_a_session_ends_at_its_absolute_lifetime_however_active(sec_stack):
-    env = {**sec_stack.env, "PIXELPLAY_SESSION_ABSOLUTE_DAYS": str(4 / 86400)}  # 4 s
+    env = {**sec_stack.env, "PIXELPLAY_AUTH_SESSION_ABSOLUTE_DAYS": str(4 / 86400)}  # 4 s
     with running_service("services.auth.app:app", env, "/readyz", 120) as auth:
         name = "a" + secrets.token_hex(4)
         register(sec_stack, auth, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +17,6 @@ from services.auth.deps import (
     MailerDep,
     NowDep,
     SettingsDep,
-    require_service_token,
     session_lifetimes,
 )
 from services.auth.devices import remember_device
@@ -26,6 +25,7 @@ from services.auth.mailer import already_registered_mail, confirm_mail, deliver,
 from services.auth.passwords import burn_verification, hash_password, verify_password
 from services.auth.policy import PolicyError, check_email, check_password, check_username
 from services.auth.registrations import claim_registration, start_registration
+from services.common.deps import Internal
 from services.auth.schemas import (
     ConfirmRequest,
     DeleteAccountRequest,
@@ -40,7 +40,7 @@ from services.auth.schemas import (
 from services.auth.sessions import authenticate, create_session, revoke_session
 from services.auth.throttle import ThrottleKey, clear, record_failure, retry_after
 from services.auth.users import AccountTaken, UserRecord, create_user, delete_user, find_by_login
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
 
 router = APIRouter(tags=["accounts"])
 
@@ -123,7 +123,7 @@ def create_account(
     return RegisterResponse(user=User.model_validate(user))
 
 
-def refuse_registration_flood(db: Database, settings: Settings, address: str, now: datetime) -> None:
+def refuse_registration_flood(db: Database, settings: AuthSettings, address: str, now: datetime) -> None:
     """429 past register_max_per_address attempts in register_window_s (every attempt counts)."""
     window = timedelta(seconds=settings.register_window_s)
     key = ThrottleKey("register", address, settings.register_max_per_address)
@@ -139,7 +139,7 @@ def refuse_registration_flood(db: Database, settings: Settings, address: str, no
         )
 
 
-def bounded_hash(request: Request, password: str, settings: Settings) -> str:
+def bounded_hash(request: Request, password: str, settings: AuthSettings) -> str:
     """bcrypt, a few at a time per process: a flood from many addresses queues here instead of
     taking every core; 503 when no slot frees up within 10 s."""
     slots = request.app.state.hash_slots
@@ -227,7 +227,7 @@ def delete_me(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/validate", response_model=User, dependencies=[Depends(require_service_token)])
+@router.post("/validate", response_model=User, dependencies=Internal)
 def validate(body: ValidateRequest, db: DbDep, now: NowDep, settings: SettingsDep) -> User:
     """For other services: the user behind a session token (401 when it is not live)."""
     with db.connection() as conn:

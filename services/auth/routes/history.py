@@ -11,12 +11,12 @@ from services.auth import history
 from services.auth.deps import CurrentAuth, DbDep, NowDep, SettingsDep
 from services.auth.schemas import HistoryEntry, HistoryIn, HistoryPage
 from services.auth.track_ids import check_track_ids
-from services.common.settings import Settings
+from services.auth.settings import AuthSettings
 
 router = APIRouter(prefix="/history", tags=["history"])
 
 
-def check_sizes(entry: HistoryIn, settings: Settings) -> None:
+def check_sizes(entry: HistoryIn, settings: AuthSettings) -> None:
     """413 for oversized blobs (thumbnail, filters, feedback); 422 for malformed or too many ids."""
     if entry.thumbnail is not None:
         if not entry.thumbnail.startswith("data:image/"):

@@ -42,8 +42,8 @@ log = logging.getLogger("pixelplay.auth.spotify")
 router = APIRouter(prefix="/spotify", tags=["spotify"])
 
 DISABLED = (
-    "Saving to Spotify is not enabled on this server: an operator sets PIXELPLAY_SPOTIFY_CLIENT_ID, "
-    "PIXELPLAY_SPOTIFY_REDIRECT_URL and PIXELPLAY_SPOTIFY_TOKEN_KEY (see docs/spotify.md)."
+    "Saving to Spotify is not enabled on this server: an operator sets PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID, "
+    "PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL and PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY (see docs/spotify.md)."
 )
 UNKNOWN_STATE = (
     "This Spotify sign-in was not started from your current PixelPlay session, or it expired or was "

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.common.http import ServiceClient, ServiceError
-from services.common.settings import Settings
+from services.common.settings import CommonSettings
 from services.common.spotify import ConnectFinish, ConnectStart, SaveRequest, SaveResult, SpotifyStatus
 
 
@@ -47,7 +47,7 @@ class AuthClient(ServiceClient):
         self,
         base_url: str | None = None,
         *,
-        settings: Settings | None = None,
+        settings: CommonSettings | None = None,
         service_token: str | None = None,
         **kwargs: Any,
     ):

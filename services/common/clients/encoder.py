@@ -11,6 +11,9 @@ from typing import Any
 
 from services.common.http import ServiceClient
 
+# The encoder's default per-request limit (EncoderSettings.max_texts, checked by a test).
+TEXTS_PER_REQUEST = 256
+
 
 class EncoderClient(ServiceClient):
     """``EncoderClient(settings.encoder_url)``; vectors come back L2-normalised."""
@@ -32,8 +35,8 @@ class EncoderClient(ServiceClient):
 
     def encode_texts(self, texts: list[str], chunk_size: int | None = None) -> list[list[float]]:
         """Texts → one vector each, in order. Long lists are sent in chunks of at most
-        ``settings.max_texts`` (the server's limit), so the indexer can pass the whole catalog."""
-        size = max(1, chunk_size or self.settings.max_texts)
+        ``TEXTS_PER_REQUEST`` (the server's limit), so the indexer can pass the whole catalog."""
+        size = max(1, chunk_size or TEXTS_PER_REQUEST)
         vectors: list[list[float]] = []
         for start in range(0, len(texts), size):
             body = self.post_json("/encode/texts", {"texts": texts[start : start + size]})

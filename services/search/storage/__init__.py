@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from services.common.settings import Settings
+from services.search.settings import SearchSettings
 from services.search.storage.store import VectorStore
 from services.search.storage.tuning import layout_from, tuning_from
 
 
-def open_store(settings: Settings) -> VectorStore:
+def open_store(settings: SearchSettings) -> VectorStore:
     """Qdrant server (or qdrant-client local mode for ``:memory:``) when QDRANT_URL is set,
     else the embedded qdrant-edge shards under ``settings.qdrant_folder``."""
     if settings.qdrant_url:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.settings import Settings
+from services.search.settings import SearchSettings
 
 
 @dataclass(frozen=True)
@@ -60,18 +60,18 @@ class ClusterLayout:
             )
 
 
-def tuning_from(settings: Settings) -> IndexTuning:
+def tuning_from(settings: SearchSettings) -> IndexTuning:
     return IndexTuning(
-        m=settings.qdrant_hnsw_m,
-        ef_construct=settings.qdrant_hnsw_ef_construct,
-        ef=settings.qdrant_hnsw_ef,
-        quantization=settings.qdrant_quantization,
+        m=settings.hnsw_m,
+        ef_construct=settings.hnsw_ef_construct,
+        ef=settings.hnsw_ef,
+        quantization=settings.quantization,
     )
 
 
-def layout_from(settings: Settings) -> ClusterLayout:
+def layout_from(settings: SearchSettings) -> ClusterLayout:
     return ClusterLayout(
-        shard_number=settings.qdrant_shard_number,
-        replication_factor=settings.qdrant_replication_factor,
-        write_consistency_factor=settings.qdrant_write_consistency_factor,
+        shard_number=settings.shard_number,
+        replication_factor=settings.replication_factor,
+        write_consistency_factor=settings.write_consistency_factor,
     )
