@@ -21,7 +21,6 @@ import redis
 from services.common.clients.search import SearchClient
 from services.common.http import ServiceError
 from services.common.rate_limits import calls_per_second
-from services.enricher.settings import get_settings
 from services.enricher.batch import (
     BatchReport,
     enqueue,
@@ -30,6 +29,7 @@ from services.enricher.batch import (
     pending_track_ids,
     wait,
 )
+from services.enricher.settings import get_settings
 from services.enricher.tasks import enrich_song
 from services.enricher.worker import app, redis_url
 

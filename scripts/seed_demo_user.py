@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 from services.auth.db import open_database
 from services.auth.passwords import hash_password
-from services.auth.users import AccountTaken, create_user
 from services.auth.settings import AuthSettings, get_settings
+from services.auth.users import AccountTaken, create_user
 
 DEMO_USERNAME = "lord"
 DEMO_PASSWORD = "123456"

@@ -24,9 +24,9 @@ from PIL import Image
 
 from scripts.bench.encoder_common import BENCH_DIR, machine_line, p, test_photos, timed, vit_b32_checkpoint
 from scripts.bench.results import Run, ratio_rounds
-from services.encoder.settings import EncoderSettings
 from services.encoder.encoding import ClipEncoder, build_encoder
 from services.encoder.images import open_checked, prepare_upload, to_pixels
+from services.encoder.settings import EncoderSettings
 
 MAX_BYTES, MAX_PIXELS = 10 * 1024 * 1024, 40_000_000
 

@@ -20,10 +20,10 @@ from concurrent.futures import ProcessPoolExecutor
 from scripts.bench.encoder_common import BENCH_DIR, test_photos, vit_b32_checkpoint
 from scripts.bench.results import Run
 from services.common.catalog import load_catalog
-from services.encoder.settings import EncoderSettings, get_settings
 from services.encoder.encoding import build_encoder
 from services.encoder.images import prepare_upload
 from services.encoder.memory import rss_bytes
+from services.encoder.settings import EncoderSettings, get_settings
 
 TARGET_MB = 1536
 MB = 2**20

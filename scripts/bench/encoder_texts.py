@@ -20,8 +20,8 @@ import torch
 from scripts.bench.encoder_common import BENCH_DIR, machine_line, vit_b32_checkpoint
 from scripts.bench.results import Run
 from services.common.catalog import load_catalog
-from services.encoder.settings import EncoderSettings, get_settings
 from services.encoder.encoding import build_encoder, eot_positions
+from services.encoder.settings import EncoderSettings, get_settings
 
 
 def main() -> None:

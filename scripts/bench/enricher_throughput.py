@@ -23,8 +23,8 @@ import redis
 
 from services.common.catalog import read_rows
 from services.common.embedded import start_redis
-from services.enricher.settings import EnricherSettings
 from services.enricher.rate_limit import RateLimiter
+from services.enricher.settings import EnricherSettings
 from services.enricher.worker import make_celery
 from tests.enricher.conftest import _test_db_url
 from tests.enricher.fake_itunes import FakeItunesServer

@@ -39,8 +39,8 @@ from scripts.make_demo_model import make_tiny_checkpoint
 from services.common.embedded import start_redis
 from services.common.rate_limits import calls_per_second
 from services.common.schemas import Song
-from services.enricher.settings import EnricherSettings
 from services.enricher.matching import search_term
+from services.enricher.settings import EnricherSettings
 from services.ui.cards import card_html
 from tests.enricher.fake_itunes import FakeItunes, FakeItunesServer, Step
 from tests.enricher.fresh_stack import FreshStack, fresh_stack

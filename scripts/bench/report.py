@@ -320,7 +320,8 @@ def first_search_art(r: Result) -> list[str]:
         f"each with a popular-first backlog of {p['backlog']:,} songs. Round n shows page n of one photo's "
         f"results ({p['page']} songs not shown before) on both stacks, alternating which goes first. "
         '"With" is the default (songs on screen are enriched first); "without" is the same code with '
-        "`PIXELPLAY_SEARCH_ENRICH_ON_VIEW=false`, where art and previews come from the backlog only and only an "
+        "`PIXELPLAY_SEARCH_ENRICH_ON_VIEW=false`, where art and previews come from the backlog only "
+        "and only an "
         "iTunes preview counts as playable (the click-to-load Spotify player is part of the change).",
         "",
         f"| measure ({p['page']} cards per page, {rounds} rounds) | with the change (default) | without |",

@@ -61,9 +61,9 @@ def pure() -> None:
 
 
 def live() -> None:
-    from services.ui.settings import get_settings
     from services.ui.backend import Backend
     from services.ui.callbacks import Callbacks
+    from services.ui.settings import get_settings
 
     backend = Backend.from_settings(get_settings())
     cb = Callbacks(backend)

@@ -18,8 +18,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from services.auth.migrations import apply_migrations
-from services.common.embedded import Embedded, start_postgres
 from services.auth.settings import AuthSettings
+from services.common.embedded import Embedded, start_postgres
 
 log = logging.getLogger("pixelplay.auth.db")
 

@@ -93,4 +93,3 @@ def current_auth(
 
 
 CurrentAuth = Annotated[Authenticated, Depends(current_auth)]
-

@@ -14,6 +14,7 @@ from fastapi import HTTPException, status
 from services.auth.db import Database
 from services.auth.devices import is_known_device
 from services.auth.passwords import verify_password
+from services.auth.settings import AuthSettings
 from services.auth.throttle import (
     ThrottleKey,
     account_key,
@@ -25,7 +26,6 @@ from services.auth.throttle import (
 )
 from services.auth.tokens import token_digest
 from services.auth.users import UserRecord
-from services.auth.settings import AuthSettings
 
 TOO_MANY_FAILURES = "too many failed sign-in attempts from here; try again later"
 
@@ -77,7 +77,9 @@ def refuse_if_locked(throttle: Throttle) -> None:
         )
 
 
-def count_failure(conn: psycopg.Connection, settings: AuthSettings, throttle: Throttle, now: datetime) -> None:
+def count_failure(
+    conn: psycopg.Connection, settings: AuthSettings, throttle: Throttle, now: datetime
+) -> None:
     record_failure(conn, throttle.keys, now, timedelta(seconds=settings.login_window_s))
 
 

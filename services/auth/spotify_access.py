@@ -13,6 +13,7 @@ from uuid import UUID
 from cryptography.fernet import MultiFernet
 
 from services.auth.db import Database
+from services.auth.settings import AuthSettings
 from services.auth.spotify_api import SpotifyApi, SpotifyGrantRefused, SpotifyUnauthorized
 from services.auth.spotify_store import (
     Link,
@@ -22,7 +23,6 @@ from services.auth.spotify_store import (
     make_cipher,
     update_tokens,
 )
-from services.auth.settings import AuthSettings
 
 T = TypeVar("T")
 
@@ -118,6 +118,7 @@ def open_spotify(settings: AuthSettings) -> SpotifyFeature | None:
         return None
     if not settings.spotify_redirect_url:
         raise SpotifyConfigError(
-            "PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL must be set with PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID (docs/spotify.md)"
+            "PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL must be set with PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID "
+            "(docs/spotify.md)"
         )
     return SpotifyFeature(SpotifyApi(settings), make_cipher(settings))

@@ -16,9 +16,9 @@ from uuid import UUID
 import psycopg
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from services.auth.settings import AuthSettings
 from services.auth.spotify_api import TokenSet
 from services.auth.tokens import token_digest
-from services.auth.settings import AuthSettings
 
 KEY_HELP = (
     'make one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
@@ -34,7 +34,9 @@ def make_cipher(settings: AuthSettings) -> MultiFernet:
     raw = settings.spotify_token_key.get_secret_value() if settings.spotify_token_key else ""
     keys = [k.strip() for k in raw.split(",") if k.strip()]
     if not keys:
-        raise SpotifyConfigError(f"PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY must be set with the client id; {KEY_HELP}")
+        raise SpotifyConfigError(
+            f"PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY must be set with the client id; {KEY_HELP}"
+        )
     try:
         return MultiFernet([Fernet(k) for k in keys])
     except ValueError as exc:

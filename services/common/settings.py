@@ -48,10 +48,14 @@ class CommonSettings(BaseSettings):
     # env_ignore_empty: compose passes `VAR=` for unset options; empty means "use the default".
     # No populate_by_name: pydantic-settings would then also read ``<env_prefix><field>`` for every
     # aliased field, a second env name; ``__init__`` maps field names to env names instead.
-    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=".env", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     data_dir: Path = Field(Path("var"), validation_alias=shared("data_dir"))  # embedded engines, artefacts
-    catalog_path: Path = Field(Path("data/catalog/spotify_songs.csv.gz"), validation_alias=shared("catalog_path"))
+    catalog_path: Path = Field(
+        Path("data/catalog/spotify_songs.csv.gz"), validation_alias=shared("catalog_path")
+    )
     encoder_url: str = Field("http://127.0.0.1:8101", validation_alias=shared("encoder_url"))
     search_url: str = Field("http://127.0.0.1:8102", validation_alias=shared("search_url"))
     auth_url: str = Field("http://127.0.0.1:8103", validation_alias=shared("auth_url"))

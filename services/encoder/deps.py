@@ -10,9 +10,9 @@ import numpy as np
 from fastapi import Depends, HTTPException, Request
 
 from services.common.deps import app_settings
-from services.encoder.settings import EncoderSettings
 from services.encoder.batching import MicroBatcher
 from services.encoder.encoding import ClipEncoder
+from services.encoder.settings import EncoderSettings
 
 
 @dataclass

@@ -17,11 +17,11 @@ from functools import partial
 import numpy as np
 import torch
 
-from services.encoder.settings import EncoderSettings
 from services.encoder.images import probe_pixels
 from services.encoder.memory import release_torch_model
 from services.encoder.model_loading import LoadedClip, load_clip
 from services.encoder.onnx_files import onnx_folder
+from services.encoder.settings import EncoderSettings
 from services.encoder.towers import OnnxTowers, TorchTowers, Towers, build_onnx_towers
 
 log = logging.getLogger(__name__)

@@ -72,7 +72,8 @@ def load_clip(settings: EncoderSettings) -> LoadedClip:
         if path.is_file():
             return _load_weights_file(settings.clip_model, path)
         raise ModelLoadError(
-            f"PIXELPLAY_ENCODER_CLIP_CHECKPOINT={path} does not exist. Point it at a local-dir checkpoint folder "
+            f"PIXELPLAY_ENCODER_CLIP_CHECKPOINT={path} does not exist. Point it at a local-dir checkpoint "
+            "folder "
             f"({CONFIG_FILE} + open_clip_model.bin) or a weights file for {settings.clip_model}, or unset it "
             "to use PIXELPLAY_ENCODER_CLIP_PRETRAINED."
         )
@@ -84,7 +85,8 @@ def _load_local_dir(folder: Path) -> LoadedClip:
     weights = next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), None)
     if not config_path.is_file() or weights is None:
         raise ModelLoadError(
-            f"PIXELPLAY_ENCODER_CLIP_CHECKPOINT={folder} is not a complete checkpoint folder: it needs {CONFIG_FILE} "
+            f"PIXELPLAY_ENCODER_CLIP_CHECKPOINT={folder} is not a complete checkpoint folder: "
+            f"it needs {CONFIG_FILE} "
             f"and one of {', '.join(WEIGHT_FILES)}."
         )
     failure = f"PIXELPLAY_ENCODER_CLIP_CHECKPOINT={folder} could not be loaded: {{reason}}"

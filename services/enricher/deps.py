@@ -13,16 +13,18 @@ import redis
 
 from services.common.clients.search import SearchClient
 from services.common.rate_limits import capacity_for
-from services.enricher.settings import EnricherSettings, get_settings
 from services.enricher.itunes import ItunesClient
 from services.enricher.rate_limit import RateLimiter
+from services.enricher.settings import EnricherSettings, get_settings
 from services.enricher.spotify_art import SpotifyArtClient
 from services.enricher.worker import redis_url
 
 Api = Literal["itunes", "spotify_oembed"]
 
 
-def make_limiter(settings: EnricherSettings, client: redis.Redis | None = None, api: Api = "itunes") -> RateLimiter:
+def make_limiter(
+    settings: EnricherSettings, client: redis.Redis | None = None, api: Api = "itunes"
+) -> RateLimiter:
     """The global limiter of one API: ``<api>_calls_per_minute`` scaled to ``<api>_rate_window_s``.
 
     Shared by every worker of the queue (the key is named after the queue and the API).

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 
-from services.enricher.settings import EnricherSettings
 from services.enricher.rate_limit import RateLimiter
 from services.enricher.retrying_get import LookupFailed, RetryingGet, policy_for
 from services.enricher.schemas import Candidate
+from services.enricher.settings import EnricherSettings
 
 ARTWORK_SIZE = "600x600"
 _ARTWORK_DIMENSIONS = re.compile(r"/(\d+)x(\d+)(bb|cc|sr)?(\.\w+)$")

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from services.enricher.settings import EnricherSettings
 from services.enricher.rate_limit import RateLimiter
+from services.enricher.settings import EnricherSettings
 
 log = logging.getLogger(__name__)
 

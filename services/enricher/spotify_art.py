@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from services.common.media_urls import ART_HOSTS, allowed_url, spotify_track_url
-from services.enricher.settings import EnricherSettings
 from services.enricher.rate_limit import RateLimiter
 from services.enricher.retrying_get import LookupFailed, RetryingGet, policy_for
+from services.enricher.settings import EnricherSettings
 
 
 def thumbnail(body: Any) -> str | None:
@@ -31,7 +31,11 @@ class SpotifyArtClient:
     """oEmbed art under the shared Spotify limit. One instance per worker process."""
 
     def __init__(
-        self, settings: EnricherSettings, limiter: RateLimiter, *, transport: httpx.BaseTransport | None = None
+        self,
+        settings: EnricherSettings,
+        limiter: RateLimiter,
+        *,
+        transport: httpx.BaseTransport | None = None,
     ):
         self.url = settings.spotify_oembed_url
         policy = policy_for(settings, "spotify_oembed", "Spotify oEmbed")

@@ -12,13 +12,13 @@ from typing import Any
 
 from services.common.enrich_requests import ART_TASK, ENRICH_TASK
 from services.common.http import ServiceError, ServiceUnavailable
-from services.enricher.settings import get_settings
 from services.enricher import queue_marks
 from services.enricher.art import fetch_art
 from services.enricher.deps import itunes_client, redis_client, search_client, spotify_art_client
 from services.enricher.enrich import enrich
 from services.enricher.rate_limit import RateLimitTimeout
 from services.enricher.schemas import TaskOutcome
+from services.enricher.settings import get_settings
 from services.enricher.worker import app
 
 log = logging.getLogger(__name__)

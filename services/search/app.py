@@ -18,7 +18,6 @@ from services.common.enrich_requests import EnrichRequests
 from services.common.http import ServiceError, ServiceUnavailable
 from services.common.rate_limits import calls_per_second
 from services.common.service_app import service_app, start_service
-from services.search.settings import SearchSettings, get_settings
 from services.search.deps import EncoderGateway, StoreDep
 from services.search.engine import SearchEngine, SongNotFound
 from services.search.enrichment import UnknownSong
@@ -26,6 +25,7 @@ from services.search.explain import Explainer
 from services.search.metrics import EnrichmentCollector
 from services.search.routes import catalog, index, moodboard, names, search, songs
 from services.search.schemas import Info
+from services.search.settings import SearchSettings, get_settings
 from services.search.storage import open_store
 from services.search.storage.base import (
     DimensionMismatch,
@@ -99,7 +99,9 @@ def create_app(settings: SearchSettings | None = None, encoder: EncoderGateway |
                 gateway.client.close()
                 phrases.client.close()
 
-    app = service_app("search", lifespan, body_limit=lambda path: body_limit(path, settings or get_settings()))
+    app = service_app(
+        "search", lifespan, body_limit=lambda path: body_limit(path, settings or get_settings())
+    )
     app.include_router(search.router)
     app.include_router(moodboard.router)
     app.include_router(names.router)  # before songs: /songs/names is not a track id

@@ -23,9 +23,9 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from services.auth.app import create_app
+from services.auth.settings import AuthSettings, get_settings
 from services.common.embedded import start_postgres
 from services.common.settings import load_settings
-from services.auth.settings import AuthSettings, get_settings
 from tests.auth.helpers import FakeClock
 
 
@@ -85,7 +85,9 @@ def auth_db_url(pg_server: PgServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def auth_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, auth_db_url: str) -> Iterator[AuthSettings]:
+def auth_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, auth_db_url: str
+) -> Iterator[AuthSettings]:
     """Settings for an auth test: the session database, fast bcrypt, an empty schema."""
     monkeypatch.setenv("DATABASE_URL", auth_db_url)
     monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))

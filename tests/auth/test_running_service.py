@@ -9,9 +9,9 @@ import httpx
 import psycopg
 import pytest
 
+from services.auth.settings import get_settings
 from services.common.clients.auth import AuthClient, current_user
 from services.common.http import ServiceError
-from services.auth.settings import get_settings
 from tests.auth.helpers import PASSWORD
 from tests.processes import running_service
 

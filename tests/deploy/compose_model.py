@@ -1,5 +1,5 @@
 """Read the compose files the way Compose does, without a daemon: YAML (anchors and merge keys),
-``${VAR}`` interpolation from an env file, and the env-var names ``Settings`` accepts."""
+``${VAR}`` interpolation from an env file."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import AliasChoices
-
-from services.common.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -116,18 +113,3 @@ def environment(service: dict[str, Any]) -> dict[str, str | None]:
 def is_job(service: dict[str, Any]) -> bool:
     """A one-shot container (runs to completion), as opposed to a long-running service."""
     return service.get("restart") == "no"
-
-
-def settings_env_names() -> dict[str, set[str]]:
-    """``{field name: every env var name that sets it}``, derived from ``Settings`` itself."""
-    prefix = Settings.model_config.get("env_prefix", "")
-    names: dict[str, set[str]] = {}
-    for field_name, field in Settings.model_fields.items():
-        alias = field.validation_alias
-        if isinstance(alias, AliasChoices):
-            names[field_name] = {choice.upper() for choice in alias.choices if isinstance(choice, str)}
-        elif isinstance(alias, str):
-            names[field_name] = {alias.upper()}
-        else:
-            names[field_name] = {f"{prefix}{field_name}".upper()}
-    return names

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from services.common.settings import load_settings
-
 from services.encoder.settings import EncoderSettings
 
 

@@ -9,9 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.settings import load_settings
-
-from services.encoder.settings import EncoderSettings
 from services.encoder.model_loading import ModelLoadError, file_fingerprint, load_clip
+from services.encoder.settings import EncoderSettings
 
 
 def test_local_dir_checkpoint_identity(tiny_model_dir: Path) -> None:
@@ -52,7 +51,9 @@ def test_weights_file_not_fitting_clip_model_is_a_clear_error(tiny_model_dir: Pa
     with pytest.raises(ModelLoadError) as info:
         load_clip(EncoderSettings(clip_checkpoint=weights, clip_model="ViT-B-32"))
     message = str(info.value)
-    assert "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in message and "PIXELPLAY_ENCODER_CLIP_MODEL=ViT-B-32" in message
+    assert (
+        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in message and "PIXELPLAY_ENCODER_CLIP_MODEL=ViT-B-32" in message
+    )
 
 
 def test_missing_checkpoint_names_the_setting(tmp_path: Path) -> None:
@@ -71,14 +72,19 @@ def test_folder_without_weights_is_refused_not_random(tiny_model_dir: Path, tmp_
 def test_no_pretrained_tag_and_no_checkpoint_is_refused() -> None:
     with pytest.raises(ModelLoadError) as info:
         load_clip(EncoderSettings(clip_checkpoint=None, clip_pretrained=""))
-    assert "PIXELPLAY_ENCODER_CLIP_PRETRAINED" in str(info.value) and "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in str(info.value)
+    assert "PIXELPLAY_ENCODER_CLIP_PRETRAINED" in str(
+        info.value
+    ) and "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in str(info.value)
 
 
 def test_unknown_pretrained_tag_names_both_settings() -> None:
     with pytest.raises(ModelLoadError) as info:
         load_clip(EncoderSettings(clip_checkpoint=None, clip_model="ViT-B-32", clip_pretrained="no-such-tag"))
     message = str(info.value)
-    assert "PIXELPLAY_ENCODER_CLIP_PRETRAINED=no-such-tag" in message and "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in message
+    assert (
+        "PIXELPLAY_ENCODER_CLIP_PRETRAINED=no-such-tag" in message
+        and "PIXELPLAY_ENCODER_CLIP_CHECKPOINT" in message
+    )
 
 
 def test_app_start_fails_with_the_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -88,7 +94,10 @@ def test_app_start_fails_with_the_message(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("PIXELPLAY_DATA_DIR", str(tmp_path / "var"))
     load_settings.cache_clear()
     try:
-        with pytest.raises(ModelLoadError, match="PIXELPLAY_ENCODER_CLIP_CHECKPOINT"), TestClient(create_app()):
+        with (
+            pytest.raises(ModelLoadError, match="PIXELPLAY_ENCODER_CLIP_CHECKPOINT"),
+            TestClient(create_app()),
+        ):
             pass
     finally:
         load_settings.cache_clear()

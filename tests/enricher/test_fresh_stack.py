@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from services.common.enrich_requests import ART_TASK, ENRICH_TASK
-from services.enricher.settings import EnricherSettings
 from services.enricher.deps import make_limiter
 from services.enricher.matching import search_term
+from services.enricher.settings import EnricherSettings
 from tests.enricher.fake_itunes import FakeItunes, FakeItunesServer, spotify_thumbnail
 from tests.enricher.fresh_stack import FreshStack, fresh_stack
 from tests.enricher.stack import wait_for, workers

@@ -10,11 +10,10 @@ import pytest
 import redis
 
 from services.common.settings import load_settings
-
-from services.enricher.settings import get_settings
 from services.enricher.deps import make_limiter
 from services.enricher.itunes import ItunesClient, large_artwork, parse_candidates
 from services.enricher.retrying_get import LookupFailed, backoff_delay, retry_after_seconds
+from services.enricher.settings import get_settings
 from tests.enricher.fake_itunes import FIXTURES, FakeItunes, Step
 
 
@@ -108,7 +107,9 @@ def test_pause_after_429_blocks_other_limiter_users(
     redis_client: redis.Redis,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("PIXELPLAY_ENRICHER_ITUNES_MAX_TRIES", "1")  # fail right after the 429, while the pause holds
+    monkeypatch.setenv(
+        "PIXELPLAY_ENRICHER_ITUNES_MAX_TRIES", "1"
+    )  # fail right after the 429, while the pause holds
     load_settings.cache_clear()
     settings = get_settings()
     make_limiter(settings, redis_client).reset()

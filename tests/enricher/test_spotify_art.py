@@ -8,10 +8,10 @@ import pytest
 import redis
 
 from services.common.clients.search import SearchClient
-from services.enricher.settings import get_settings
 from services.enricher.art import fetch_art
 from services.enricher.deps import make_limiter
 from services.enricher.retrying_get import LookupFailed, NotFound
+from services.enricher.settings import get_settings
 from services.enricher.spotify_art import SpotifyArtClient
 from tests.enricher.fake_itunes import FakeItunes, Step, spotify_thumbnail
 from tests.enricher.stack import search_with_songs, vector_for

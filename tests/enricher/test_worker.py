@@ -153,7 +153,11 @@ def test_rate_limit_holds_across_two_workers(
 ) -> None:
     # 60 calls/minute scaled to a 2 s window: at most 2 iTunes calls in any 2 s, however many workers
     # (unlimited, two workers make 4-6 calls in 2 s here).
-    env = {**worker_env, "PIXELPLAY_ENRICHER_ITUNES_CALLS_PER_MINUTE": "60", "PIXELPLAY_ENRICHER_ITUNES_RATE_WINDOW_S": "2"}
+    env = {
+        **worker_env,
+        "PIXELPLAY_ENRICHER_ITUNES_CALLS_PER_MINUTE": "60",
+        "PIXELPLAY_ENRICHER_ITUNES_RATE_WINDOW_S": "2",
+    }
     with workers(2, env, tmp_path):
         results = [send(celery_app, tid) for tid in RATE_SONGS]
         outcomes = [r.get(timeout=90) for r in results]

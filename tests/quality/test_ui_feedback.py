@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from services.ui.settings import UISettings
 from services.ui.callbacks import Callbacks, rate, state_from_page
 from services.ui.cards import card_html, hits_songs
+from services.ui.settings import UISettings
 from tests.ui.helpers import hit
 
 SESSION = {"token": "tok", "user": {"username": "ann"}}

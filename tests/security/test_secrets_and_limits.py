@@ -14,9 +14,9 @@ import psycopg
 import pytest
 
 from services.common.embedded import free_port
-from services.ui.settings import UISettings
 from services.ui.backend import Backend
 from services.ui.callbacks import Callbacks
+from services.ui.settings import UISettings
 from tests.processes import ROOT, running_service
 from tests.security.conftest import PASSWORD, client_from, register
 
@@ -155,7 +155,11 @@ def test_the_ui_checks_the_session_before_the_encoder_sees_an_image(sec_stack, t
 
 
 def test_a_registration_flood_from_one_address_is_refused_before_hashing(sec_stack):
-    env = {**sec_stack.env, "PIXELPLAY_AUTH_REGISTER_MAX_PER_ADDRESS": "5", "PIXELPLAY_AUTH_BCRYPT_ROUNDS": "12"}
+    env = {
+        **sec_stack.env,
+        "PIXELPLAY_AUTH_REGISTER_MAX_PER_ADDRESS": "5",
+        "PIXELPLAY_AUTH_BCRYPT_ROUNDS": "12",
+    }
     with (
         running_service("services.auth.app:app", env, "/readyz", 120) as auth,
         client_from("127.0.0.11", auth) as flood,

@@ -25,7 +25,6 @@ from services.auth.mailer import already_registered_mail, confirm_mail, deliver,
 from services.auth.passwords import burn_verification, hash_password, verify_password
 from services.auth.policy import PolicyError, check_email, check_password, check_username
 from services.auth.registrations import claim_registration, start_registration
-from services.common.deps import Internal
 from services.auth.schemas import (
     ConfirmRequest,
     DeleteAccountRequest,
@@ -38,9 +37,10 @@ from services.auth.schemas import (
     ValidateRequest,
 )
 from services.auth.sessions import authenticate, create_session, revoke_session
+from services.auth.settings import AuthSettings
 from services.auth.throttle import ThrottleKey, clear, record_failure, retry_after
 from services.auth.users import AccountTaken, UserRecord, create_user, delete_user, find_by_login
-from services.auth.settings import AuthSettings
+from services.common.deps import Internal
 
 router = APIRouter(tags=["accounts"])
 

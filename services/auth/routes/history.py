@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from services.auth import history
 from services.auth.deps import CurrentAuth, DbDep, NowDep, SettingsDep
 from services.auth.schemas import HistoryEntry, HistoryIn, HistoryPage
-from services.auth.track_ids import check_track_ids
 from services.auth.settings import AuthSettings
+from services.auth.track_ids import check_track_ids
 
 router = APIRouter(prefix="/history", tags=["history"])
 

@@ -25,7 +25,6 @@ class EncoderClient(ServiceClient):
         """``{"model", "pretrained", "checkpoint", "is_pretrained", "dim", "model_id"}``."""
         return self.get_json("/info")
 
-
     def encode_image(
         self, data: bytes, filename: str = "image", content_type: str = "application/octet-stream"
     ) -> list[float]:
