@@ -30,8 +30,8 @@ def require_service_token(
     settings: Annotated[CommonSettings, Depends(app_settings)],
     x_service_token: Annotated[str | None, Header()] = None,
 ) -> None:
-    """Internal routes: 401 without the X-Service-Token header, 403 with a wrong one."""
-    if not x_service_token:
+    """Internal routes: 401 without the X-Service-Token header, 403 with a wrong (or empty) one."""
+    if x_service_token is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "this internal route needs the X-Service-Token header"
         )

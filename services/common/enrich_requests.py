@@ -34,7 +34,7 @@ class QueueNames:
 
 
 def queue_names(base: str) -> QueueNames:
-    """The enricher's queues; ``base`` (the ``enrich_queue`` setting) is the backlog's own name."""
+    """The enricher's queues; ``base`` (``PIXELPLAY_ENRICHER_QUEUE``) is the backlog's own name."""
     return QueueNames(art=f"{base}.art", visible=f"{base}.visible", backlog=base)
 
 

@@ -24,7 +24,7 @@ from services.enricher.worker import app
 log = logging.getLogger(__name__)
 
 REQUEUE_MAX_S = 600  # longest delay before a re-queued task runs again
-# Celery's own cap on re-queues; the enrich_requeue_max_tries setting is checked before it.
+# Celery's own cap on re-queues; the requeue_max_tries setting is checked before it.
 REQUEUE_CEILING = 1000
 
 

@@ -82,8 +82,8 @@ def test_small_text_batches_give_the_same_vectors(tiny_model_dir, encoder_data_d
     """Batch size only changes grouping: batch 2 (many trimmed passes) equals batch 64."""
     from services.encoder.encoding import build_encoder
 
-    small = build_encoder(settings_for(tiny_model_dir, encoder_data_dir, encoder_text_batch_size=2))
-    big = build_encoder(settings_for(tiny_model_dir, encoder_data_dir, encoder_text_batch_size=64))
+    small = build_encoder(settings_for(tiny_model_dir, encoder_data_dir, text_batch_size=2))
+    big = build_encoder(settings_for(tiny_model_dir, encoder_data_dir, text_batch_size=64))
     a, b = small.encode_texts(TEXTS), big.encode_texts(TEXTS)
     assert small.stats.text_passes == 3 and big.stats.text_passes == 1  # 6 unique texts
     assert cosines(a, b).min() >= 0.9999
@@ -110,7 +110,7 @@ def test_image_in_a_batch_equals_image_alone(onnx_encoder: ClipEncoder) -> None:
 def test_int8_option_runs_and_stays_close(tiny_model_dir, encoder_data_dir, onnx_encoder) -> None:
     """int8 is opt-in and lossy; its drift is reported in docs/benchmarks.md. Here: it works and
     still points the same way (a broken quantisation gives cosines near 0)."""
-    int8 = build_encoder(settings_for(tiny_model_dir, encoder_data_dir, encoder_quantize="int8"))
+    int8 = build_encoder(settings_for(tiny_model_dir, encoder_data_dir, quantize="int8"))
     assert int8.runtime == "onnx-int8"
     assert cosines(int8.encode_texts(TEXTS), onnx_encoder.encode_texts(TEXTS)).min() >= 0.95
     pixels = [to_pixels(photo(seed=i), int8.clip.preprocess) for i in range(3)]
@@ -186,14 +186,14 @@ def test_the_onnx_encoder_lets_go_of_its_torch_model(tiny_model_dir, tmp_path) -
         kept.append(weakref.ref(clip.model))
         return clip
 
-    settings = settings_for(tiny_model_dir, tmp_path, encoder_runtime="onnx", encoder_quantize="none")
+    settings = settings_for(tiny_model_dir, tmp_path, runtime="onnx", quantize="none")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(encoding, "load_clip", load_and_watch)
         encoder = build_encoder(settings)
     assert encoder.clip.model is None
     assert kept[0]() is None
     assert encoder.encode_texts(["rain"]).shape == (1, encoder.dim)
-    torch_encoder = build_encoder(settings.model_copy(update={"encoder_runtime": "torch"}))
+    torch_encoder = build_encoder(settings.model_copy(update={"runtime": "torch"}))
     assert torch_encoder.clip.model is not None  # the torch runtime runs on it
 
 
@@ -205,7 +205,7 @@ def test_cpu_flags_decide_vnni() -> None:
 
 def auto_encoder(tiny_model_dir, data_dir, monkeypatch, vnni: bool, **overrides) -> ClipEncoder:
     monkeypatch.setattr(towers, "cpu_has_vnni", lambda cpuinfo=None: vnni)
-    return build_encoder(settings_for(tiny_model_dir, data_dir, encoder_quantize="auto", **overrides))
+    return build_encoder(settings_for(tiny_model_dir, data_dir, quantize="auto", **overrides))
 
 
 def onnx_files(data_dir) -> set[str]:
@@ -230,7 +230,7 @@ def test_auto_runs_the_image_tower_int8_when_it_keeps_parity(
 def test_auto_keeps_fp32_when_int8_drifts_too_far(
     tiny_model_dir, encoder_data_dir, onnx_encoder, monkeypatch
 ) -> None:
-    auto = auto_encoder(tiny_model_dir, encoder_data_dir, monkeypatch, vnni=True, encoder_int8_min_cosine=1.0)
+    auto = auto_encoder(tiny_model_dir, encoder_data_dir, monkeypatch, vnni=True, int8_min_cosine=1.0)
     assert auto.runtime == "onnx"
     pixels = [to_pixels(photo(seed=i), auto.clip.preprocess) for i in range(2)]
     np.testing.assert_allclose(auto.encode_pixels(pixels), onnx_encoder.encode_pixels(pixels), atol=1e-6)
