@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import CommonSettings, load_settings
@@ -18,19 +18,20 @@ class AuthSettings(CommonSettings):
     hash_concurrency: int = 2  # bcrypt hashes at once per auth process; beyond: wait, then 503
     max_body_bytes: int = 256 * 1024
 
-    # Sessions: sliding, and ended this long after sign-in however active.
-    session_days: int = 30
-    session_absolute_days: float = 90
-    reset_token_minutes: int = 30
-    known_device_days: int = 365
+    # Sessions: sliding, and ended this long after sign-in however active. A zero or negative
+    # lifetime would sign everyone out at once, so it is refused at start-up.
+    session_days: int = Field(30, gt=0)
+    session_absolute_days: float = Field(90, gt=0)
+    reset_token_minutes: int = Field(30, gt=0)
+    known_device_days: int = Field(365, gt=0)
 
     # Login throttle: login_max_failures per (account, address) locks that pair; past it, or past
     # login_ip_max_failures per address, attempts from unknown browsers are slowed (never refused).
-    login_max_failures: int = 5
-    login_window_s: int = 900
+    login_max_failures: int = Field(5, ge=1)
+    login_window_s: int = Field(900, gt=0)
     # Per client address; higher than the per-account limit because many people can share an address.
-    login_ip_max_failures: int = 50
-    login_delay_max_s: float = 4.0
+    login_ip_max_failures: int = Field(50, ge=1)
+    login_delay_max_s: float = Field(4.0, ge=0)
     register_max_per_address: int = 5  # registrations per address per register_window_s
     register_window_s: int = 3600
     register_code_minutes: int = 60

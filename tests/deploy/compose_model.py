@@ -16,6 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 OVERRIDE_FILES = sorted((ROOT / "deploy").glob("compose.*.yml"))
 ENV_EXAMPLE = ROOT / ".env.example"
+# What the override files need from .env besides .env.example (each one's required settings).
+OVERRIDE_ENV = {
+    "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": "/models/demo",
+    "PIXELPLAY_AUTH_SMTP_HOST": "smtp.example.com",
+    "PIXELPLAY_AUTH_SMTP_USER": "pixelplay",
+    "PIXELPLAY_AUTH_SMTP_PASSWORD": "smtp-secret",
+    "PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID": "spotify-client",
+    "PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL": "https://pixelplay.example.com/spotify/callback",
+    "PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY": "spotify-key",
+}
 
 # $$ (a literal $), ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}, $NAME
 _VAR = re.compile(

@@ -287,15 +287,7 @@ def test_dev_default_secrets_are_replaced_from_env(secret: str, settings_from) -
 @pytest.mark.parametrize("override", cm.OVERRIDE_FILES, ids=lambda p: p.name)
 def test_override_values_parse_into_settings(override: Path, settings_from) -> None:
     env = {**cm.read_env_file(), **DUMMY_SECRETS}
-    env |= {
-        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": "/models/demo",
-        "PIXELPLAY_AUTH_SMTP_HOST": "smtp.example.com",
-        "PIXELPLAY_AUTH_SMTP_USER": "pixelplay",
-        "PIXELPLAY_AUTH_SMTP_PASSWORD": "smtp-secret",
-        "PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID": "spotify-client",
-        "PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL": "https://pixelplay.example.com/spotify/callback",
-        "PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY": "spotify-key",
-    }
+    env |= cm.OVERRIDE_ENV
     for name, service in cm.load_interpolated(override, env)["services"].items():
         if name not in APP_SERVICES:
             continue
