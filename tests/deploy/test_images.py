@@ -163,7 +163,6 @@ def test_each_image_serves_readyz_as_the_unprivileged_user(images: ie.Engine, da
                 "PIXELPLAY_AUTH_URL": auth_url,
                 "PIXELPLAY_UI_HOST": "127.0.0.1",
                 "PIXELPLAY_UI_PORT": str(ui_port),
-                "PIXELPLAY_UI_STATE_SECRET": secrets.token_hex(16),
             },
         )
         started.append(ui)
