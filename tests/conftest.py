@@ -11,6 +11,9 @@ import pytest
 from scripts.make_demo_model import make_tiny_checkpoint
 from services.common.settings import load_settings
 
+# Fixtures that tests of several folders use.
+pytest_plugins = ["tests.fixtures.catalog", "tests.fixtures.security_stack"]
+
 # pgserver logs from its atexit hook, after pytest has closed the streams that logging wrote to,
 # which prints "I/O operation on closed file" tracebacks at the end of every run.
 logging.getLogger("pgserver").propagate = False

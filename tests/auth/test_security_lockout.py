@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.security.conftest import PASSWORD, client_from, register
+from tests.fixtures.security_stack import PASSWORD, client_from, register
 
 ATTACKERS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
 WRONG = {"password": "guess-Guess-123"}

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.security_stack import PASSWORD, mailed_code, register
 from tests.processes import ROOT, running_service
-from tests.security.conftest import PASSWORD, mailed_code, register
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "security"

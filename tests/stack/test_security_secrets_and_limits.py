@@ -17,8 +17,8 @@ from services.common.embedded import free_port
 from services.ui.backend import Backend
 from services.ui.callbacks import Callbacks
 from services.ui.settings import UISettings
+from tests.fixtures.security_stack import PASSWORD, client_from, register
 from tests.processes import ROOT, running_service
-from tests.security.conftest import PASSWORD, client_from, register
 
 MB = 1024 * 1024
 

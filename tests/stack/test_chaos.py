@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chaos.harness import run_chaos
+from tests.stack.chaos_harness import run_chaos
 
 pytestmark = pytest.mark.slow
 

@@ -74,7 +74,7 @@ def test_dislike_like_load_more_rerun_and_export(cb, photo_files):
 def test_harness_runs_against_the_encoder_service(ui_stack, small_catalog, tmp_path, capsys):
     """The harness's ``--encoder-url`` path: same metrics, vectors from the running encoder."""
     from scripts import evaluate_quality as eq
-    from tests.quality.test_harness import make_image_set
+    from tests.scripts.test_quality_harness import make_image_set
 
     folder = make_image_set(tmp_path / "moods", [("a.png", "high", "high"), ("b.png", "low", "low")])
     url = ui_stack.env["PIXELPLAY_ENCODER_URL"]

@@ -7,7 +7,7 @@ import secrets
 
 import httpx
 
-from tests.security.conftest import PASSWORD, SERVICE_TOKEN, client_from, register
+from tests.fixtures.security_stack import PASSWORD, SERVICE_TOKEN, client_from, register
 
 
 def session_addresses(auth_url: str, token: str) -> list[str]:

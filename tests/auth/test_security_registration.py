@@ -8,7 +8,7 @@ import secrets
 import httpx
 import psycopg
 
-from tests.security.conftest import PASSWORD, mailed_code, register
+from tests.fixtures.security_stack import PASSWORD, mailed_code, register
 
 
 def mailed_code_or_subject(database_url: str, recipient: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from scripts import evaluate_similar as es
 from services.common.schemas import Song
-from tests.quality.conftest import CATALOG
+from tests.fixtures.catalog import CATALOG
 
 
 @pytest.fixture(scope="module")
