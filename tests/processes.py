@@ -66,3 +66,16 @@ def wait_until_ready(url: str, proc: subprocess.Popen, timeout_s: float) -> None
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} not ready after {timeout_s}s")
+
+
+def service_env(base: Path, model_dir: Path, token: str, db_url: str) -> dict[str, str]:
+    """What every service process of a test stack reads: its data dir, the tiny model, quick hashing."""
+    return {
+        "PIXELPLAY_DATA_DIR": str(base / "var"),
+        "PIXELPLAY_CLIP_CHECKPOINT": str(model_dir),
+        "PIXELPLAY_SERVICE_TOKEN": token,
+        "PIXELPLAY_BCRYPT_ROUNDS": "4",
+        "PIXELPLAY_LOG_JSON": "false",
+        "PIXELPLAY_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": db_url,
+    }

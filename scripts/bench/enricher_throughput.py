@@ -26,7 +26,7 @@ from services.common.embedded import start_redis
 from services.enricher.rate_limit import RateLimiter
 from services.enricher.settings import EnricherSettings
 from services.enricher.worker import make_celery
-from tests.enricher.conftest import _test_db_url
+from tests.databases import redis_test_url
 from tests.enricher.fake_itunes import FakeItunesServer
 from tests.enricher.stack import TOKEN, search_url, search_with_songs, workers
 from tests.enricher.test_rate_limit import max_in_window
@@ -99,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     embedded = None
     if os.environ.get("REDIS_URL"):
-        url = _test_db_url(os.environ["REDIS_URL"])
+        url = redis_test_url(os.environ["REDIS_URL"])
     else:
         embedded = start_redis(Path(tempfile.mkdtemp()))
         url = embedded.url

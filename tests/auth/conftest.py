@@ -8,51 +8,21 @@ dropped at the end; without it, an embedded pgserver is started for the session.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from services.auth.app import create_app
 from services.auth.settings import AuthSettings, get_settings
 from services.common.embedded import start_postgres
 from services.common.settings import load_settings
 from tests.auth.helpers import FakeClock
-
-
-@dataclass
-class PgServer:
-    """A Postgres server the tests may create and drop databases on."""
-
-    admin_url: str
-
-    def create_database(self, prefix: str = "pixelplay_test") -> str:
-        name = f"{prefix}_{secrets.token_hex(4)}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        return make_conninfo(self.admin_url, dbname=name)
-
-    def drop_database(self, url: str) -> None:
-        name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-    @contextmanager
-    def fresh_database(self) -> Iterator[str]:
-        url = self.create_database()
-        try:
-            yield url
-        finally:
-            self.drop_database(url)
+from tests.databases import PgServer
 
 
 @pytest.fixture(scope="session")

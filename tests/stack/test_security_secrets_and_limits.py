@@ -134,7 +134,7 @@ def encoded_images(encoder_url: str) -> float:
 
 
 def test_the_ui_checks_the_session_before_the_encoder_sees_an_image(sec_stack, tmp_path, monkeypatch):
-    from tests.ui.conftest import photo_png
+    from tests.photos import photo_png
 
     for key, value in sec_stack.env.items():
         monkeypatch.setenv(key, value)

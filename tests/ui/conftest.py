@@ -5,7 +5,6 @@ Postgres database), started once per test session and only when a test asks for 
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import subprocess
@@ -16,16 +15,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
-from PIL import Image, ImageDraw
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from services.common.embedded import start_postgres, start_redis
+from services.common.embedded import start_redis
 from services.common.settings import Settings, get_settings
-from tests.enricher.conftest import _test_db_url
-from tests.processes import ROOT, running_service
+from tests.databases import redis_test_url, stack_database
+from tests.photos import photo_png
+from tests.processes import ROOT, running_service, service_env
 
 INDEX_LIMIT = 240  # songs indexed for the UI tests: enough for several pages of 12
 TOKEN = "ui-test-service-token"
@@ -37,45 +33,6 @@ class Stack:
     database_url: str
 
 
-def _fresh_database(admin_url: str) -> str:
-    name = f"pixelplay_ui_test_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_conninfo(admin_url, dbname=name)
-
-
-def _drop_database(admin_url: str, url: str) -> None:
-    name = conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def stack_database(stack: ExitStack, base: Path) -> str:
-    """A fresh database for one test session's processes, dropped when ``stack`` closes: on
-    DATABASE_URL's server, else on an embedded Postgres under ``base``."""
-    admin_url = os.environ.get("DATABASE_URL")
-    if not admin_url:  # no local server: an embedded Postgres for this session
-        embedded = start_postgres(base / "pgdata")
-        stack.callback(embedded.stop)
-        admin_url = embedded.url
-    db_url = _fresh_database(admin_url)
-    stack.callback(_drop_database, admin_url, db_url)
-    return db_url
-
-
-def service_env(base: Path, model_dir: Path, token: str, db_url: str) -> dict[str, str]:
-    """What every service process of a test stack reads: its data dir, the tiny model, quick hashing."""
-    return {
-        "PIXELPLAY_DATA_DIR": str(base / "var"),
-        "PIXELPLAY_CLIP_CHECKPOINT": str(model_dir),
-        "PIXELPLAY_SERVICE_TOKEN": token,
-        "PIXELPLAY_BCRYPT_ROUNDS": "4",
-        "PIXELPLAY_LOG_JSON": "false",
-        "PIXELPLAY_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": db_url,
-    }
-
-
 @pytest.fixture(scope="session")
 def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[Stack]:
     """Encoder + search (+ indexing job) + auth as real processes; yields the env for the UI."""
@@ -85,7 +42,7 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
         # Search queues the songs it shows for enrichment: a real Redis (the enricher tests' database
         # on a shared server) and a queue of this session, read only by the workers tests start.
         if os.environ.get("REDIS_URL"):
-            redis_url = _test_db_url(os.environ["REDIS_URL"])
+            redis_url = redis_test_url(os.environ["REDIS_URL"])
         else:
             embedded_redis = start_redis(base / "redis")
             stack.callback(embedded_redis.stop)
@@ -130,26 +87,6 @@ def ui_settings(ui_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Se
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
-
-
-def photo_png(kind: str = "sunset", size: tuple[int, int] = (320, 240)) -> bytes:
-    """A small synthetic photo: "sunset" (warm gradient + sun) or "night" (dark blue + dots)."""
-    image = Image.new("RGB", size)
-    draw = ImageDraw.Draw(image)
-    w, h = size
-    for y in range(h):
-        t = y / h
-        color = (255, int(120 + 80 * t), int(40 + 60 * t)) if kind == "sunset" else (10, 15, int(60 - 40 * t))
-        draw.line([(0, y), (w, y)], fill=color)
-    if kind == "sunset":
-        draw.ellipse([w // 2 - 40, h // 2 - 40, w // 2 + 40, h // 2 + 40], fill=(255, 230, 90))
-    else:
-        for i in range(40):
-            x, y = (i * 97) % w, (i * 53) % (h // 2)
-            draw.ellipse([x, y, x + 3, y + 3], fill=(240, 240, 255))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 @pytest.fixture
