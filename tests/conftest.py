@@ -18,9 +18,9 @@ pytest_plugins = ["tests.fixtures.catalog", "tests.fixtures.security_stack"]
 # which prints "I/O operation on closed file" tracebacks at the end of every run.
 logging.getLogger("pgserver").propagate = False
 # The services refuse their built-in development secrets unless told this is a development run;
-# tests are one (tests/security starts its stack with a real secret and without this flag).
+# tests are one (the security stack starts with a real secret and without this flag).
 os.environ.setdefault("PIXELPLAY_DEV_MODE", "true")
-# Tests create many accounts from one address; tests/security checks the default limit.
+# Tests create many accounts from one address; the security tests check the default limit.
 os.environ.setdefault("PIXELPLAY_AUTH_REGISTER_MAX_PER_ADDRESS", "100000")
 
 

@@ -1,5 +1,5 @@
 """Failed-login throttling: the (account, address) lock, the address slow-down, Retry-After,
-expiry, restarts, forwarded addresses. tests/security attacks the running service."""
+expiry, restarts, forwarded addresses. test_security_*.py attack the running service."""
 
 from __future__ import annotations
 

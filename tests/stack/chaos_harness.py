@@ -10,7 +10,7 @@ gives the queue back) and, as root, a full disk under ``var/`` (a tmpfs with a s
 For each fault: seconds until every kind of request succeeds again, the failed requests and what
 users saw. At the end: history entries acknowledged but missing, and queued songs never enriched.
 
-    python -m tests.chaos.harness [--users 4] [--songs 300] [--enrich 20]   # prints the report
+    python -m tests.stack.chaos_harness [--users 4] [--songs 300] [--enrich 20]   # prints the report
 """
 
 from __future__ import annotations

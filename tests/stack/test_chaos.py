@@ -1,6 +1,6 @@
 """The chaos run as a test: the stack heals from each fault with clear messages and loses nothing.
 
-The figures in docs/reliability.md come from ``python -m tests.chaos.harness`` (same code, printed)."""
+The figures in docs/reliability.md come from ``python -m tests.stack.chaos_harness`` (same code, printed)."""
 
 from __future__ import annotations
 

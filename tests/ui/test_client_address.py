@@ -1,6 +1,6 @@
 """The UI tells auth which browser is signing in, so auth's per-address login throttle counts
-people rather than the UI process (every login's TCP peer); tests/security checks that auth
-believes it only with the service token."""
+people rather than the UI process (every login's TCP peer); tests/stack/test_security_forwarded_address.py
+checks that auth believes it only with the service token."""
 
 from __future__ import annotations
 

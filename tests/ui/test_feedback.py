@@ -1,7 +1,7 @@
 """Thumbs up / down on result cards: what the UI sends to search and stores in the history.
 
 The backend is a recording stand-in (no services), so these tests pin the UI's side of the
-contract; tests/quality/test_feedback.py covers the search side on both storage backends.
+contract; tests/search/test_feedback.py covers the search side on both storage backends.
 """
 
 from __future__ import annotations
