@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -68,14 +68,38 @@ def wait_until_ready(url: str, proc: subprocess.Popen, timeout_s: float) -> None
     raise TimeoutError(f"{url} not ready after {timeout_s}s")
 
 
-def service_env(base: Path, model_dir: Path, token: str, db_url: str) -> dict[str, str]:
-    """What every service process of a test stack reads: its data dir, the tiny model, quick hashing."""
-    return {
+def service_env(base: Path, model_dir: Path, token: str, db_url: str | None = None) -> dict[str, str]:
+    """What every service process of a test stack reads: its data dir, the tiny model, quick hashing,
+    and the database when the stack has one."""
+    env = {
         "PIXELPLAY_DATA_DIR": str(base / "var"),
         "PIXELPLAY_CLIP_CHECKPOINT": str(model_dir),
         "PIXELPLAY_SERVICE_TOKEN": token,
         "PIXELPLAY_BCRYPT_ROUNDS": "4",
         "PIXELPLAY_LOG_JSON": "false",
         "PIXELPLAY_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": db_url,
     }
+    if db_url is not None:
+        env["DATABASE_URL"] = db_url
+    return env
+
+
+def indexed_search(
+    stack: ExitStack, env: dict[str, str], songs: int, timeout_s: float, quiet: bool = False
+) -> None:
+    """The encoder and search as processes on ``stack`` (their URLs added to ``env``), then the first
+    ``songs`` catalog songs indexed through them by the indexing job (its output hidden if ``quiet``)."""
+    env["PIXELPLAY_ENCODER_URL"] = stack.enter_context(
+        running_service("services.encoder.app:app", env, ready_path="/readyz", timeout_s=180)
+    )
+    env["PIXELPLAY_SEARCH_URL"] = stack.enter_context(
+        running_service("services.search.app:app", env, timeout_s=180)
+    )
+    subprocess.run(
+        [sys.executable, "-m", "scripts.index_catalog", "--limit", str(songs), "--no-progress"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        check=True,
+        timeout=timeout_s,
+        stdout=subprocess.DEVNULL if quiet else None,
+    )

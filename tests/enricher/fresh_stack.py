@@ -25,7 +25,7 @@ import redis
 from services.common.clients.search import SearchClient
 from services.common.enrich_requests import QueueNames, queue_names
 from tests.enricher.fake_itunes import FakeItunes
-from tests.processes import ROOT, running_service
+from tests.processes import ROOT, indexed_search, service_env
 
 TOKEN = "fresh-stack-token"
 
@@ -77,12 +77,7 @@ def fresh_stack(
     enrich_on_view: bool = True,
 ) -> Iterator[FreshStack]:
     """Encoder + search (queueing songs on screen when ``enrich_on_view``) + an index of ``songs``."""
-    env = {
-        "PIXELPLAY_DATA_DIR": str(base / "var"),
-        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": str(model_dir),
-        "PIXELPLAY_SERVICE_TOKEN": TOKEN,
-        "PIXELPLAY_LOG_JSON": "false",
-        "PIXELPLAY_LOG_LEVEL": "WARNING",
+    env = service_env(base, model_dir, TOKEN) | {
         "REDIS_URL": redis_url,
         "PIXELPLAY_ENRICHER_QUEUE": f"fresh-{uuid.uuid4().hex[:8]}",
         "PIXELPLAY_SEARCH_ENRICH_ON_VIEW": str(enrich_on_view).lower(),
@@ -90,20 +85,7 @@ def fresh_stack(
         "PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_URL": fake.oembed_url,
     }
     with ExitStack() as stack:
-        env["PIXELPLAY_ENCODER_URL"] = stack.enter_context(
-            running_service("services.encoder.app:app", env, ready_path="/readyz", timeout_s=180)
-        )
-        env["PIXELPLAY_SEARCH_URL"] = stack.enter_context(
-            running_service("services.search.app:app", env, timeout_s=180)
-        )
-        subprocess.run(
-            [sys.executable, "-m", "scripts.index_catalog", "--limit", str(songs), "--no-progress"],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-            check=True,
-            timeout=600,
-            stdout=subprocess.DEVNULL,
-        )
+        indexed_search(stack, env, songs, timeout_s=600, quiet=True)
         client = stack.enter_context(SearchClient(env["PIXELPLAY_SEARCH_URL"], token=TOKEN))
         connection = redis.Redis.from_url(redis_url)
         stack.callback(connection.close)

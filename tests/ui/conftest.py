@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -21,7 +19,7 @@ from services.common.embedded import start_redis
 from services.common.settings import Settings, get_settings
 from tests.databases import redis_test_url, stack_database
 from tests.photos import photo_png
-from tests.processes import ROOT, running_service, service_env
+from tests.processes import indexed_search, running_service, service_env
 
 INDEX_LIMIT = 240  # songs indexed for the UI tests: enough for several pages of 12
 TOKEN = "ui-test-service-token"
@@ -62,19 +60,7 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
                     auth.__exit__(None, None, None)
 
             stack.callback(stop_auth)
-            env["PIXELPLAY_ENCODER_URL"] = stack.enter_context(
-                running_service("services.encoder.app:app", env, ready_path="/readyz", timeout_s=180)
-            )
-            env["PIXELPLAY_SEARCH_URL"] = stack.enter_context(
-                running_service("services.search.app:app", env, timeout_s=180)
-            )
-            subprocess.run(
-                [sys.executable, "-m", "scripts.index_catalog", "--limit", str(INDEX_LIMIT), "--no-progress"],
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-                check=True,
-                timeout=300,
-            )
+            indexed_search(stack, env, INDEX_LIMIT, timeout_s=300)
             env["PIXELPLAY_AUTH_URL"] = auth_url.result(timeout=180)
         yield Stack(env=env, database_url=db_url)
 
