@@ -9,14 +9,11 @@ import pytest
 
 from services.common.playlists import export_filename, spotify_links, to_csv, to_m3u
 from services.common.schemas import Song
+from tests.songs import make_song
 
 
 def song(i: int, **extra) -> Song:
-    base = dict(
-        track_id=f"id{i}", title=f"Song {i}", artist=f"Artist {i}", genre="pop", description="d",
-        spotify_url=f"https://open.spotify.com/track/id{i}",
-    )  # fmt: skip
-    return Song(**{**base, **extra})
+    return make_song(f"id{i}", **{"title": f"Song {i}", "artist": f"Artist {i}", "description": "d", **extra})
 
 
 SONGS = [

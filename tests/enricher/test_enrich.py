@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,8 +13,10 @@ from services.enricher.itunes import parse_candidates
 from services.enricher.retrying_get import LookupFailed
 from services.enricher.schemas import Candidate
 from tests.enricher.fake_itunes import FIXTURES
+from tests.songs import make_song
 
 THRESHOLD = 0.75
+BOHEMIAN = "1AhDOtG9vPSOmsWgNW0BEY"
 
 
 class MemoryStore:
@@ -35,18 +38,10 @@ class MemoryStore:
         return {**self.songs[track_id].model_dump(), "applied": True}
 
 
-def song(**overrides: Any) -> Song:
-    base = dict(
-        track_id="1AhDOtG9vPSOmsWgNW0BEY",
-        title="Bohemian Rhapsody - Remastered 2011",
-        artist="Queen",
-        genre="rock",
-        spotify_url="https://open.spotify.com/track/1AhDOtG9vPSOmsWgNW0BEY",
-        description="a rock song",
-        duration_ms=354320,
-        year=1975,
-    )
-    return Song(**{**base, **overrides})
+def song(track_id: str = BOHEMIAN, **overrides: Any) -> Song:
+    """Queen's "Bohemian Rhapsody" as the catalog holds it (the song of the iTunes fixture)."""
+    queen = {"title": "Bohemian Rhapsody - Remastered 2011", "artist": "Queen", "genre": "rock", "year": 1975}
+    return make_song(track_id, **{**queen, "description": "a rock song", "duration_ms": 354320, **overrides})
 
 
 def lookup_fixture(name: str):
@@ -60,15 +55,25 @@ def lookup_fixture(name: str):
     return lookup
 
 
+def run(
+    store: MemoryStore,
+    lookup: Callable[[str], list[Candidate]] | str,
+    track_id: str = BOHEMIAN,
+    **kwargs: Any,
+):
+    """``enrich`` of ``track_id`` at the test threshold; ``lookup`` is one or names an iTunes fixture."""
+    if isinstance(lookup, str):
+        lookup = lookup_fixture(lookup)
+    return enrich(track_id, store=store, lookup=lookup, threshold=THRESHOLD, **kwargs)
+
+
 def test_ok_stores_the_matched_track_with_large_art() -> None:
     store = MemoryStore(song())
     lookup = lookup_fixture("bohemian_rhapsody")
-    outcome = enrich(
-        "1AhDOtG9vPSOmsWgNW0BEY", store=store, lookup=lookup, threshold=THRESHOLD, clock=lambda: 1000.0
-    )
+    outcome = run(store, lookup, clock=lambda: 1000.0)
     assert lookup.terms == ["Queen Bohemian Rhapsody"]
     assert (outcome.action, outcome.status) == ("stored", "ok")
-    stored = store.songs["1AhDOtG9vPSOmsWgNW0BEY"]
+    stored = store.songs[BOHEMIAN]
     assert stored.enrich_status == "ok" and stored.enriched_at == 1000.0
     assert stored.itunes_id == 1440650711 and stored.itunes_genre == "Rock" and stored.itunes_year == 1975
     assert stored.art_url and stored.art_url.endswith("/600x600bb.jpg")
@@ -91,13 +96,7 @@ def test_below_threshold_is_not_found_and_clears_an_old_wrong_preview() -> None:
         itunes_id=1,
     )
     store = MemoryStore(old)
-    outcome = enrich(
-        old.track_id,
-        store=store,
-        lookup=lookup_fixture("bad_guy_covers"),
-        threshold=THRESHOLD,
-        clock=lambda: 2000.0,
-    )
+    outcome = run(store, "bad_guy_covers", old.track_id, clock=lambda: 2000.0)
     stored = store.songs[old.track_id]
     assert outcome.status == stored.enrich_status == "not_found"
     assert stored.preview_url is None and stored.itunes_id is None and stored.art_url is None
@@ -107,9 +106,7 @@ def test_below_threshold_is_not_found_and_clears_an_old_wrong_preview() -> None:
 
 def test_no_results_is_not_found() -> None:
     store = MemoryStore(song())
-    outcome = enrich(
-        "1AhDOtG9vPSOmsWgNW0BEY", store=store, lookup=lookup_fixture("no_results"), threshold=THRESHOLD
-    )
+    outcome = run(store, "no_results")
     assert outcome.status == "not_found" and outcome.reason == "no song results from iTunes"
 
 
@@ -119,10 +116,8 @@ def test_failed_lookup_is_recorded_with_its_reason() -> None:
     def failing(term: str) -> list[Candidate]:
         raise LookupFailed("gave up after 5 tries: iTunes answered 503")
 
-    outcome = enrich(
-        "1AhDOtG9vPSOmsWgNW0BEY", store=store, lookup=failing, threshold=THRESHOLD, clock=lambda: 5.0
-    )
-    stored = store.songs["1AhDOtG9vPSOmsWgNW0BEY"]
+    outcome = run(store, failing, clock=lambda: 5.0)
+    stored = store.songs[BOHEMIAN]
     assert outcome.status == stored.enrich_status == "failed"
     assert stored.enrich_reason == "gave up after 5 tries: iTunes answered 503" and stored.enriched_at == 5.0
 
@@ -134,7 +129,7 @@ def test_failed_lookup_never_replaces_a_good_result() -> None:
     def failing(term: str) -> list[Candidate]:
         raise LookupFailed("gave up after 5 tries: timeout")
 
-    outcome = enrich(good.track_id, store=store, lookup=failing, threshold=THRESHOLD, clock=lambda: 200.0)
+    outcome = run(store, failing, good.track_id, clock=lambda: 200.0)
     assert outcome.action == "skipped" and outcome.status == "failed"
     assert store.writes == [] and store.songs[good.track_id] == good
 
@@ -143,50 +138,23 @@ def test_running_twice_leaves_the_same_payload_and_calls_itunes_once() -> None:
     store = MemoryStore(song())
     lookup = lookup_fixture("bohemian_rhapsody")
     clock = iter([1000.0, 1001.0]).__next__
-    first = enrich(
-        "1AhDOtG9vPSOmsWgNW0BEY",
-        store=store,
-        lookup=lookup,
-        threshold=THRESHOLD,
-        requested_at=999.0,
-        clock=clock,
-    )
-    after_first = store.songs["1AhDOtG9vPSOmsWgNW0BEY"]
-    second = enrich(
-        "1AhDOtG9vPSOmsWgNW0BEY",
-        store=store,
-        lookup=lookup,
-        threshold=THRESHOLD,
-        requested_at=999.0,
-        clock=clock,
-    )
+    first = run(store, lookup, requested_at=999.0, clock=clock)
+    after_first = store.songs[BOHEMIAN]
+    second = run(store, lookup, requested_at=999.0, clock=clock)
     assert (first.action, second.action) == ("stored", "skipped")
-    assert store.songs["1AhDOtG9vPSOmsWgNW0BEY"] == after_first
+    assert store.songs[BOHEMIAN] == after_first
     assert len(lookup.terms) == 1
 
 
 def test_a_new_request_refreshes_an_old_result() -> None:
     store = MemoryStore(song(enrich_status="not_found", enriched_at=10.0))
-    outcome = enrich(
-        "1AhDOtG9vPSOmsWgNW0BEY",
-        store=store,
-        lookup=lookup_fixture("bohemian_rhapsody"),
-        threshold=THRESHOLD,
-        requested_at=500.0,
-        clock=lambda: 501.0,
-    )
-    assert outcome.action == "stored" and store.songs["1AhDOtG9vPSOmsWgNW0BEY"].enrich_status == "ok"
+    outcome = run(store, "bohemian_rhapsody", requested_at=500.0, clock=lambda: 501.0)
+    assert outcome.action == "stored" and store.songs[BOHEMIAN].enrich_status == "ok"
 
 
 def test_an_older_result_is_reported_stale_not_stored() -> None:
     newer = song(enrich_status="ok", enriched_at=9000.0, itunes_id=1440650711)
     store = MemoryStore(newer)
-    outcome = enrich(
-        newer.track_id,
-        store=store,
-        lookup=lookup_fixture("no_results"),
-        threshold=THRESHOLD,
-        clock=lambda: 100.0,
-    )
+    outcome = run(store, "no_results", newer.track_id, clock=lambda: 100.0)
     assert outcome.action == "stale"
     assert store.songs[newer.track_id] == newer

@@ -20,6 +20,10 @@ from tests.enricher.fake_itunes import FIXTURES
 THRESHOLD = 0.75
 
 
+def query(title: str, artist: str, duration_ms: int | None, track_id: str = "x") -> SongQuery:
+    return SongQuery(track_id=track_id, title=title, artist=artist, duration_ms=duration_ms)
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -54,12 +58,7 @@ def test_duration_closeness_scale() -> None:
 
 
 def test_best_match_is_not_blindly_the_first_hit() -> None:
-    song = SongQuery(
-        track_id="1AhDOtG9vPSOmsWgNW0BEY",
-        title="Bohemian Rhapsody - Remastered 2011",
-        artist="Queen",
-        duration_ms=354320,
-    )
+    song = query("Bohemian Rhapsody - Remastered 2011", "Queen", 354320, track_id="1AhDOtG9vPSOmsWgNW0BEY")
     candidates = parse_candidates(FIXTURES["bohemian_rhapsody"])
     assert candidates[0].artist == "The Karaoke Channel"  # iTunes' first hit is a cover
     accepted, best = best_match(song, candidates, THRESHOLD)
@@ -69,32 +68,32 @@ def test_best_match_is_not_blindly_the_first_hit() -> None:
 
 
 def test_live_version_loses_to_studio_version_on_duration() -> None:
-    song = SongQuery(track_id="x", title="Bohemian Rhapsody", artist="Queen", duration_ms=354320)
+    song = query("Bohemian Rhapsody", "Queen", 354320)
     live, studio = parse_candidates(FIXTURES["bohemian_rhapsody"])[1:3]
     assert score_candidate(song, studio).score > score_candidate(song, live).score
 
 
 def test_cover_by_another_artist_is_below_threshold_even_with_same_title_and_length() -> None:
-    song = SongQuery(track_id="x", title="Bad Guy", artist="Critic City", duration_ms=194088)
+    song = query("Bad Guy", "Critic City", 194088)
     accepted, best = best_match(song, parse_candidates(FIXTURES["bad_guy_covers"]), THRESHOLD)
     assert accepted is None
     assert best is not None and best.match.title == 1.0 and best.match.score < THRESHOLD
 
 
 def test_other_song_by_same_artist_is_below_threshold() -> None:
-    song = SongQuery(track_id="x", title="Smells Like Teen Spirit", artist="Nirvana", duration_ms=301920)
+    song = query("Smells Like Teen Spirit", "Nirvana", 301920)
     other = Candidate(title="Come As You Are", artist="Nirvana", duration_ms=301920)
     assert score_candidate(song, other).score < THRESHOLD
 
 
 def test_without_duration_the_text_decides() -> None:
-    song = SongQuery(track_id="x", title="Take On Me", artist="a-ha", duration_ms=None)
+    song = query("Take On Me", "a-ha", None)
     match = score_candidate(song, Candidate(title="Take On Me", artist="a-ha", duration_ms=225280))
     assert match.duration is None and match.score == 1.0
 
 
 def test_no_candidates_means_no_match() -> None:
-    assert best_match(SongQuery(track_id="x", title="a", artist="b"), [], THRESHOLD) == (None, None)
+    assert best_match(query("a", "b", None), [], THRESHOLD) == (None, None)
 
 
 def test_search_term_uses_primary_artist_and_core_title() -> None:
@@ -112,19 +111,14 @@ def test_names_made_of_punctuation_or_brackets_still_compare() -> None:
 
 
 def test_non_latin_titles_are_compared_as_they_are() -> None:
-    song = SongQuery(track_id="x", title="紅蓮華", artist="LiSA", duration_ms=239000)
+    song = query("紅蓮華", "LiSA", 239000)
     assert score_candidate(song, Candidate(title="紅蓮華", artist="LiSA", duration_ms=239500)).score == 1.0
     assert score_candidate(song, Candidate(title="炎", artist="LiSA", duration_ms=239000)).score < THRESHOLD
 
 
 def test_the_remix_in_the_catalog_gets_the_remix_not_the_original() -> None:
     # Titles normalise alike ("memories"); the duration tells the two versions apart.
-    song = SongQuery(
-        track_id="0r7CVbZTWZgbTCYdfa2P31",
-        title="Memories - Dillon Francis Remix",
-        artist="Maroon 5",
-        duration_ms=162600,
-    )
+    song = query("Memories - Dillon Francis Remix", "Maroon 5", 162600, track_id="0r7CVbZTWZgbTCYdfa2P31")
     original = Candidate(itunes_id=1, title="Memories", artist="Maroon 5", duration_ms=189486)
     remix = Candidate(
         itunes_id=2, title="Memories (Dillon Francis Remix)", artist="Maroon 5", duration_ms=162600

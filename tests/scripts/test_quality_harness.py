@@ -11,13 +11,11 @@ from PIL import Image
 
 from scripts import evaluate_quality as eq
 from services.common.schemas import Song
+from tests.songs import make_song
 
 
 def song(track_id: str, valence: float | None, energy: float | None, tempo: float | None) -> Song:
-    return Song(
-        track_id=track_id, title="t", artist="a", genre="pop", spotify_url="u", description="d",
-        valence=valence, energy=energy, tempo=tempo,
-    )  # fmt: skip
+    return make_song(track_id, valence=valence, energy=energy, tempo=tempo)
 
 
 def test_original_captions_are_exactly_18():

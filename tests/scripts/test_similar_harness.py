@@ -13,6 +13,7 @@ import pytest
 from scripts import evaluate_similar as es
 from services.common.schemas import Song
 from tests.fixtures.catalog import CATALOG
+from tests.songs import make_song
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,13 @@ def spread_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Every audio feature but energy, the same for every hand-made song.
+SAME_FEATURES = dict(danceability=0.65, valence=0.5, tempo=121.0, acousticness=0.18, instrumentalness=0.09)
+SAME_FEATURES |= dict(speechiness=0.11, liveness=0.19, loudness=-6.8)
+
+
 def song(track_id: str, genre: str, artist: str, energy: float) -> Song:
-    return Song(
-        track_id=track_id, title=track_id, artist=artist, genre=genre, spotify_url="u", description="d",
-        danceability=0.65, energy=energy, valence=0.5, tempo=121.0, acousticness=0.18,
-        instrumentalness=0.09, speechiness=0.11, liveness=0.19, loudness=-6.8,
-    )  # fmt: skip
+    return make_song(track_id, title=track_id, artist=artist, genre=genre, energy=energy, **SAME_FEATURES)
 
 
 def test_metrics_on_hand_made_lists():

@@ -8,18 +8,11 @@ from pathlib import Path
 from services.common.schemas import Song
 from services.search.explain import Explainer
 from tests.search.conftest import pseudo_vector
+from tests.songs import make_song
 
 
 def song(*descriptors: str) -> Song:
-    return Song(
-        track_id="t",
-        title="T",
-        artist="A",
-        genre="pop",
-        spotify_url="https://s",
-        description="d",
-        descriptors=list(descriptors),
-    )
+    return make_song("t", descriptors=list(descriptors))
 
 
 class Embed:

@@ -13,6 +13,7 @@ from PIL import Image
 from services.common.schemas import Song
 from services.search.moodboard import combine, mean_jump, order_songs
 from services.search.vectors import normalise
+from tests.songs import make_song
 
 
 def png(colour: tuple[int, int, int]) -> bytes:
@@ -35,8 +36,7 @@ def ok(answer) -> dict:
 
 
 def song(i: int, energy: float | None, tempo: float | None) -> Song:
-    return Song(track_id=f"t{i}", title="t", artist=f"a{i}", genre="pop", spotify_url="u", description="d",
-                energy=energy, tempo=tempo)  # fmt: skip
+    return make_song(f"t{i}", artist=f"a{i}", energy=energy, tempo=tempo)
 
 
 def test_combine_is_the_normalised_mean_of_unit_vectors():
