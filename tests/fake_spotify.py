@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from services.common.embedded import free_port
+from tests.fake_server import clear, serving
 
 CLIENT_ID = "pixelplay-test-client"
 MAX_ITEMS = 100
@@ -110,15 +109,9 @@ class FakeSpotify:
             return [c for c in self.calls if c[0] == method and c[1].startswith(path_prefix)]
 
     def reset(self) -> None:
-        with self._lock:
-            self.playlists.clear()
-            self.calls.clear()
-            self._faults.clear()
-            self._codes.clear()
-            self._access.clear()
-            self._refresh.clear()
-            self.refused_tracks.clear()
-            self.decision = "approve"
+        records = (self.playlists, self.calls, self._faults, self._codes, self._access, self._refresh)
+        clear(self._lock, *records, self.refused_tracks)
+        self.decision = "approve"
 
     # --- internals -----------------------------------------------------------------------------------
     def take_fault(self, method: str, path: str) -> Fault | None:
@@ -339,20 +332,6 @@ def create_app(fake: FakeSpotify) -> FastAPI:
 def running_fake_spotify(redirect_uris: set[str]) -> Iterator[FakeSpotify]:
     """Serve a ``FakeSpotify`` on a free 127.0.0.1 port for the duration of the block."""
     fake = FakeSpotify(redirect_uris=set(redirect_uris))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(fake), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="fake-spotify", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("fake Spotify did not start")
-        time.sleep(0.02)
-    fake.url = f"http://127.0.0.1:{port}"
-    try:
+    with serving(create_app(fake), "fake-spotify") as url:
+        fake.url = url
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -14,15 +14,21 @@ fixture and with status 200 is that standard answer. Calls are recorded in ``oem
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from tests.fake_server import clear, serving
 
 FIXTURES: dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "itunes_responses.json").read_text()
@@ -107,12 +113,7 @@ class FakeItunes:
             self._served[term_contains.casefold()] = 0
 
     def reset(self) -> None:
-        with self._lock:
-            self.plans.clear()
-            self._served.clear()
-            self.calls.clear()
-            self.oembed_plans.clear()
-            self.oembed_calls.clear()
+        clear(self._lock, self.plans, self._served, self.calls, self.oembed_plans, self.oembed_calls)
 
     def calls_for(self, term_contains: str) -> list[Call]:
         with self._lock:
@@ -132,72 +133,54 @@ class FakeItunes:
             self.calls.append(call)
 
 
-def _handler(fake: FakeItunes) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            arrived = time.time()
-            parsed = urlparse(self.path)
-            params = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-            if parsed.path == "/oembed":
-                self._oembed(arrived, params)
-                return
-            if parsed.path != "/search":
-                self._send(404, b'{"errorMessage":"Invalid request"}')
-                return
-            step = fake.next_step(params.get("term", ""))
-            fake.record(Call(at=arrived, term=params.get("term", ""), params=params, status=step.status))
-            if step.delay_s:
-                time.sleep(step.delay_s)
-            if step.body is not None:
-                body = step.body
-            elif step.status == 200:
-                body = json.dumps(FIXTURES[step.fixture or "no_results"]).encode()
-            else:
-                body = b'{"errorMessage":"fake error"}'
-            headers = {"Retry-After": step.retry_after} if step.retry_after else {}
-            self._send(step.status, body, headers)
+# iTunes sends JavaScript-typed JSON; clients must not depend on the content type.
+ITUNES_CONTENT_TYPE = "text/javascript; charset=utf-8"
 
-        def _oembed(self, arrived: float, params: dict[str, str]) -> None:
-            track_id = params.get("url", "").rstrip("/").rsplit("/", 1)[-1]
-            step = fake.next_oembed_step(track_id)
-            with fake._lock:
-                fake.oembed_calls.append(Call(at=arrived, term=track_id, params=params, status=step.status))
-            if step.delay_s:
-                time.sleep(step.delay_s)
-            if step.body is not None:
-                body = step.body
-            elif step.status == 200:
-                body = json.dumps(
-                    FIXTURES[step.fixture] if step.fixture else oembed_answer(track_id)
-                ).encode()
-            else:
-                body = b"Not Found" if step.status == 404 else b'{"error":"fake error"}'
-            headers = {"Retry-After": step.retry_after} if step.retry_after else {}
-            self._send(step.status, body, headers, content_type="application/json")
 
-        def _send(
-            self,
-            status: int,
-            body: bytes,
-            headers: dict[str, str] | None = None,
-            # iTunes sends JavaScript-typed JSON; clients must not depend on the content type.
-            content_type: str = "text/javascript; charset=utf-8",
-        ) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client timed out and went away: exactly what a slow step tests
+async def answer(step: Step, ok: Callable[[], Any], error: bytes, content_type: str) -> Response:
+    """``step``'s answer: its raw body, else ``ok()`` as JSON for a 200, else ``error``."""
+    if step.delay_s:
+        await asyncio.sleep(step.delay_s)
+    if step.body is not None:
+        body = step.body
+    elif step.status == 200:
+        body = json.dumps(ok()).encode()
+    else:
+        body = error
+    headers = {"Retry-After": step.retry_after} if step.retry_after else {}
+    return Response(body, status_code=step.status, headers=headers, media_type=content_type)
 
-        def log_message(self, *args: Any) -> None:
-            pass
 
-    return Handler
+def create_app(fake: FakeItunes) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/search")
+    async def search(request: Request) -> Response:
+        arrived = time.time()
+        params = dict(request.query_params)
+        step = fake.next_step(params.get("term", ""))
+        fake.record(Call(at=arrived, term=params.get("term", ""), params=params, status=step.status))
+        ok = lambda: FIXTURES[step.fixture or "no_results"]  # noqa: E731
+        return await answer(step, ok, b'{"errorMessage":"fake error"}', ITUNES_CONTENT_TYPE)
+
+    @app.get("/oembed")
+    async def oembed(request: Request) -> Response:
+        arrived = time.time()
+        params = dict(request.query_params)
+        track_id = params.get("url", "").rstrip("/").rsplit("/", 1)[-1]
+        step = fake.next_oembed_step(track_id)
+        with fake._lock:
+            fake.oembed_calls.append(Call(at=arrived, term=track_id, params=params, status=step.status))
+        ok = (lambda: FIXTURES[step.fixture]) if step.fixture else (lambda: oembed_answer(track_id))
+        error = b"Not Found" if step.status == 404 else b'{"error":"fake error"}'
+        return await answer(step, ok, error, "application/json")
+
+    @app.get("/{path:path}")
+    async def anything_else(path: str) -> Response:
+        body = b'{"errorMessage":"Invalid request"}'
+        return Response(body, status_code=404, media_type=ITUNES_CONTENT_TYPE)
+
+    return app
 
 
 class FakeItunesServer:
@@ -205,17 +188,11 @@ class FakeItunesServer:
 
     def __enter__(self) -> FakeItunes:
         self.fake = FakeItunes()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.fake))
-        self.httpd.daemon_threads = True
-        self.fake.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/search"
-        self.fake.oembed_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/oembed"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-        )
-        self.thread.start()
+        self._stack = ExitStack()
+        base = self._stack.enter_context(serving(create_app(self.fake), "fake-itunes"))
+        self.fake.url = f"{base}/search"
+        self.fake.oembed_url = f"{base}/oembed"
         return self.fake
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+        self._stack.close()
