@@ -11,12 +11,13 @@ import pytest
 from scripts.make_demo_model import make_tiny_checkpoint
 from services.common.settings import load_settings
 
-# Fixtures that tests of several folders use.
-pytest_plugins = ["tests.fixtures.catalog", "tests.fixtures.security_stack"]
-
 # pgserver logs from its atexit hook, after pytest has closed the streams that logging wrote to,
 # which prints "I/O operation on closed file" tracebacks at the end of every run.
 logging.getLogger("pgserver").propagate = False
+
+# Fixtures that tests of several folders use.
+pytest_plugins = ["tests.fixtures.catalog", "tests.fixtures.security_stack"]
+
 # The services refuse their built-in development secrets unless told this is a development run;
 # tests are one (the security stack starts with a real secret and without this flag).
 os.environ.setdefault("PIXELPLAY_DEV_MODE", "true")
