@@ -73,9 +73,9 @@ def service_env(base: Path, model_dir: Path, token: str, db_url: str | None = No
     and the database when the stack has one."""
     env = {
         "PIXELPLAY_DATA_DIR": str(base / "var"),
-        "PIXELPLAY_CLIP_CHECKPOINT": str(model_dir),
+        "PIXELPLAY_ENCODER_CLIP_CHECKPOINT": str(model_dir),
         "PIXELPLAY_SERVICE_TOKEN": token,
-        "PIXELPLAY_BCRYPT_ROUNDS": "4",
+        "PIXELPLAY_AUTH_BCRYPT_ROUNDS": "4",
         "PIXELPLAY_LOG_JSON": "false",
         "PIXELPLAY_LOG_LEVEL": "WARNING",
     }
