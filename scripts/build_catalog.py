@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from services.common.catalog import load_catalog
-from services.common.schemas import DERIVED_FIELDS
+from services.common.contracts.songs import DERIVED_FIELDS
 from services.common.settings import get_common_settings
 
 

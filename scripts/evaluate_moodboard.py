@@ -33,7 +33,7 @@ from scripts.evaluate_quality import (
 )
 from scripts.evaluate_similar import build_engine
 from services.common.catalog import load_catalog
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from services.search.moodboard import combine, mean_jump, order_songs
 from services.search.storage.base import Recommend
 

@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from services.common.catalog import load_catalog
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 
 LABELS_FILE = "labels.csv"
 LEVELS = {"low": 0.0, "high": 1.0}
@@ -116,7 +116,7 @@ class ServiceEmbedder:
         from services.common.clients.encoder import EncoderClient
 
         self.client = EncoderClient(url)
-        self.model_id = self.client.info()["model_id"]
+        self.model_id = self.client.info().model_id
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         return _normalise(np.asarray(self.client.encode_texts(texts), dtype=np.float64))

@@ -34,11 +34,11 @@ from scripts.evaluate_quality import (
     sample,
 )
 from services.common.catalog import load_catalog
-from services.common.schemas import Song
+from services.common.contracts.search import IndexItem, Page
+from services.common.contracts.songs import Song
 from services.search.audio import audio_distance
 from services.search.engine import SearchEngine
 from services.search.indexing import ensure_index, upsert_items
-from services.search.schemas import IndexItem, Page
 from services.search.storage.edge import EdgeStore
 
 TOP = 10

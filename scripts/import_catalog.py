@@ -55,8 +55,8 @@ def import_catalog(
     report = read_catalog(data, source)
     result = ImportResult(report)
     info = encoder.info()
-    model_id = info["model_id"]
-    search.index_ensure(model_id, int(info["dim"]))
+    model_id = info.model_id
+    search.index_ensure(model_id, info.dim)
     same: set[str] = set()
     for part in chunks(report.songs, CHECK_CHUNK):
         same.update(

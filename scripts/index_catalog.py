@@ -20,8 +20,9 @@ from typing import Any, Protocol
 from tqdm import tqdm
 
 from services.common.catalog import load_catalog
+from services.common.contracts.encoder import ModelInfo
+from services.common.contracts.songs import Song
 from services.common.http import ServiceError
-from services.common.schemas import Song
 from services.common.settings import get_common_settings
 
 UPSERT_CHUNK = 1000  # songs per /index/points request (the service accepts up to 2000)
@@ -29,7 +30,7 @@ PRESENT_CHUNK = 2000
 
 
 class Encoder(Protocol):
-    def info(self) -> dict[str, Any]: ...
+    def info(self) -> ModelInfo: ...
 
     def encode_texts(self, texts: list[str]) -> list[list[float]]: ...
 
@@ -72,7 +73,7 @@ def index_songs(
     for the encoder's model when the index is empty). ``search`` is a ``SearchClient``."""
     start = time.perf_counter()
     info = encoder.info()
-    model_id, dim = info["model_id"], int(info["dim"])
+    model_id, dim = info.model_id, info.dim
     if version is None:
         version = search.index_ensure(model_id, dim)["version"]
     report = IndexReport(version=version, model_id=model_id, songs=len(songs))

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args, job_args = parser.parse_known_args(argv)  # the rest (--limit...) go to the job
     with service_clients("indexing stopped") as (encoder, search):
-        model_id = encoder.info()["model_id"]
+        model_id = encoder.info().model_id
         built_with = active_model(search.index_status())
     if built_with is None or built_with == model_id:
         return index_catalog.main(job_args)

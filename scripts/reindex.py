@@ -25,7 +25,7 @@ from scripts.index_catalog import (
     load_songs,
     service_clients,
 )
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 
 
 def reindex(
@@ -41,7 +41,7 @@ def reindex(
     version is dropped and the alias still points at the old one."""
     info = encoder.info()
     old = search.index_status()["active"]
-    version = search.index_create_version(info["model_id"], int(info["dim"]))["version"]
+    version = search.index_create_version(info.model_id, info.dim)["version"]
     try:
         report = index_songs(
             songs, search, encoder, batch_size=batch_size, version=version, progress=progress
@@ -58,7 +58,7 @@ def carry_imports(old: str, new: str, search: Any, encoder: Encoder, *, batch_si
     """Copy every imported song from version ``old`` into ``new``, its description embedded with
     the encoder's model; the count copied. Runs after the bundled catalog, so an import that shares
     a track id with a bundled song still wins, as it did in the old version."""
-    model_id = encoder.info()["model_id"]
+    model_id = encoder.info().model_id
     copied = 0
     after: str | None = None
     while True:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 
 
 def song_payload(track_id: str = "t1", **fields: Any) -> dict[str, Any]:

@@ -36,9 +36,9 @@ from typing import Any
 
 from scripts.bench.results import Run
 from scripts.make_demo_model import make_tiny_checkpoint
+from services.common.contracts.songs import Song
 from services.common.embedded import start_redis
 from services.common.rate_limits import calls_per_second
-from services.common.schemas import Song
 from services.enricher.matching import search_term
 from services.enricher.settings import EnricherSettings
 from services.ui.cards import card_html
@@ -80,7 +80,7 @@ def first_page(stack: FreshStack, round_no: int) -> list[Song]:
     page = stack.search.search_image(
         photo_png("sunset"), "photo.png", "image/png", limit=PAGE, offset=round_no * PAGE
     )
-    return [Song.model_validate(hit["song"]) for hit in page["hits"]]
+    return [hit.song for hit in page.hits]
 
 
 def playable(songs: list[Song], with_player: bool) -> int:

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from services.common.catalog import load_catalog
+from services.common.contracts.search import Page
 from services.search.engine import SearchEngine
 from services.search.explain import Explainer
-from services.search.schemas import Page
 from services.search.storage.base import Upsert, point_id
 from services.search.storage.edge import EdgeStore
 

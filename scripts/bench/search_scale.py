@@ -134,9 +134,9 @@ def serve(
     n: int, tuning: IndexTuning, cache: Path, n_queries: int, sweep: bool, sweep_ef: list[int] | None = None
 ) -> dict[str, Any]:
     """Open the built store in this fresh process and measure memory, latency and recall."""
+    from services.common.contracts.search import Page
     from services.search.engine import SearchEngine
     from services.search.explain import Explainer
-    from services.search.schemas import Page
 
     songs = song_set(n, cache=cache)
     qs = queries(songs, n_queries)

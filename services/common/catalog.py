@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from services.common.contracts.songs import Song
 from services.common.descriptions import describe
-from services.common.schemas import Song
 
 MISSING = {"", "NA", "N/A", "NaN", "nan", "null", "None"}
 # Valid range of each numeric column; outside it the value is cleared, not the row dropped.

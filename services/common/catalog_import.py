@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from services.common.catalog import RANGES, count_lines, release_year, text
+from services.common.contracts.songs import Song
 from services.common.descriptions import GENRE_NOUNS, describe
-from services.common.schemas import Song
 
 FEATURES = ("danceability", "energy", "valence", "tempo", "acousticness", "instrumentalness",
             "speechiness", "liveness", "loudness")  # fmt: skip

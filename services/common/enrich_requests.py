@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import redis
 from celery import Celery
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import io
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 
 CSV_COLUMNS = ("title", "artist", "album", "year", "spotify_url", "preview_url")
 M3U_MEDIA_TYPE = "audio/x-mpegurl"

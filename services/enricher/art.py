@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from services.common.schemas import SpotifyArt
+from services.common.contracts.songs import SpotifyArt
 from services.enricher.retrying_get import LookupFailed, NotFound
 from services.enricher.schemas import TaskOutcome
 from services.enricher.stored_results import as_song, keep_previous, written

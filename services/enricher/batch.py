@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import redis
 
+from services.common.contracts.songs import Song
 from services.enricher import queue_marks
 
 
@@ -116,7 +117,7 @@ def pending_track_ids(
 
 def failed_track_ids(
     source: PendingSource,
-    read_song: Callable[[str], dict[str, Any]],
+    read_song: Callable[[str], Song],
     *,
     limit: int | None = None,
     page_size: int = 500,
@@ -128,7 +129,7 @@ def failed_track_ids(
     """
     ids: list[str] = []
     for track_id in pending_track_ids(source, everything=True, page_size=page_size):
-        if read_song(track_id).get("enrich_status") == "failed":
+        if read_song(track_id).enrich_status == "failed":
             ids.append(track_id)
             if limit is not None and len(ids) >= limit:
                 break

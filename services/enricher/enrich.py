@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from services.common.contracts.songs import Enrichment, Song
 from services.common.media_urls import ART_HOSTS, PREVIEW_HOSTS, STORE_LINK_HOSTS, allowed_url
-from services.common.schemas import Enrichment, Song
 from services.enricher.itunes import large_artwork
 from services.enricher.matching import best_match, search_term
 from services.enricher.retrying_get import LookupFailed

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from services.enricher.schemas import TaskOutcome
 
 log = logging.getLogger(__name__)

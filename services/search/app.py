@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 from services.common.clients.encoder import EncoderClient
+from services.common.contracts.search import Info
 from services.common.enrich_requests import EnrichRequests
 from services.common.http import ServiceError, ServiceUnavailable
 from services.common.rate_limits import calls_per_second
@@ -24,7 +25,6 @@ from services.search.enrichment import UnknownSong
 from services.search.explain import Explainer
 from services.search.metrics import EnrichmentCollector
 from services.search.routes import catalog, index, moodboard, names, search, songs
-from services.search.schemas import Info
 from services.search.settings import SearchSettings, get_settings
 from services.search.storage import open_store
 from services.search.storage.base import (

@@ -7,11 +7,11 @@ from typing import Annotated, TypeVar
 from fastapi import BackgroundTasks, Depends, Request
 
 from services.common.clients.encoder import EncoderClient
+from services.common.contracts.search import SearchPage
 from services.common.deps import Internal as Internal  # the routes guard internal endpoints with it
 from services.common.deps import app_settings
 from services.common.enrich_requests import EnrichRequests
 from services.search.engine import SearchEngine
-from services.search.schemas import SearchPage
 from services.search.settings import SearchSettings
 from services.search.storage.store import VectorStore
 

@@ -31,13 +31,14 @@ from typing import Generic, Literal, TypeVar, get_args
 
 import numpy as np
 
+from services.common.contracts.search import MAX_CANDIDATES
+
 DiversityMode = Literal["off", "artist", "mmr"]
 MODES: tuple[str, ...] = get_args(DiversityMode)
 DEFAULT_MODE: DiversityMode = "artist"
 DEFAULT_ARTIST_CAP = 2
 DEFAULT_MMR_LAMBDA = 0.7  # 1.0 = pure relevance; 0.7 trades a little relevance for visible variety
 MMR_WINDOW = 100  # candidates re-ranked by MMR: a few pages deep, cheap (100 x 100 cosines)
-MAX_CANDIDATES = 4000  # deepest ranked list ever fetched; pages beyond it end the results
 
 T = TypeVar("T")
 

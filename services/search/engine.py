@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.common.schemas import Song
+from services.common.contracts.search import Page, SearchHit, SearchPage
+from services.common.contracts.songs import Song
 from services.search.audio import TYPICAL_DISTANCE
 from services.search.diversity import Candidate, diversified_page
 from services.search.explain import Explainer
 from services.search.filters import to_conditions
-from services.search.schemas import Page, SearchHit, SearchPage
 from services.search.storage.base import (
     BUNDLED_SOURCE,
     CollectionMeta,

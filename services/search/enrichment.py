@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.common.schemas import Enrichment, EnrichStatus, Song, SpotifyArt
-from services.search.schemas import EnrichmentResult, EnrichmentStats
+from services.common.contracts.search import EnrichmentResult, EnrichmentStats
+from services.common.contracts.songs import Enrichment, EnrichStatus, Song, SpotifyArt
 from services.search.storage.base import Conditions, point_id
 from services.search.storage.store import VectorStore
 

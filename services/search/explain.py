@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from services.search.storage.base import ModelMismatch
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import json
 
 from pydantic import ValidationError
 
-from services.search.schemas import Filters
+from services.common.contracts.search import Filters
 from services.search.storage.base import Conditions
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 
+from services.common.contracts.search import IndexItem, VersionInfo
 from services.search.audio import audio_vector
 from services.search.enrichment import carry_enrichment
-from services.search.schemas import IndexItem, VersionInfo
 from services.search.storage.base import (
     CollectionMeta,
     DimensionMismatch,

@@ -18,9 +18,9 @@ import math
 from collections.abc import Sequence
 from typing import TypeVar, get_args
 
-from services.common.schemas import Song
+from services.common.contracts.search import Jump, Order
+from services.common.contracts.songs import Song
 from services.search.audio import CATALOG_SCALING
-from services.search.schemas import Jump, Order
 from services.search.vectors import normalise
 
 ORDERS: tuple[str, ...] = get_args(Order)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from services.search.schemas import SongMatch
+from services.common.contracts.search import SongMatch
 from services.search.storage.store import VectorStore
 
 WORD = re.compile(r"\w+")

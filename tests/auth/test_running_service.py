@@ -11,6 +11,7 @@ import pytest
 
 from services.auth.settings import get_settings
 from services.common.clients.auth import AuthClient, current_user
+from services.common.contracts.auth import HistoryIn
 from services.common.http import ServiceError
 from tests.auth.helpers import PASSWORD
 from tests.processes import running_service
@@ -67,10 +68,10 @@ def test_auth_client_end_to_end(auth_client):
     assert current_user(auth_client, result.token) == user
     assert current_user(auth_client, None) is None
     entry = auth_client.add_history(
-        result.token, {"kind": "text", "text": "sunset drive", "result_track_ids": ["a"]}
+        result.token, HistoryIn(kind="text", text="sunset drive", result_track_ids=["a"])
     )
     page = auth_client.history(result.token)
-    assert page["total"] == 1 and page["items"][0]["id"] == entry["id"]
+    assert page.total == 1 and page.items[0].id == entry.id
     assert auth_client.clear_history(result.token) == 1
     second = auth_client.login("dora", PASSWORD)
     assert auth_client.change_password(result.token, PASSWORD, "amber-Falcon-31") == 1

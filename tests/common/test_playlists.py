@@ -7,8 +7,8 @@ import io
 
 import pytest
 
+from services.common.contracts.songs import Song
 from services.common.playlists import export_filename, spotify_links, to_csv, to_m3u
-from services.common.schemas import Song
 from tests.songs import make_song
 
 

@@ -190,5 +190,5 @@ def test_every_import_of_the_image_code_is_declared_in_its_group(image: str) -> 
 def test_import_scan_follows_local_modules(tmp_path: Path) -> None:
     """The scan must reach a package imported only by a shared module the service uses."""
     found = third_party_imports(["scripts/build_catalog.py"])
-    assert "pydantic" in found  # via services.common.catalog -> services.common.schemas
+    assert "pydantic" in found  # via services.common.catalog -> services.common.contracts.songs
     assert "pydantic_settings" in found  # via services.common.settings

@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import redis
 
 from services.common.clients.search import SearchClient
+from services.common.contracts.songs import Song
 from services.common.enrich_requests import QueueNames, queue_names
 from tests.enricher.fake_itunes import FakeItunes
 from tests.processes import ROOT, indexed_search, service_env
@@ -48,8 +48,8 @@ class FreshStack:
             tasks.append((envelope["headers"]["task"], args[0]))
         return tasks
 
-    def songs(self, track_ids: list[str]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def songs(self, track_ids: list[str]) -> list[Song]:
+        out: list[Song] = []
         for start in range(0, len(track_ids), 100):
             out.extend(self.search.songs(track_ids[start : start + 100]))
         return out

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from services.common.catalog import build_songs, read_rows
 from services.common.clients.search import SearchClient
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from services.common.settings import get_common_settings
 from tests.processes import ROOT, running_service
 

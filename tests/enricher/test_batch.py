@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from services.common.clients.search import SearchClient
+from services.common.contracts.songs import Song
 from services.enricher import queue_marks
 from services.enricher.batch import (
     BatchReport,
@@ -80,7 +81,7 @@ def test_failed_ids_are_found_by_reading_every_song(listed: SearchClient) -> Non
     failed = [CRITIC_CITY, AFRICA]
     read: list[str] = []
 
-    def read_song(track_id: str) -> dict[str, Any]:
+    def read_song(track_id: str) -> Song:
         read.append(track_id)
         return listed.song(track_id)
 
@@ -276,7 +277,7 @@ def test_enrich_all_is_safe_to_interrupt_and_rerun(
         assert "1 songs to enrich, most popular first: 1 queued now" in fifth.stdout
         assert "index: pending 0, ok 2, not_found 2, failed 0" in fifth.stdout
     assert len(fake_itunes.calls) == 7
-    assert search.song(BOHEMIAN)["enrich_status"] == "ok" and search.song(TAKE_ON_ME)["enrich_status"] == "ok"
+    assert search.song(BOHEMIAN).enrich_status == "ok" and search.song(TAKE_ON_ME).enrich_status == "ok"
 
 
 def test_enrich_all_reports_an_unreachable_search_service(enricher_env: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from services.enricher.enrich import enrich
 from services.enricher.itunes import parse_candidates
 from services.enricher.retrying_get import LookupFailed

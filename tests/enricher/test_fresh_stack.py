@@ -79,7 +79,7 @@ class GrantLog:
 
 def visible_ids(stack: FreshStack, kind: str = "sunset") -> list[str]:
     page = stack.search.search_image(photo_png(kind), "photo.png", "image/png", limit=PAGE)
-    return [hit["song"]["track_id"] for hit in page["hits"]]
+    return [hit.song.track_id for hit in page.hits]
 
 
 def test_first_search_goes_first_gets_art_keeps_the_limits_and_fetches_once(
@@ -91,7 +91,7 @@ def test_first_search_goes_first_gets_art_keeps_the_limits_and_fetches_once(
     assert f"{BACKLOG} songs to enrich, most popular first: {BACKLOG} queued now" in batch.stdout
     backlog = stack.queued(stack.queues.backlog)
     assert len(backlog) == BACKLOG and {name for name, _ in backlog} == {ENRICH_TASK}
-    popularity = {s["track_id"]: s["popularity"] or 0 for s in stack.songs([t for _, t in backlog])}
+    popularity = {s.track_id: s.popularity or 0 for s in stack.songs([t for _, t in backlog])}
     in_order = [popularity[t] for _, t in backlog]
     assert in_order == sorted(in_order, reverse=True)
 
@@ -114,11 +114,11 @@ def test_first_search_goes_first_gets_art_keeps_the_limits_and_fetches_once(
 
         def with_art() -> list[dict]:
             songs = stack.songs(shown)
-            return [s for s in songs if s["spotify_art_status"] == "ok" or s["art_url"]]
+            return [s for s in songs if s.spotify_art_status == "ok" or s.art_url]
 
         wait_for(lambda: len(with_art()) == PAGE, 60, "art on every card on screen", poll_s=0.2)
         art_after_s = time.monotonic() - started
-        assert {s["track_id"]: s["spotify_art_url"] for s in with_art()} == {
+        assert {s.track_id: s.spotify_art_url for s in with_art()} == {
             t: spotify_thumbnail(t) for t in shown
         }
         # The oEmbed calls of the page came before any other song's.
@@ -138,7 +138,7 @@ def test_first_search_goes_first_gets_art_keeps_the_limits_and_fetches_once(
     assert max_in_window(oembed_at, DEFAULTS.spotify_oembed_rate_window_s) <= oembed_cap
     # The page's iTunes lookups ran before the backlog's.
     terms = {
-        t: search_term(s["title"], s["artist"]) for t, s in ((s["track_id"], s) for s in stack.songs(shown))
+        t: search_term(s.title, s.artist) for t, s in ((s.track_id, s) for s in stack.songs(shown))
     }
     assert sorted(c.term for c in fake.calls[:PAGE]) == sorted(terms.values())
 
@@ -148,11 +148,11 @@ def test_first_search_goes_first_gets_art_keeps_the_limits_and_fetches_once(
     oembed_per_song = Counter(c.term for c in fake.oembed_calls)
     assert all(oembed_per_song[t] == 1 for t in shown) and sum(oembed_per_song.values()) == PAGE
     looked_up = [
-        s for s in stack.songs(list({*shown, *(t for _, t in backlog)})) if s["enrich_status"] != "pending"
+        s for s in stack.songs(list({*shown, *(t for _, t in backlog)})) if s.enrich_status != "pending"
     ]
-    assert set(shown) <= {s["track_id"] for s in looked_up}
+    assert set(shown) <= {s.track_id for s in looked_up}
     assert Counter(c.term for c in fake.calls) == Counter(
-        search_term(s["title"], s["artist"]) for s in looked_up
+        search_term(s.title, s.artist) for s in looked_up
     )
     # And once done, showing it again queues nothing.
     visible_ids(stack)

@@ -95,11 +95,11 @@ def test_art_reaches_search_and_no_source_blanks_another(
     outcome = fetch_art(BOHEMIAN, store=search, lookup=client.art_url)
     assert (outcome.action, outcome.status) == ("stored", "ok")
     song = search.song(BOHEMIAN)
-    assert song["spotify_art_url"] == spotify_thumbnail(BOHEMIAN) and song["spotify_art_status"] == "ok"
+    assert song.spotify_art_url == spotify_thumbnail(BOHEMIAN) and song.spotify_art_status == "ok"
     # An iTunes lookup that failed writes only iTunes' fields: Spotify's art stays.
     search.update_enrichment(BOHEMIAN, {"enrich_status": "failed", "enrich_reason": "iTunes answered 503"})
     song = search.song(BOHEMIAN)
-    assert song["enrich_status"] == "failed" and song["spotify_art_url"] == spotify_thumbnail(BOHEMIAN)
+    assert song.enrich_status == "failed" and song.spotify_art_url == spotify_thumbnail(BOHEMIAN)
     # Art already stored: no second call.
     assert fetch_art(BOHEMIAN, store=search, lookup=client.art_url).action == "skipped"
     assert len(fake_itunes.oembed_calls_for(BOHEMIAN)) == 1
@@ -110,17 +110,17 @@ def test_art_reaches_search_and_no_source_blanks_another(
     fake_itunes.plan_oembed(AFRICA, [Step(status=500)])
     kept = fetch_art(AFRICA, store=search, lookup=client.art_url)
     assert kept.action == "skipped" and "kept previous not_found" in (kept.reason or "")
-    assert search.song(AFRICA)["spotify_art_status"] == "not_found"
+    assert search.song(AFRICA).spotify_art_status == "not_found"
 
     # Faults end as "failed" with the reason, and iTunes' fields are untouched.
     fake_itunes.plan_oembed(TAKE_ON_ME, [Step(body=b"garbage")])
     before = search.song(TAKE_ON_ME)
     assert fetch_art(TAKE_ON_ME, store=search, lookup=client.art_url).status == "failed"
     after = search.song(TAKE_ON_ME)
-    assert after["spotify_art_status"] == "failed" and "not JSON" in after["spotify_art_reason"]
-    assert {k: after[k] for k in ("enrich_status", "art_url", "preview_url")} == {
-        k: before[k] for k in ("enrich_status", "art_url", "preview_url")
-    }
+    assert after.spotify_art_status == "failed" and "not JSON" in after.spotify_art_reason
+    assert after.model_dump(include={"enrich_status", "art_url", "preview_url"}) == before.model_dump(
+        include={"enrich_status", "art_url", "preview_url"}
+    )
 
 
 def test_an_older_art_result_never_replaces_a_newer_one(search: SearchClient) -> None:
@@ -132,17 +132,17 @@ def test_an_older_art_result_never_replaces_a_newer_one(search: SearchClient) ->
     assert search.update_spotify_art(SHAPE_OF_YOU, newer)["applied"] is True
     older = {"spotify_art_status": "failed", "spotify_art_reason": "late", "spotify_art_at": 1e9}
     assert search.update_spotify_art(SHAPE_OF_YOU, older)["applied"] is False
-    assert search.song(SHAPE_OF_YOU)["spotify_art_status"] == "ok"
+    assert search.song(SHAPE_OF_YOU).spotify_art_status == "ok"
 
 
 def test_song_answers_say_where_each_field_came_from(search: SearchClient) -> None:
     def provenance() -> list[tuple[object, object]]:
         """``(art_source, field_sources)`` as GET /songs/{id} and a search hit both answer them."""
-        hits = search.search_vector(vector_for(BLINDING_LIGHTS), limit=5, diversity="off")["hits"]
-        [hit] = [h["song"] for h in hits if h["song"]["track_id"] == BLINDING_LIGHTS]
+        hits = search.search_vector(vector_for(BLINDING_LIGHTS), limit=5, diversity="off").hits
+        [hit] = [h.song for h in hits if h.song.track_id == BLINDING_LIGHTS]
         song = search.song(BLINDING_LIGHTS)
-        assert (hit["art_source"], hit["field_sources"]) == (song["art_source"], song["field_sources"])
-        return song["art_source"], song["field_sources"]
+        assert (hit.art_source, hit.field_sources) == (song.art_source, song.field_sources)
+        return song.art_source, song.field_sources
 
     catalog_only = {"art": "none", "preview": "none", "genre": "catalog", "year": "catalog"}
     assert provenance() == (None, catalog_only)

@@ -126,23 +126,23 @@ def test_worker_enriches_through_search(
     # What the UI will read back from search:
     queen = search.song(BOHEMIAN)
     studio = FIXTURES["bohemian_rhapsody"]["results"][2]  # iTunes' third hit, not its first
-    assert queen["enrich_status"] == "ok" and queen["itunes_id"] == studio["trackId"]
-    assert queen["preview_url"] == studio["previewUrl"] and queen["itunes_url"] == studio["trackViewUrl"]
-    assert queen["art_url"] == studio["artworkUrl100"].replace("100x100bb", "600x600bb")
-    assert queen["itunes_genre"] == "Rock" and queen["itunes_year"] == 1975 and queen["match_score"] == 1.0
-    assert queen["enriched_at"] is not None
+    assert queen.enrich_status == "ok" and queen.itunes_id == studio["trackId"]
+    assert queen.preview_url == studio["previewUrl"] and queen.itunes_url == studio["trackViewUrl"]
+    assert queen.art_url == studio["artworkUrl100"].replace("100x100bb", "600x600bb")
+    assert queen.itunes_genre == "Rock" and queen.itunes_year == 1975 and queen.match_score == 1.0
+    assert queen.enriched_at is not None
 
     cover = search.song(CRITIC_CITY_BAD_GUY)
-    assert cover["preview_url"] is None and cover["match_score"] < get_settings().match_threshold
+    assert cover.preview_url is None and cover.match_score < get_settings().match_threshold
 
-    assert search.song(TAKE_ON_ME)["itunes_id"] == 1035048414
+    assert search.song(TAKE_ON_ME).itunes_id == 1035048414
     assert [c.status for c in fake_itunes.calls_for("take on me")] == [429, 500, 200]
 
     weeknd = search.song(BLINDING_LIGHTS)
-    assert weeknd["enrich_reason"] == "gave up after 3 tries: iTunes answered 500"
+    assert weeknd.enrich_reason == "gave up after 3 tries: iTunes answered 500"
     assert len(fake_itunes.calls_for("blinding")) == 3  # itunes_max_tries, then it stopped
-    assert "malformed" in search.song(SHAPE_OF_YOU)["enrich_reason"]
-    assert search.song(AFRICA)["enrich_reason"] == "no song results from iTunes"
+    assert "malformed" in search.song(SHAPE_OF_YOU).enrich_reason
+    assert search.song(AFRICA).enrich_reason == "no song results from iTunes"
 
     stats = search.enrichment_stats()
     assert stats["ok"] >= 2 and stats["not_found"] >= 2 and stats["failed"] >= 2
@@ -201,7 +201,7 @@ def test_task_survives_its_worker_being_killed(
                 outcome = result.get(timeout=60)
                 time.sleep(4)  # longer than the visibility timeout: a second redelivery would show now
     assert outcome["status"] == "ok" and outcome["action"] == "stored"
-    assert search.song(track_id)["itunes_id"] == 1440783617
+    assert search.song(track_id).itunes_id == 1440783617
     calls = fake_itunes.calls_for("teen spirit")
     assert len(calls) == 2  # the interrupted lookup and the one that completed, nothing more
 
@@ -224,5 +224,5 @@ def test_task_waits_out_a_search_outage(
             assert not result.ready() and fake_itunes.calls == []  # nothing recorded, nothing looked up
             index_songs(down, {BOHEMIAN})  # search is back
             outcome = result.get(timeout=60)
-        assert outcome["status"] == "ok" and down.song(BOHEMIAN)["enrich_status"] == "ok"
+        assert outcome["status"] == "ok" and down.song(BOHEMIAN).enrich_status == "ok"
     assert len(fake_itunes.calls_for("bohemian")) == 1

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from scripts import evaluate_quality as eq
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from tests.songs import make_song
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scripts import evaluate_similar as es
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from tests.fixtures.catalog import CATALOG
 from tests.songs import make_song
 

@@ -19,7 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.catalog import build_songs, read_rows
-from services.common.schemas import Song
+from services.common.contracts.encoder import ModelInfo
+from services.common.contracts.songs import Song
 from services.common.settings import load_settings
 from services.search.settings import SearchSettings, get_settings
 
@@ -46,8 +47,11 @@ class StandInEncoder:
         self.text_calls = 0
         self.image_calls = 0
 
-    def info(self) -> dict:
-        return {"model_id": self.id, "dim": self.dim, "model": "stand-in", "is_pretrained": False}
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            model="stand-in", pretrained=None, checkpoint=None, is_pretrained=False, dim=self.dim,
+            model_id=self.id, runtime="torch",
+        )  # fmt: skip
 
     def encode_image(self, data: bytes, filename: str = "image", content_type: str = "") -> list[float]:
         self.image_calls += 1

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from services.common.settings import load_settings
 from services.search.settings import SearchSettings, get_settings
 from tests.search.conftest import StandInEncoder, index_songs, search_app

@@ -143,7 +143,7 @@ def test_importing_10k_rows_twice_changes_nothing_the_second_time(
     encoder = StandInEncoder()
     first = import_catalog(messy.bytes(), "mine", edge_search, encoder)
     assert (first.upserted, first.unchanged) == (messy.good, 0)
-    assert edge_search.info()["points"] == messy.good
+    assert edge_search.info().points == messy.good
     calls = encoder.text_calls
     second = import_catalog(messy.bytes(), "mine", edge_search, encoder)
     assert (second.upserted, second.unchanged, second.texts) == (0, messy.good, 0)

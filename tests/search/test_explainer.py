@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from services.search.explain import Explainer
 from tests.search.conftest import pseudo_vector
 from tests.songs import make_song

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from tests.processes import ROOT, running_service
 
 pytestmark = pytest.mark.slow

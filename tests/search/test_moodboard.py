@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from services.search.moodboard import combine, mean_jump, order_songs
 from services.search.vectors import normalise
 from tests.songs import make_song

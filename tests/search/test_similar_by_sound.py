@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.catalog import load_catalog
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from services.search.audio import AUDIO_DIM, CATALOG_SCALING, CLIP_Z, audio_distance, audio_vector
 from services.search.settings import get_settings
 from tests.search.conftest import index_songs

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 from tests.search.conftest import StandInEncoder, index_songs, search_app, search_settings
 
 

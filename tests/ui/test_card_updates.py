@@ -9,10 +9,10 @@ from html import escape
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from services.common.schemas import Enrichment, SpotifyArt
 
 from services.common.clients.search import SearchClient
 from services.common.embedded import free_port
-from services.common.schemas import Enrichment, SpotifyArt
 from services.ui.backend import Backend
 from services.ui.card_updates import CARD_UPDATES_PATH, MAX_IDS, make_router
 

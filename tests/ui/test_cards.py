@@ -1,5 +1,6 @@
-from services.common.media_urls import ART_HOSTS, PREVIEW_HOSTS, allowed_url, spotify_embed_url
 from services.common.schemas import Song
+
+from services.common.media_urls import ART_HOSTS, PREVIEW_HOSTS, allowed_url, spotify_embed_url
 from services.ui.cards import card_html, card_update, results_html
 from tests.ui.helpers import hit, song_dict
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.common.moodboard import MAX_PHOTOS
+
 from services.ui.images import Upload
 from services.ui.moodboard import Moodboard, heading, replay, usable
 

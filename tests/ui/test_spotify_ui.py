@@ -20,11 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from services.common.spotify import ConnectFinish
 
 from services.common.clients.auth import AuthClient
 from services.common.embedded import free_port
 from services.common.settings import Settings
-from services.common.spotify import ConnectFinish
 from services.ui.backend import Backend
 from services.ui.errors import SESSION_EXPIRED
 from services.ui.spotify import ENABLE_HINT, SpotifyPanel

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from services.common.http import ServiceError
 from services.common.spotify import MAX_NAME_CHARS, SavedPlaylist, SaveResult
+
+from services.common.http import ServiceError
 from services.ui.spotify import (
     describe_search,
     list_from_history,

@@ -1,4 +1,5 @@
 from services.common.schemas import Song
+
 from services.ui.vibe import vibe_summary
 from tests.ui.helpers import song_dict
 

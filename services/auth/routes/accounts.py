@@ -25,7 +25,11 @@ from services.auth.mailer import already_registered_mail, confirm_mail, deliver,
 from services.auth.passwords import burn_verification, hash_password, verify_password
 from services.auth.policy import PolicyError, check_email, check_password, check_username
 from services.auth.registrations import claim_registration, start_registration
-from services.auth.schemas import (
+from services.auth.sessions import authenticate, create_session, revoke_session
+from services.auth.settings import AuthSettings
+from services.auth.throttle import ThrottleKey, clear, record_failure, retry_after
+from services.auth.users import AccountTaken, UserRecord, create_user, delete_user, find_by_login
+from services.common.contracts.auth import (
     ConfirmRequest,
     DeleteAccountRequest,
     LoginRequest,
@@ -36,10 +40,6 @@ from services.auth.schemas import (
     User,
     ValidateRequest,
 )
-from services.auth.sessions import authenticate, create_session, revoke_session
-from services.auth.settings import AuthSettings
-from services.auth.throttle import ThrottleKey, clear, record_failure, retry_after
-from services.auth.users import AccountTaken, UserRecord, create_user, delete_user, find_by_login
 from services.common.deps import Internal
 
 router = APIRouter(tags=["accounts"])

@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from services.auth import history
 from services.auth.deps import CurrentAuth, DbDep, NowDep, SettingsDep
-from services.auth.schemas import HistoryEntry, HistoryIn, HistoryPage
 from services.auth.settings import AuthSettings
 from services.auth.track_ids import check_track_ids
+from services.common.contracts.auth import HistoryCleared, HistoryEntry, HistoryIn, HistoryPage
 
 router = APIRouter(prefix="/history", tags=["history"])
 
@@ -68,8 +68,8 @@ def delete_one(entry_id: UUID, auth: CurrentAuth, db: DbDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.delete("", response_model=dict[str, int])
-def clear_all(auth: CurrentAuth, db: DbDep) -> dict[str, int]:
+@router.delete("", response_model=HistoryCleared)
+def clear_all(auth: CurrentAuth, db: DbDep) -> HistoryCleared:
     with db.connection() as conn:
         deleted = history.clear(conn, auth.user.id)
-    return {"deleted": deleted}
+    return HistoryCleared(deleted=deleted)

@@ -13,16 +13,16 @@ from services.auth.mailer import deliver, reset_mail
 from services.auth.passwords import hash_password
 from services.auth.policy import PolicyError, check_password
 from services.auth.recovery import claim_reset_token, issue_reset_token, spend_reset_tokens
-from services.auth.schemas import (
+from services.auth.sessions import revoke_all
+from services.auth.throttle import account_key, clear
+from services.auth.users import find_by_login, get_user, set_password
+from services.common.contracts.auth import (
     ChangePasswordRequest,
     ChangePasswordResponse,
     ForgotRequest,
     Message,
     ResetRequest,
 )
-from services.auth.sessions import revoke_all
-from services.auth.throttle import account_key, clear
-from services.auth.users import find_by_login, get_user, set_password
 
 router = APIRouter(prefix="/password", tags=["password"])
 

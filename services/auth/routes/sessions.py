@@ -7,8 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Response, status
 
 from services.auth.deps import CurrentAuth, DbDep, NowDep
-from services.auth.schemas import SessionInfo, SessionList
 from services.auth.sessions import list_sessions, revoke_session
+from services.common.contracts.auth import SessionInfo, SessionList
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 

@@ -29,7 +29,7 @@ from services.auth.spotify_api import (
 from services.auth.spotify_playlists import PlaylistSaver, problem_text
 from services.auth.spotify_store import delete_link, load_link, save_link, start_connect, take_connect
 from services.auth.track_ids import check_track_ids
-from services.common.spotify import (
+from services.common.contracts.spotify import (
     ConnectFinish,
     ConnectStart,
     SavedPlaylist,

@@ -9,28 +9,30 @@ for people: 401 bad credentials or expired session, 403 wrong current password, 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
+from services.common.contracts.auth import (
+    ChangePasswordResponse,
+    HistoryCleared,
+    HistoryEntry,
+    HistoryIn,
+    HistoryPage,
+    LoginResponse,
+    Message,
+    RegisterResponse,
+    SessionInfo,
+    SessionList,
+    User,
+)
+from services.common.contracts.spotify import (
+    ConnectFinish,
+    ConnectStart,
+    SaveRequest,
+    SaveResult,
+    SpotifyStatus,
+)
 from services.common.http import ServiceClient, ServiceError
 from services.common.settings import CommonSettings
-from services.common.spotify import ConnectFinish, ConnectStart, SaveRequest, SaveResult, SpotifyStatus
-
-
-class AuthUser(BaseModel):
-    id: str
-    username: str
-    email: str
-    created_at: datetime
-
-
-class LoginResult(BaseModel):
-    token: str
-    expires_at: datetime
-    user: AuthUser
-    device_token: str | None = None  # "known browser" proof; send it back on later sign-ins
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -56,7 +58,7 @@ class AuthClient(ServiceClient):
     # --- accounts --------------------------------------------------------------------------------
     def register(
         self, username: str, email: str, password: str, client_address: str | None = None
-    ) -> AuthUser | None:
+    ) -> User | None:
         """The new account, or None when auth mailed a confirmation code instead (its default
         outside development): ``confirm_registration`` then creates the account. ``client_address``:
         the person's address, as for ``login`` (registrations are limited per address)."""
@@ -64,14 +66,14 @@ class AuthClient(ServiceClient):
         body = self.post_json(
             "/register", {"username": username, "email": email, "password": password}, headers=headers
         )
-        return AuthUser.model_validate(body["user"]) if "user" in body else None
+        return RegisterResponse.model_validate(body).user if "user" in body else None
 
-    def confirm_registration(self, code: str) -> AuthUser:
-        return AuthUser.model_validate(self.post_json("/register/confirm", {"code": code})["user"])
+    def confirm_registration(self, code: str) -> User:
+        return RegisterResponse.model_validate(self.post_json("/register/confirm", {"code": code})).user
 
     def login(
         self, login: str, password: str, client_address: str | None = None, device_token: str | None = None
-    ) -> LoginResult:
+    ) -> LoginResponse:
         """``login`` is a username or an e-mail address. A front end passes its user's address
         (``client_address``, as X-Forwarded-For) so auth throttles per person, not per front end;
         auth believes it only with this client's service token. ``device_token`` is the one a
@@ -80,20 +82,19 @@ class AuthClient(ServiceClient):
         body = {"login": login, "password": password}
         if device_token:
             body["device_token"] = device_token
-        return LoginResult.model_validate(self.post_json("/login", body, headers=headers))
+        return LoginResponse.model_validate(self.post_json("/login", body, headers=headers))
 
     def logout(self, token: str) -> None:
         self.request("POST", "/logout", headers=_bearer(token))
 
-    def me(self, token: str) -> AuthUser:
-        return AuthUser.model_validate(self.get_json("/me", headers=_bearer(token)))
+    def me(self, token: str) -> User:
+        return User.model_validate(self.get_json("/me", headers=_bearer(token)))
 
     def delete_account(self, token: str, password: str) -> None:
         self.request("DELETE", "/me", json={"password": password}, headers=_bearer(token))
 
-    def sessions(self, token: str) -> list[dict[str, Any]]:
-        """``[{"id", "created_at", "last_used_at", "expires_at", "user_agent", "client_ip", "current"}]``."""
-        return self.get_json("/sessions", headers=_bearer(token))["sessions"]
+    def sessions(self, token: str) -> list[SessionInfo]:
+        return SessionList.model_validate(self.get_json("/sessions", headers=_bearer(token))).sessions
 
     def revoke_session(self, token: str, session_id: str) -> None:
         self.request("DELETE", f"/sessions/{session_id}", headers=_bearer(token))
@@ -101,12 +102,11 @@ class AuthClient(ServiceClient):
     # --- passwords -------------------------------------------------------------------------------
     def forgot(self, login: str) -> str:
         """Ask for a reset code; returns the service's message (the same whether or not it exists)."""
-        return self.post_json("/password/forgot", {"login": login})["detail"]
+        return Message.model_validate(self.post_json("/password/forgot", {"login": login})).detail
 
     def reset(self, reset_token: str, new_password: str) -> str:
-        return self.post_json("/password/reset", {"token": reset_token, "new_password": new_password})[
-            "detail"
-        ]
+        body = {"token": reset_token, "new_password": new_password}
+        return Message.model_validate(self.post_json("/password/reset", body)).detail
 
     def change_password(self, token: str, current_password: str, new_password: str) -> int:
         """Returns how many other sessions were signed out."""
@@ -115,23 +115,27 @@ class AuthClient(ServiceClient):
             {"current_password": current_password, "new_password": new_password},
             headers=_bearer(token),
         )
-        return body["revoked_sessions"]
+        return ChangePasswordResponse.model_validate(body).revoked_sessions
 
     # --- history ---------------------------------------------------------------------------------
-    def add_history(self, token: str, entry: dict[str, Any]) -> dict[str, Any]:
-        """``entry``: kind, text, weight, filters, image_fingerprint, thumbnail, source_track_id,
-        result_track_ids, feedback (all but kind optional). Returns it with ``id`` and ``created_at``."""
-        return self.post_json("/history", entry, headers=_bearer(token))
+    def add_history(self, token: str, entry: HistoryIn) -> HistoryEntry:
+        """Store one search; returns it with ``id`` and ``created_at``. Built with
+        ``model_construct`` by the caller, an entry is validated by the service alone."""
+        body = entry.model_dump(mode="json", warnings=False)
+        return HistoryEntry.model_validate(self.post_json("/history", body, headers=_bearer(token)))
 
-    def history(self, token: str, limit: int = 20, offset: int = 0) -> dict[str, Any]:
-        """``{"items": [...newest first], "total", "offset", "limit"}``."""
-        return self.get_json("/history", params={"limit": limit, "offset": offset}, headers=_bearer(token))
+    def history(self, token: str, limit: int = 20, offset: int = 0) -> HistoryPage:
+        """A page of the history, newest first."""
+        params = {"limit": limit, "offset": offset}
+        return HistoryPage.model_validate(self.get_json("/history", params=params, headers=_bearer(token)))
 
     def delete_history_entry(self, token: str, entry_id: str) -> None:
         self.request("DELETE", f"/history/{entry_id}", headers=_bearer(token))
 
     def clear_history(self, token: str) -> int:
-        return self.request("DELETE", "/history", headers=_bearer(token)).json()["deleted"]
+        return HistoryCleared.model_validate(
+            self.request("DELETE", "/history", headers=_bearer(token)).json()
+        ).deleted
 
     # --- Spotify (see docs/spotify.md) -------------------------------------------------------------
     def spotify_status(self, token: str) -> SpotifyStatus:
@@ -157,12 +161,12 @@ class AuthClient(ServiceClient):
         return SaveResult.model_validate(answer)
 
     # --- for other services ----------------------------------------------------------------------
-    def validate(self, token: str) -> AuthUser:
+    def validate(self, token: str) -> User:
         """The user behind a session token (needs ``service_token``); 401 ServiceError when not live."""
-        return AuthUser.model_validate(self.post_json("/validate", {"token": token}))
+        return User.model_validate(self.post_json("/validate", {"token": token}))
 
 
-def current_user(client: AuthClient, token: str | None) -> AuthUser | None:
+def current_user(client: AuthClient, token: str | None) -> User | None:
     """The signed-in user for ``token``, or None when there is no token or it is not live.
 
     Uses ``/validate`` (the client needs the service token). Other errors (auth down: 503) raise,

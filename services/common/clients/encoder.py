@@ -7,8 +7,7 @@ encoder raises ``ServiceUnavailable`` after the retries.
 
 from __future__ import annotations
 
-from typing import Any
-
+from services.common.contracts.encoder import ImageVector, ModelInfo, TextsRequest, TextVectors
 from services.common.http import ServiceClient
 
 # The encoder's default per-request limit (EncoderSettings.max_texts, checked by a test).
@@ -21,16 +20,15 @@ class EncoderClient(ServiceClient):
     service = "encoder"
     url_setting = "encoder_url"
 
-    def info(self) -> dict[str, Any]:
-        """``{"model", "pretrained", "checkpoint", "is_pretrained", "dim", "model_id"}``."""
-        return self.get_json("/info")
+    def info(self) -> ModelInfo:
+        return ModelInfo.model_validate(self.get_json("/info"))
 
     def encode_image(
         self, data: bytes, filename: str = "image", content_type: str = "application/octet-stream"
     ) -> list[float]:
         """One image (JPEG/PNG/WebP bytes) → its vector. The server checks the type by content."""
-        body = self.request("POST", "/encode/image", files={"file": (filename, data, content_type)}).json()
-        return body["vector"]
+        answer = self.request("POST", "/encode/image", files={"file": (filename, data, content_type)})
+        return ImageVector.model_validate(answer.json()).vector
 
     def encode_texts(self, texts: list[str], chunk_size: int | None = None) -> list[list[float]]:
         """Texts → one vector each, in order. Long lists are sent in chunks of at most
@@ -38,6 +36,6 @@ class EncoderClient(ServiceClient):
         size = max(1, chunk_size or TEXTS_PER_REQUEST)
         vectors: list[list[float]] = []
         for start in range(0, len(texts), size):
-            body = self.post_json("/encode/texts", {"texts": texts[start : start + size]})
-            vectors.extend(body["vectors"])
+            body = TextsRequest(texts=texts[start : start + size]).model_dump()
+            vectors.extend(TextVectors.model_validate(self.post_json("/encode/texts", body)).vectors)
         return vectors

@@ -1,8 +1,11 @@
-"""Typed client for the search service (``services/search``); JSON answers come back as dicts.
+"""Typed client for the search service (``services/search``).
 
-Public methods serve the UI; ``update_enrichment``, ``pending_enrichment``, ``enrichment_stats`` and
-the ``index_*`` methods are internal and need the service token (``token=`` in the constructor).
-Errors follow ``ServiceClient``: 4xx → ``ServiceError`` with the service's message at once.
+Requests are built from the models in ``services.common.contracts.search`` and the answers the UI
+reads come back as those models (``SearchPage``, ``MoodboardPage``, ``Song``, ...). The service is
+the one place that validates a request, so a bad value gets its 4xx message, not a local error.
+The ``update_*``, ``pending_enrichment``, ``enrichment_stats``, ``index_*`` and ``catalog_*``
+methods are internal and need the service token (``token=`` in the constructor). Errors follow
+``ServiceClient``: 4xx -> ``ServiceError`` with the service's message at once.
 """
 
 from __future__ import annotations
@@ -12,15 +15,47 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.common.contracts.search import (
+    DEFAULT_TEXT_WEIGHT,
+    FeedbackQuery,
+    FilterOptions,
+    Filters,
+    Info,
+    MoodboardPage,
+    MoodboardVectorQuery,
+    NameMatches,
+    Order,
+    Page,
+    SearchPage,
+    SimilarQuery,
+    SongMatch,
+    TextQuery,
+    VectorQuery,
+)
+from services.common.contracts.songs import Song
 from services.common.http import ServiceClient
 
 BACKUP_TIMEOUT_S = 300.0  # a snapshot of the full catalog is about 100 MB
 
-Filters = dict[str, Any] | None
+FiltersIn = Filters | dict[str, Any] | None
 
 
 def _dump(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def _body(query: Page) -> dict[str, Any]:
+    """A request model as JSON. Built with ``model_construct`` by the callers: filters may arrive as
+    the plain dict a history entry stores, which serialises as it is."""
+    return query.model_dump(mode="json", warnings=False)
+
+
+def _form(filters: FiltersIn, limit: int, diversity: str, **fields: object) -> dict[str, str]:
+    """A multipart form's fields (photo uploads): values as text, the filters as a JSON string."""
+    form = {"limit": str(limit), "diversity": diversity} | {k: str(v) for k, v in fields.items()}
+    if filters:
+        form["filters"] = json.dumps(_dump(filters))
+    return form
 
 
 class SearchClient(ServiceClient):
@@ -29,15 +64,15 @@ class SearchClient(ServiceClient):
     service = "search"
     url_setting = "search_url"
 
+    def _page(self, path: str, query: Page) -> SearchPage:
+        return SearchPage.model_validate(self.post_json(path, _body(query)))
+
     # --- public -----------------------------------------------------------------------------------
-    def info(self) -> dict[str, Any]:
-        """``{"collection", "backend", "points", "model_id", "dim", "version"}``."""
-        return self.get_json("/info")
+    def info(self) -> Info:
+        return Info.model_validate(self.get_json("/info"))
 
-
-    def filters(self) -> dict[str, Any]:
-        """``{"genres": [...], "year_min", "year_max"}``."""
-        return self.get_json("/filters")
+    def filters(self) -> FilterOptions:
+        return FilterOptions.model_validate(self.get_json("/filters"))
 
     def search_image(
         self,
@@ -46,88 +81,73 @@ class SearchClient(ServiceClient):
         content_type: str = "application/octet-stream",
         *,
         text: str | None = None,
-        weight: float = 0.3,
-        filters: Filters = None,
+        weight: float = DEFAULT_TEXT_WEIGHT,
+        filters: FiltersIn = None,
         limit: int = 20,
         offset: int = 0,
         diversity: str = "artist",
-    ) -> dict[str, Any]:
-        """A photo, optionally refined by ``text`` (``weight`` = the text's share) → SearchPage."""
-        form: dict[str, Any] = {
-            "weight": str(weight),
-            "limit": str(limit),
-            "offset": str(offset),
-            "diversity": diversity,
-        }
-        if text:
-            form["text"] = text
-        if filters:
-            form["filters"] = json.dumps(_dump(filters))
+    ) -> SearchPage:
+        """A photo, optionally refined by ``text`` (``weight`` = the text's share)."""
+        form = _form(filters, limit, diversity, offset=offset, weight=weight) | (
+            {"text": text} if text else {}
+        )
         files = {"file": (filename, data, content_type)}
-        return self.request("POST", "/search/image", files=files, data=form).json()
+        return SearchPage.model_validate(self.request("POST", "/search/image", files=files, data=form).json())
 
     def search_text(
         self,
         text: str,
         *,
-        filters: Filters = None,
+        filters: FiltersIn = None,
         limit: int = 20,
         offset: int = 0,
         diversity: str = "artist",
-    ) -> dict[str, Any]:
-        body = {
-            "text": text,
-            "filters": _dump(filters),
-            "limit": limit,
-            "offset": offset,
-            "diversity": diversity,
-        }
-        return self.post_json("/search/text", body)
+    ) -> SearchPage:
+        query = TextQuery.model_construct(
+            text=text, filters=filters, limit=limit, offset=offset, diversity=diversity
+        )
+        return self._page("/search/text", query)
 
     def search_vector(
         self,
         vector: list[float],
         *,
-        filters: Filters = None,
+        filters: FiltersIn = None,
         limit: int = 20,
         offset: int = 0,
         diversity: str = "artist",
         model_id: str | None = None,
-    ) -> dict[str, Any]:
-        """A page's ``query_vector`` again at another offset ("load more")."""
-        body = {
-            "vector": vector,
-            "filters": _dump(filters),
-            "limit": limit,
-            "offset": offset,
-            "diversity": diversity,
-            "model_id": model_id,
-        }
-        return self.post_json("/search/vector", body)
+    ) -> SearchPage:
+        """A page's ``query_vector`` again at another offset ("load more"); ``model_id`` lets search
+        refuse a vector of another model (the index was rebuilt meanwhile)."""
+        query = VectorQuery.model_construct(
+            vector=vector, model_id=model_id, filters=filters, limit=limit, offset=offset, diversity=diversity
+        )
+        return self._page("/search/vector", query)
 
     def similar(
         self,
         track_id: str,
         *,
         negative_track_ids: list[str] | None = None,
-        filters: Filters = None,
+        filters: FiltersIn = None,
         limit: int = 20,
         offset: int = 0,
         diversity: str = "artist",
         audio_weight: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> SearchPage:
         """Songs like ``track_id`` (never itself), away from ``negative_track_ids``; the page's
         ``audio_weight`` is the share of sound used (``None`` asks for the service's setting)."""
-        body = {
-            "track_id": track_id,
-            "negative_track_ids": negative_track_ids or [],
-            "filters": _dump(filters),
-            "limit": limit,
-            "offset": offset,
-            "diversity": diversity,
-            "audio_weight": audio_weight,
-        }
-        return self.post_json("/search/similar", body)
+        query = SimilarQuery.model_construct(
+            track_id=track_id,
+            negative_track_ids=negative_track_ids or [],
+            audio_weight=audio_weight,
+            filters=filters,
+            limit=limit,
+            offset=offset,
+            diversity=diversity,
+        )
+        return self._page("/search/similar", query)
 
     def feedback(
         self,
@@ -135,68 +155,76 @@ class SearchClient(ServiceClient):
         *,
         positive_track_ids: list[str] | None = None,
         negative_track_ids: list[str] | None = None,
-        filters: Filters = None,
+        filters: FiltersIn = None,
         limit: int = 20,
         offset: int = 0,
         diversity: str = "artist",
         model_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> SearchPage:
         """A page's ``query_vector`` refined by thumbs up (positive) / down (negative) songs."""
-        body = {
-            "vector": vector,
-            "positive_track_ids": positive_track_ids or [],
-            "negative_track_ids": negative_track_ids or [],
-            "filters": _dump(filters),
-            "limit": limit,
-            "offset": offset,
-            "diversity": diversity,
-            "model_id": model_id,
-        }
-        return self.post_json("/search/feedback", body)
+        query = FeedbackQuery.model_construct(
+            vector=vector,
+            positive_track_ids=positive_track_ids or [],
+            negative_track_ids=negative_track_ids or [],
+            model_id=model_id,
+            filters=filters,
+            limit=limit,
+            offset=offset,
+            diversity=diversity,
+        )
+        return self._page("/search/feedback", query)
 
     def moodboard(
         self,
         photos: list[tuple[str, bytes, str]],
         *,
-        order: str = "ranked",
-        filters: Filters = None,
+        order: Order = "ranked",
+        filters: FiltersIn = None,
         limit: int = 20,
         diversity: str = "artist",
-    ) -> dict[str, Any]:
-        """One playlist for 2-6 ``(filename, bytes, content type)`` photos → MoodboardPage
-        (``rejected`` names the photos that could not be used)."""
-        form: dict[str, Any] = {"order": order, "limit": str(limit), "diversity": diversity}
-        if filters:
-            form["filters"] = json.dumps(_dump(filters))
+    ) -> MoodboardPage:
+        """One playlist for 2-6 ``(filename, bytes, content type)`` photos (``rejected`` names the
+        photos that could not be used)."""
+        form = _form(filters, limit, diversity, order=order)
         files = [("files", photo) for photo in photos]
-        return self.request("POST", "/search/moodboard", files=files, data=form).json()
+        answer = self.request("POST", "/search/moodboard", files=files, data=form).json()
+        return MoodboardPage.model_validate(answer)
 
     def moodboard_again(
         self,
         vector: list[float],
         *,
         model_id: str | None,
-        order: str = "ranked",
-        filters: Filters = None,
+        order: Order = "ranked",
+        filters: FiltersIn = None,
         limit: int = 20,
         diversity: str = "artist",
-    ) -> dict[str, Any]:
+    ) -> MoodboardPage:
         """A stored moodboard's combined ``vector`` as a playlist again."""
-        body = {"vector": vector, "model_id": model_id, "order": order, "filters": _dump(filters),
-                "limit": limit, "diversity": diversity}  # fmt: skip
-        return self.post_json("/search/moodboard/vector", body)
+        query = MoodboardVectorQuery.model_construct(
+            vector=vector,
+            model_id=model_id,
+            order=order,
+            filters=filters,
+            limit=limit,
+            offset=0,
+            diversity=diversity,
+        )
+        return MoodboardPage.model_validate(self.post_json("/search/moodboard/vector", _body(query)))
 
-    def song_names(self, text: str, limit: int = 8) -> list[dict[str, Any]]:
+    def song_names(self, text: str, limit: int = 8) -> list[SongMatch]:
         """Songs whose title/artist words start with the words of ``text`` (``[]`` when none)."""
-        return self.get_json("/songs/names", params={"q": text, "limit": limit})["matches"]
+        return NameMatches.model_validate(
+            self.get_json("/songs/names", params={"q": text, "limit": limit})
+        ).matches
 
-    def song(self, track_id: str) -> dict[str, Any]:
-        """One Song as a dict; ``ServiceError`` with status 404 for an unknown id."""
-        return self.get_json(f"/songs/{track_id}")
+    def song(self, track_id: str) -> Song:
+        """One song; ``ServiceError`` with status 404 for an unknown id."""
+        return Song.model_validate(self.get_json(f"/songs/{track_id}"))
 
-    def songs(self, track_ids: list[str]) -> list[dict[str, Any]]:
+    def songs(self, track_ids: list[str]) -> list[Song]:
         """The known songs among ``track_ids`` (one request; unknown ids are left out)."""
-        return self.get_json("/songs", params={"ids": ",".join(track_ids)})
+        return [Song.model_validate(s) for s in self.get_json("/songs", params={"ids": ",".join(track_ids)})]
 
     # --- internal: the enricher -------------------------------------------------------------------
     def update_enrichment(self, track_id: str, enrichment: dict[str, Any] | BaseModel) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, File, HTTPException, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
+from services.common.contracts.encoder import ImageVector, ModelInfo, TextsRequest, TextVectors
 from services.encoder.deps import SettingsDep, State
 from services.encoder.images import prepare_upload
-from services.encoder.schemas import ImageVector, ModelInfo, TextsRequest, TextVectors
 
 router = APIRouter(tags=["encoder"])
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
 
-from services.search.deps import Internal, StoreDep
-from services.search.routes.index import MAX_ITEMS
-from services.search.schemas import (
+from services.common.contracts.search import (
     ImportedHashes,
     ImportedPage,
     ReplaceCatalog,
@@ -22,6 +20,8 @@ from services.search.schemas import (
     TakenSongs,
     TrackIds,
 )
+from services.search.deps import Internal, StoreDep
+from services.search.routes.index import MAX_ITEMS
 from services.search.storage.base import BUNDLED_SOURCE, Conditions, point_id
 
 router = APIRouter(prefix="/catalog", tags=["index"], dependencies=Internal)

@@ -15,9 +15,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from services.search import indexing, snapshots
-from services.search.deps import Internal, StoreDep
-from services.search.schemas import (
+from services.common.contracts.search import (
     Activation,
     IndexPoints,
     IndexPresent,
@@ -26,6 +24,8 @@ from services.search.schemas import (
     VersionInfo,
     VersionRequest,
 )
+from services.search import indexing, snapshots
+from services.search.deps import Internal, StoreDep
 
 MAX_ITEMS = 2000  # songs (or track ids) per request: bounds one request's memory and time
 router = APIRouter(prefix="/index", tags=["index"], dependencies=Internal)

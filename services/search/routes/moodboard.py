@@ -7,14 +7,22 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import ValidationError
 
+from services.common.contracts.search import (
+    MAX_PHOTOS,
+    MIN_PHOTOS,
+    Jumps,
+    MoodboardPage,
+    MoodboardVectorQuery,
+    Order,
+    Page,
+    RejectedPhoto,
+)
 from services.common.http import ServiceError, ServiceUnavailable
-from services.common.moodboard import MAX_PHOTOS, MIN_PHOTOS
 from services.search.deps import EncoderDep, EngineDep, OnScreenDep, SettingsDep
 from services.search.engine import SearchEngine
 from services.search.filters import FilterError, parse_filters
 from services.search.moodboard import combine, mean_jump, order_songs
 from services.search.routes.search import _messages, check_limit
-from services.search.schemas import Jumps, MoodboardPage, MoodboardVectorQuery, Order, Page, RejectedPhoto
 
 router = APIRouter(tags=["search"])
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from services.common.contracts.search import NameMatches
 from services.search.deps import StoreDep
 from services.search.names import find_by_name
-from services.search.schemas import NameMatches
 
 router = APIRouter(tags=["songs"])
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import ValidationError
 
-from services.search.deps import EncoderDep, EngineDep, OnScreenDep, SettingsDep, StoreDep
-from services.search.engine import filter_options
-from services.search.filters import FilterError, parse_filters
-from services.search.schemas import (
+from services.common.contracts.search import (
+    DEFAULT_TEXT_WEIGHT,
     FeedbackQuery,
     FilterOptions,
     Page,
@@ -19,6 +18,9 @@ from services.search.schemas import (
     TextQuery,
     VectorQuery,
 )
+from services.search.deps import EncoderDep, EngineDep, OnScreenDep, SettingsDep, StoreDep
+from services.search.engine import filter_options
+from services.search.filters import FilterError, parse_filters
 from services.search.vectors import blend
 
 router = APIRouter(tags=["search"])
@@ -38,7 +40,7 @@ def search_image(
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="JPG, PNG, WebP, GIF or HEIC")],
     text: Annotated[str | None, Form(max_length=1000)] = None,
-    weight: Annotated[float, Form(ge=0.0, le=1.0)] = 0.3,
+    weight: Annotated[float, Form(ge=0.0, le=1.0)] = DEFAULT_TEXT_WEIGHT,
     filters: Annotated[str | None, Form(description="JSON of the Filters object")] = None,
     limit: Annotated[int, Form()] = 20,
     offset: Annotated[int, Form()] = 0,
@@ -90,11 +92,7 @@ def search_vector(
     on_screen: OnScreenDep, body: VectorQuery, engine: EngineDep, settings: SettingsDep
 ) -> SearchPage:
     """A query vector from an earlier page (``query_vector``) → the same ranking at any offset."""
-    check_limit(body, settings)
-    try:
-        return on_screen.shown(engine.by_vector(body.vector, body, body.model_id))
-    except ValueError as exc:  # zero or non-finite vector
-        raise HTTPException(422, str(exc)) from None
+    return _ranked(on_screen, body, settings, lambda: engine.by_vector(body.vector, body, body.model_id))
 
 
 @router.post("/search/similar", response_model=SearchPage)
@@ -113,12 +111,25 @@ def search_feedback(
     on_screen: OnScreenDep, body: FeedbackQuery, engine: EngineDep, settings: SettingsDep
 ) -> SearchPage:
     """A page's query vector refined by thumbs up / down; down-only feedback works too."""
+    return _ranked(
+        on_screen,
+        body,
+        settings,
+        lambda: engine.from_feedback(
+            body.vector, body.positive_track_ids, body.negative_track_ids, body, body.model_id
+        ),
+    )
+
+
+def _ranked(
+    on_screen: OnScreenDep, body: Page, settings: SettingsDep, rank: Callable[[], SearchPage]
+) -> SearchPage:
+    """A page ranked from a vector the caller sent: a zero or non-finite vector, or a song rated
+    both ways, is the caller's mistake (422)."""
     check_limit(body, settings)
     try:
-        page = engine.from_feedback(
-            body.vector, body.positive_track_ids, body.negative_track_ids, body, body.model_id
-        )
-    except ValueError as exc:  # zero or non-finite vector, a song rated both ways
+        page = rank()
+    except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return on_screen.shown(page)
 

@@ -6,16 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from services.common.schemas import Song
-from services.search import enrichment
-from services.search.deps import EngineDep, Internal, StoreDep
-from services.search.schemas import (
+from services.common.contracts.search import (
     EnrichmentResult,
     EnrichmentStats,
     EnrichmentUpdate,
     PendingPage,
     SpotifyArtUpdate,
 )
+from services.common.contracts.songs import Song
+from services.search import enrichment
+from services.search.deps import EngineDep, Internal, StoreDep
 
 router = APIRouter(tags=["songs"])
 

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from services.common.schemas import UNIT_FEATURES
+from services.common.contracts.songs import UNIT_FEATURES
 
 if TYPE_CHECKING:
     from services.search.storage.store import VectorStore

@@ -119,3 +119,7 @@ class HistoryPage(BaseModel):
     total: int
     offset: int
     limit: int
+
+
+class HistoryCleared(BaseModel):
+    deleted: int

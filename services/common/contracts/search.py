@@ -1,4 +1,4 @@
-"""Request and response models of the search service (the contract in docs/search.md)."""
+"""Request and response models of the search service's HTTP API (documented in docs/search.md)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.common.schemas import UNIT_FEATURES, Enrichment, Song, SpotifyArt
-from services.search.diversity import MAX_CANDIDATES
+from services.common.contracts.songs import UNIT_FEATURES, Enrichment, Song, SpotifyArt
+
+MAX_CANDIDATES = 4000  # deepest ranked list ever fetched; pages beyond it end the results
+# What a moodboard takes: the search route that combines the photos and the UI form that
+# collects them read the same two numbers.
+MIN_PHOTOS, MAX_PHOTOS = 2, 6
+# The share of the words in a photo + words search when the caller names none.
+DEFAULT_TEXT_WEIGHT = 0.3
 
 # Payload fields a feature range may filter on: the 0..1 audio features plus three raw ones.
 FILTERABLE_FEATURES = (*UNIT_FEATURES, "loudness", "tempo", "popularity")
@@ -73,7 +79,7 @@ class SimilarQuery(Page):
 
 
 class FeedbackQuery(Page):
-    """Thumbs up / down on a page: its ``query_vector`` plus the rated songs (issue #9)."""
+    """Thumbs up / down on a page: its ``query_vector`` plus the rated songs."""
 
     vector: list[float] = Field(min_length=1)
     positive_track_ids: list[str] = Field(default_factory=list, max_length=50)
@@ -82,7 +88,8 @@ class FeedbackQuery(Page):
 
 
 class SearchHit(BaseModel):
-    score: float
+    # None: a song listed again without a ranking (the UI's restored last search); search always scores.
+    score: float | None = None
     song: Song
     explanation: list[str] = Field(default_factory=list)
 
