@@ -61,32 +61,36 @@ def pure() -> None:
 
 
 def live() -> None:
-    from services.ui.backend import Backend
-    from services.ui.callbacks import Callbacks
-    from services.ui.settings import get_settings
+    from services.common.settings import get_settings
+    from services.ui.context import Context
+    from services.ui.handlers import Handlers
+    from services.ui.query import Query
 
-    backend = Backend.from_settings(get_settings())
-    cb = Callbacks(backend)
+    ctx = Context.from_settings(get_settings())
+    ui = Handlers.build(ctx)
     name = "bench" + secrets.token_hex(4)
-    session = cb.register(name, f"{name}@example.com", "Bench-Pass-1234")["session"]
+    ctx.auth.register(name, f"{name}@example.com", "Bench-Pass-1234")
+    answer = ctx.auth.login(name, "Bench-Pass-1234")
+    session = {"token": answer.token, "user": answer.user}
     data = photo_png("sunset", (1024, 768))
     path = f"/tmp/{name}.png"
     with open(path, "wb") as f:
         f.write(data)
     upload = Upload(data, "p.png", "image/png")
-    limit = cb.settings.page_size
-    bare = timed(lambda: backend.search_photo(upload, "", 0.3, None, limit), 10)
-    ui = timed(
-        lambda: cb.search(
-            session, {"path": path}, "", 0.3, None, None, None, {}, progress=lambda *a, **k: None
+    limit = ctx.limits.page_size
+    query = Query(kind="image")
+    bare = timed(lambda: query.run(ctx.search, limit, upload=upload), 10)
+    handler = timed(
+        lambda: ui.search.search(
+            session, {"path": path}, "", 0.3, None, None, None, None, progress=lambda *a, **k: None
         ),
         10,
     )
     print(
         f"photo search, bare client: {bare:.0f} ms; through the UI handler (thumbnail, history save and "
-        f"reload, cards): {ui:.0f} ms (x{ui / bare:.2f})"
+        f"reload, cards): {handler:.0f} ms (x{handler / bare:.2f})"
     )
-    backend.close()
+    ctx.close()
 
 
 if __name__ == "__main__":

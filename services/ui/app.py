@@ -2,7 +2,8 @@
 
 Run with ``python -m services.ui.app`` (serves on ``settings.ui_host:ui_port``) or
 ``uvicorn services.ui.app:app``. The UI talks to the encoder, search and auth services over HTTP
-only (``services/ui/backend.py``). FastAPI adds ``/healthz``, ``/metrics`` and ``/readyz``.
+only, through the typed clients (``services/ui/context.py``). FastAPI adds ``/healthz``,
+``/metrics`` and ``/readyz``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,21 @@ import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from services.common.contracts.search import DEFAULT_TEXT_WEIGHT
 from services.common.observability import configure_logging, instrument
 from services.common.settings import Settings, get_settings, refuse_default_secrets
 from services.ui import card_updates
-from services.ui.backend import Backend
-from services.ui.callbacks import SIGNED_OUT, Callbacks, empty_search_state
+from services.ui.context import Context
+from services.ui.exports import exports
+from services.ui.handlers import Handlers
 from services.ui.headers import install_security_headers
-from services.ui.moodboard import Moodboard, moodboard_box
+from services.ui.moodboard import moodboard_box
+from services.ui.query import SearchState
 from services.ui.session import SIGN_IN_JS, SIGN_OUT_JS, session_router
-from services.ui.song_search import SongSearch, song_search_box
-from services.ui.spotify import SPOTIFY_CSS, SpotifyPanel, spotify_router
+from services.ui.slots import SIGNED_OUT
+from services.ui.song_search import song_search_box
+from services.ui.spotify import SPOTIFY_CSS
+from services.ui.spotify_routes import spotify_router
 from services.ui.theme import ACTION_JS, CARD_JS, CSS, pixelplay_theme
 
 HEADER = (
@@ -51,17 +57,18 @@ def _wire(listener: Callable, fn: Callable, inputs: list, comps: dict[str, Any],
     return listener(run, inputs=inputs, outputs=[comps[n] for n in names], **kwargs)
 
 
-def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
+def create_blocks(ctx: Context) -> gr.Blocks:
     """The whole page: sign-in / register / reset screens, search with results, history."""
-    cb = Callbacks(backend)
-    spotify = SpotifyPanel(backend)
+    handlers = Handlers.build(ctx)
+    accounts, search, history_handlers = handlers.accounts, handlers.search, handlers.history
+    spotify = handlers.spotify
     # fill_width: Gradio would cap the page at 1024 px on a laptop; theme.CSS sets our own cap.
     with gr.Blocks(title="PixelPlay", fill_width=True) as demo:
         # Server-side only; the browser holds just the HttpOnly cookie (services/ui/session.py).
         session = gr.State(dict(SIGNED_OUT))
-        search_state = gr.State(empty_search_state())
+        search_state = gr.State(SearchState())
         history_state = gr.State([])
-        filter_options = gr.State({})
+        filter_options = gr.State(None)
 
         with gr.Row(elem_id="pp-header"):
             gr.HTML(HEADER)
@@ -120,7 +127,7 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                         weight = gr.Slider(
                             0,
                             1,
-                            value=0.3,
+                            value=DEFAULT_TEXT_WEIGHT,
                             step=0.05,
                             label="Weight of the words",
                             info="0 = photo only, 1 = words only",
@@ -142,8 +149,8 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
                         moodboard_files, moodboard_order, moodboard_btn = moodboard_box()
                     with gr.Column(scale=3, min_width=300):
                         vibe = gr.HTML(elem_id="pp-vibe")
-                        # Issue #9: the songs on screen as M3U / CSV downloads and Spotify links to
-                        # copy (thumbs up/down are buttons on the cards). Refreshed from ``search_state``.
+                        # The songs on screen as M3U / CSV downloads and Spotify links to copy
+                        # (thumbs up/down are buttons on the cards). Refreshed from ``search_state``.
                         with gr.Row(elem_id="pp-result-tools", visible=False) as result_tools:
                             export_m3u = gr.DownloadButton("Download M3U", size="sm", elem_id="pp-export-m3u")
                             export_csv = gr.DownloadButton("Download CSV", size="sm", elem_id="pp-export-csv")
@@ -201,11 +208,11 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
         # The page load and the account forms update many components at once; Gradio would put a
         # "processing" overlay on each of them (several on the sign-in screen, some never cleared
         # because the component is hidden mid-event). Progress shows on the button that was pressed.
-        _wire(demo.load, cb.load, [], comps, show_progress="hidden")
+        _wire(demo.load, accounts.load, [], comps, show_progress="hidden")
         for trigger in (sign_in_btn.click, login_password.submit):
             _wire(
                 trigger,
-                cb.sign_in,
+                accounts.sign_in,
                 [login, login_password],
                 comps,
                 js=SIGN_IN_JS,
@@ -213,43 +220,49 @@ def create_blocks(backend: Backend, settings: Settings) -> gr.Blocks:
             )
         _wire(
             register_btn.click,
-            cb.register,
+            accounts.register,
             [reg_username, reg_email, register_password],
             comps,
             show_progress_on=[register_btn],
         )
-        _wire(confirm_btn.click, cb.confirm_registration, [reg_code], comps, show_progress_on=[confirm_btn])
-        _wire(forgot_btn.click, cb.forgot_password, [forgot_login], comps, show_progress_on=[forgot_btn])
+        _wire(
+            confirm_btn.click,
+            accounts.confirm_registration,
+            [reg_code],
+            comps,
+            show_progress_on=[confirm_btn],
+        )
+        _wire(
+            forgot_btn.click, accounts.forgot_password, [forgot_login], comps, show_progress_on=[forgot_btn]
+        )
         _wire(
             reset_btn.click,
-            cb.reset_password,
+            accounts.reset_password,
             [reset_code, reset_password],
             comps,
             show_progress_on=[reset_btn],
         )
-        _wire(sign_out_btn.click, cb.sign_out, [], comps, js=SIGN_OUT_JS)
+        _wire(sign_out_btn.click, accounts.sign_out, [], comps, js=SIGN_OUT_JS)
         # The filters, named once: the search and the moodboard both end their inputs with them.
         filter_inputs = [genres, year_min, year_max, filter_options, catalogs]
         search_inputs = [session, photo, text, weight, *filter_inputs]
         # preprocess=False: the photo reaches the handler as the uploaded file, unparsed, so a
         # broken file gets the encoder's own 4xx message instead of a Gradio error.
         for trigger in (search_btn.click, text.submit):
-            _wire(trigger, cb.search, search_inputs, comps, preprocess=False)
-        _wire(load_more.click, cb.load_more, [search_state], comps)
-        _wire(results.click, cb.card_action, [session, search_state], comps)
+            _wire(trigger, search.search, search_inputs, comps, preprocess=False)
+        _wire(load_more.click, search.load_more, [search_state], comps)
+        _wire(results.click, search.card_action, [session, search_state], comps)
         # Start from a song: debounced matches; a pick is the card's own "Find similar".
-        _wire(song_matches.input, SongSearch(backend).suggest, [], comps, show_progress="hidden")
-        _wire(song_matches.click, cb.card_action, [session, search_state], comps)
-        moodboard = Moodboard(cb)
-        cb.reruns["moodboard"] = moodboard.rerun
+        _wire(song_matches.input, handlers.songs.suggest, [], comps, show_progress="hidden")
+        _wire(song_matches.click, search.card_action, [session, search_state], comps)
         moodboard_inputs = [session, moodboard_files, moodboard_order, *filter_inputs]
-        _wire(moodboard_btn.click, moodboard.make, moodboard_inputs, comps)
-        _wire(search_state.change, cb.exports, [search_state], comps)
-        _wire(refresh_btn.click, cb.refresh_history, [session], comps)
-        _wire(clear_btn.click, cb.clear_history, [session], comps)
+        _wire(moodboard_btn.click, handlers.moodboard.make, moodboard_inputs, comps)
+        _wire(search_state.change, exports, [search_state], comps)
+        _wire(refresh_btn.click, history_handlers.refresh, [session], comps)
+        _wire(clear_btn.click, history_handlers.clear, [session], comps)
         _wire(
             history.click,
-            cb.history_action,
+            history_handlers.action,
             [session, history_state, photo, filter_options],
             comps,
             preprocess=False,
@@ -264,35 +277,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging("ui", settings.log_level, settings.log_json)
     refuse_default_secrets(settings)
-    backend = Backend.from_settings(settings)
+    ctx = Context.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         yield
-        backend.close()
+        ctx.close()
 
     api = FastAPI(title="PixelPlay UI", lifespan=lifespan)
     install_security_headers(api)
     instrument(api, "ui")
-    api.include_router(session_router(backend))
-    api.include_router(spotify_router(backend))
+    api.include_router(session_router(ctx))
+    api.include_router(spotify_router(ctx.auth, ctx.spotify_redirect_url))
 
     @api.get("/readyz")
     def readyz() -> JSONResponse:
         """200 when the search and auth services answer (the page is useless without them)."""
-        status = backend.readiness()
+        status = ctx.readiness()
         ok = status["search"] and status["auth"]
         return JSONResponse({"ready": ok, **status}, status_code=200 if ok else 503)
 
-    api.include_router(card_updates.make_router(backend))
-    demo = create_blocks(backend, settings)
+    api.include_router(card_updates.make_router(ctx.search))
+    demo = create_blocks(ctx)
     return gr.mount_gradio_app(
         api,
         demo,
         path="/",
         theme=pixelplay_theme(),
         css=CSS + SPOTIFY_CSS,
-        max_file_size=settings.ui_max_upload_bytes,
+        max_file_size=ctx.limits.max_upload_bytes,
         footer_links=[],
     )
 

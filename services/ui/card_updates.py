@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
+from services.common.clients.search import SearchClient
 from services.common.http import ServiceError
-from services.ui.backend import Backend
-from services.ui.cards import as_song, card_update
+from services.ui.cards import card_update
 
 log = logging.getLogger("pixelplay.ui")
 
@@ -23,7 +23,7 @@ _TRACK_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
 CARD_UPDATES_PATH = "/cards/enrichment"
 
 
-def make_router(backend: Backend) -> APIRouter:
+def make_router(search: SearchClient) -> APIRouter:
     router = APIRouter(tags=["cards"])
 
     @router.get(CARD_UPDATES_PATH)
@@ -33,15 +33,10 @@ def make_router(backend: Backend) -> APIRouter:
         if not track_ids or len(track_ids) > MAX_IDS or not all(_TRACK_ID.fullmatch(t) for t in track_ids):
             raise HTTPException(422, f"give between 1 and {MAX_IDS} track ids (letters and digits)")
         try:
-            songs = backend.search.songs(track_ids)
+            songs = search.songs(track_ids)
         except ServiceError as exc:
             log.warning("card updates unavailable: %s", exc)
             raise HTTPException(503, "song details are unavailable right now") from None
-        cards = {}
-        for raw in songs:
-            song = as_song(raw)
-            if song is not None:
-                cards[song.track_id] = card_update(song)
-        return {"cards": cards}
+        return {"cards": {song.track_id: card_update(song) for song in songs}}
 
     return router

@@ -2,8 +2,8 @@
 
 Every piece of text that comes from the catalog or the enricher (titles, artists, URLs) is
 untrusted and escaped here. Buttons carry ``data-action`` and ``data-track-id``: the results
-component forwards any click on them to Python (see ``ACTIONS``), so the feedback buttons of
-issue #9 only need a new action name and a handler.
+component forwards any click on them to Python (see ``ACTIONS``), so a new card button only
+needs a new action name and a handler.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from html import escape
 from typing import Any
 
-from pydantic import ValidationError
-
+from services.common.contracts.search import SearchHit
+from services.common.contracts.songs import Song
 from services.common.media_urls import (
     ART_HOSTS,
     PREVIEW_HOSTS,
@@ -22,26 +22,15 @@ from services.common.media_urls import (
     allowed_url,
     spotify_embed_url,
 )
-from services.common.schemas import Song
 from services.ui.radar import radar_svg
 
 # Card buttons the results component forwards to Python: action name -> button label.
-# "like"/"dislike" (issue #9) refine the results with the rating (search's /search/feedback).
+# "like"/"dislike" refine the results with the rating (search's /search/feedback).
 ACTIONS: dict[str, str] = {
     "similar": "Find similar",
     "like": "More like this",
     "dislike": "Less like this",
 }
-
-
-def as_song(value: Song | dict[str, Any]) -> Song | None:
-    """A hit's song payload as a ``Song``; ``None`` when the payload is broken (the card is skipped)."""
-    if isinstance(value, Song):
-        return value
-    try:
-        return Song.model_validate(value)
-    except ValidationError:
-        return None
 
 
 def placeholder_art(song: Song) -> str:
@@ -152,19 +141,9 @@ def card_html(song: Song, score: float | None = None, explanation: Iterable[str]
     )
 
 
-def hits_songs(hits: Iterable[dict[str, Any]]) -> list[tuple[Song, float | None, list[str]]]:
-    """The valid hits of a search page as (song, score, explanation)."""
-    out = []
-    for hit in hits:
-        song = as_song(hit.get("song") or {})
-        if song is not None:
-            out.append((song, hit.get("score"), list(hit.get("explanation") or [])))
-    return out
-
-
-def results_html(hits: Iterable[dict[str, Any]], heading: str = "", empty: str = "") -> str:
+def results_html(hits: Iterable[SearchHit], heading: str = "", empty: str = "") -> str:
     """The card grid for every hit shown so far, under an optional (escaped) heading."""
-    cards = [card_html(song, score, why) for song, score, why in hits_songs(hits)]
+    cards = [card_html(hit.song, hit.score, hit.explanation) for hit in hits]
     head = f'<h2 class="pp-results-heading">{escape(heading)}</h2>' if heading else ""
     if not cards:
         return f'{head}<p class="pp-empty">{escape(empty)}</p>' if empty else head

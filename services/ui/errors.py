@@ -23,6 +23,14 @@ class SessionExpired(Exception):
     """The auth service no longer accepts the browser's token: the user must sign in again."""
 
 
+def token_of(session: dict | None) -> str:
+    """The token of the page's session (``{"token", "user"}``); signed out raises ``SessionExpired``."""
+    token = (session or {}).get("token")
+    if not token:
+        raise SessionExpired()
+    return token
+
+
 def is_session_error(exc: BaseException) -> bool:
     """True when the auth service rejected the user's bearer token (401)."""
     return isinstance(exc, ServiceError) and exc.service == "auth" and exc.status == 401

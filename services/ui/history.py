@@ -1,4 +1,4 @@
-"""The History tab as HTML, and the history entry the UI stores for each search.
+"""The History tab as HTML.
 
 Entries come from the auth service (``GET /history``), which stores what the UI sent; they are
 still treated as untrusted: text is escaped and only ``data:image/`` thumbnails are shown.
@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from html import escape
 from typing import Any
+
+from services.common.contracts.auth import HistoryEntry, HistoryIn
 
 KIND_LABELS = {
     "image": "Photo",
@@ -40,48 +42,41 @@ def describe_filters(filters: Mapping[str, Any] | None) -> str:
     return " · ".join(parts)
 
 
-def describe_entry(entry: Mapping[str, Any]) -> str:
+def describe_entry(entry: HistoryIn) -> str:
     """The query of one history entry in words (unescaped)."""
-    kind = entry.get("kind", "")
-    parts = [KIND_LABELS.get(kind, str(kind).title())]
-    if text := (entry.get("text") or "").strip():
+    parts = [KIND_LABELS.get(entry.kind, entry.kind.title())]
+    if text := (entry.text or "").strip():
         quoted = f"“{text}”"
-        if kind == "hybrid" and entry.get("weight") is not None:
-            quoted += f" (text weight {float(entry['weight']):.2f})"
+        if entry.kind == "hybrid" and entry.weight is not None:
+            quoted += f" (text weight {float(entry.weight):.2f})"
         parts.append(quoted)
-    if entry.get("source_track_id") and (label := (entry.get("feedback") or {}).get("source_label")):
+    if entry.source_track_id and (label := (entry.feedback or {}).get("source_label")):
         parts.append(f"like {label}")
-    if filters := describe_filters(entry.get("filters")):
+    if filters := describe_filters(entry.filters):
         parts.append(filters)
-    count = len(entry.get("result_track_ids") or [])
+    count = len(entry.result_track_ids)
     parts.append(f"{count} result{'s' if count != 1 else ''}")
     return " · ".join(parts)
 
 
-def when(created_at: str | None) -> str:
-    """ISO timestamp → "2026-11-25 14:02 UTC" (as given when it does not parse)."""
-    if not created_at:
-        return ""
-    try:
-        stamp = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    except ValueError:
-        return created_at
-    return stamp.strftime("%Y-%m-%d %H:%M") + (" UTC" if stamp.utcoffset() is not None else "")
+def when(created_at: datetime) -> str:
+    """ "2026-11-25 14:02 UTC"."""
+    return created_at.strftime("%Y-%m-%d %H:%M") + (" UTC" if created_at.utcoffset() is not None else "")
 
 
-def _thumb(entry: Mapping[str, Any]) -> str:
-    thumb = entry.get("thumbnail") or ""
-    if isinstance(thumb, str) and thumb.startswith("data:image/") and '"' not in thumb:
+def _thumb(entry: HistoryEntry) -> str:
+    thumb = entry.thumbnail or ""
+    if thumb.startswith("data:image/") and '"' not in thumb:
         return f'<img class="pp-thumb" src="{escape(thumb, quote=True)}" alt="Search photo">'
-    icon = {"text": "T", "similar": "≈", "feedback": "±"}.get(entry.get("kind", ""), "♪")
+    icon = {"text": "T", "similar": "≈", "feedback": "±"}.get(entry.kind, "♪")
     return f'<div class="pp-thumb pp-thumb-empty" aria-hidden="true">{icon}</div>'
 
 
-def history_html(items: Iterable[Mapping[str, Any]], total: int | None = None) -> str:
+def history_html(items: Iterable[HistoryEntry], total: int | None = None) -> str:
     """The user's past searches, newest first, each with thumbnail, query and its buttons."""
     rows = []
     for entry in items:
-        eid = escape(str(entry.get("id", "")), quote=True)
+        eid = escape(str(entry.id), quote=True)
         buttons = "".join(
             f'<button type="button" class="pp-btn pp-btn-{action}" data-action="{action}" '
             f'data-entry-id="{eid}">{escape(label)}</button>'
@@ -90,7 +85,7 @@ def history_html(items: Iterable[Mapping[str, Any]], total: int | None = None) -
         rows.append(
             f'<li class="pp-history-item" data-entry-id="{eid}">{_thumb(entry)}'
             f'<div class="pp-history-text"><span class="pp-history-query">{escape(describe_entry(entry))}'
-            f'</span><span class="pp-history-when">{escape(when(entry.get("created_at")))}</span></div>'
+            f'</span><span class="pp-history-when">{escape(when(entry.created_at))}</span></div>'
             f'<div class="pp-history-actions">{buttons}</div></li>'
         )
     if not rows:

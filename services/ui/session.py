@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from services.ui.backend import Backend
+from services.ui.context import Context
 from services.ui.errors import plain_message
 
 log = logging.getLogger("pixelplay.ui")
@@ -70,10 +70,9 @@ def _refused(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
-def session_router(backend: Backend) -> APIRouter:
+def session_router(ctx: Context) -> APIRouter:
     """``/session/login`` and ``/session/logout`` for the page's sign-in and sign-out buttons."""
     router = APIRouter(prefix="/session", tags=["session"])
-    settings = backend.settings
 
     @router.post("/login")
     def login(body: SignIn, request: Request) -> Response:
@@ -83,29 +82,29 @@ def session_router(backend: Backend) -> APIRouter:
             return _refused(422, "Enter your username or email and your password.")
         address = request.client.host if request.client else None
         try:
-            answer = backend.login(body.login.strip(), body.password, address, device_token(request))
+            answer = ctx.auth.login(body.login.strip(), body.password, address, device_token(request))
         except Exception as exc:  # noqa: BLE001 - shown to the user in plain words
             status = getattr(exc, "status", 503)
             message = plain_message(exc)
             if status == 401:
                 message = getattr(exc, "detail", "") or "Wrong username, email or password."
             return _refused(status if 400 <= status < 600 else 503, message)
-        response = JSONResponse({"user": answer["user"]})
+        response = JSONResponse({"user": answer.user.model_dump(mode="json")})
         secure = is_https(request)
         # The cookie may live as long as the session can (absolute lifetime); auth decides sooner.
         response.set_cookie(
             SESSION_COOKIE,
-            answer["token"],
-            max_age=int(settings.session_absolute_days * 86400),
+            answer.token,
+            max_age=ctx.limits.session_max_age_s,
             httponly=True,
             samesite="lax",
             secure=secure,
             path="/",
         )
-        if answer.get("device_token"):
+        if answer.device_token:
             response.set_cookie(
                 DEVICE_COOKIE,
-                answer["device_token"],
+                answer.device_token,
                 max_age=DEVICE_COOKIE_DAYS * 86400,
                 httponly=True,
                 samesite="lax",
@@ -121,7 +120,7 @@ def session_router(backend: Backend) -> APIRouter:
         token = session_token(request)
         if token:
             try:
-                backend.logout(token)
+                ctx.auth.logout(token)
             except Exception as exc:  # noqa: BLE001 - the cookie goes either way
                 log.info("logout failed (session already gone?): %s", exc)
         response = Response(status_code=204)

@@ -9,13 +9,13 @@ the same action as the "Find similar" button on a card, so the card handler runs
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 import gradio as gr
 
-from services.ui.backend import Backend
-from services.ui.callbacks import event_data, notice_html, slots
+from services.common.clients.search import SearchClient
+from services.common.contracts.search import SongMatch
 from services.ui.errors import plain_message
+from services.ui.slots import Slots, event_data, notice_html, slots
 
 DEBOUNCE_MS = 250
 MAX_MATCHES = 8
@@ -51,7 +51,7 @@ SONG_SEARCH_CSS = """
 """
 
 
-def matches_html(query: str, matches: list[dict[str, Any]]) -> str:
+def matches_html(query: str, matches: list[SongMatch]) -> str:
     """The suggestion list; "" while nothing is typed."""
     if not query.strip():
         return ""
@@ -59,12 +59,12 @@ def matches_html(query: str, matches: list[dict[str, Any]]) -> str:
         return f'<p class="pp-empty">No song or artist matches “{escape(query.strip())}”.</p>'
     items = []
     for match in matches:
-        year = f" · {match['year']}" if match.get("year") else ""
+        year = f" · {match.year}" if match.year else ""
         items.append(
             f'<li><button type="button" class="pp-song-match" data-action="similar" '
-            f'data-track-id="{escape(str(match["track_id"]), quote=True)}">'
-            f'<span class="pp-song-title">{escape(str(match["title"]))}</span>'
-            f'<span class="pp-song-artist">{escape(str(match["artist"]))}{escape(year)}</span></button></li>'
+            f'data-track-id="{escape(match.track_id, quote=True)}">'
+            f'<span class="pp-song-title">{escape(match.title)}</span>'
+            f'<span class="pp-song-artist">{escape(match.artist)}{escape(year)}</span></button></li>'
         )
     return f'<ul class="pp-song-matches" aria-label="Matching songs">{"".join(items)}</ul>'
 
@@ -81,18 +81,18 @@ def song_search_box() -> gr.HTML:
 
 
 class SongSearch:
-    """The as-you-type handler, bound to the backend."""
+    """The as-you-type handler."""
 
-    def __init__(self, backend: Backend):
-        self.backend = backend
+    def __init__(self, search: SearchClient):
+        self.search = search
 
     @slots("song_matches")
-    def suggest(self, evt: gr.EventData) -> dict[str, Any]:
+    def suggest(self, evt: gr.EventData) -> Slots:
         query = str(event_data(evt).get("q") or "")
         if not query.strip():
             return {"song_matches": ""}
         try:
-            matches = self.backend.song_names(query, MAX_MATCHES)
+            matches = self.search.song_names(query, MAX_MATCHES)
         except Exception as exc:  # noqa: BLE001 - shown in place of the list
             return {"song_matches": notice_html(plain_message(exc))}
         return {"song_matches": matches_html(query, matches)}

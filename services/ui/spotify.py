@@ -17,34 +17,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import gradio as gr
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 
-from services.common.http import ServiceError, ServiceUnavailable
-from services.common.media_urls import allowed_url
-from services.common.spotify import (
-    MAX_DESCRIPTION_CHARS,
-    MAX_NAME_CHARS,
-    ConnectFinish,
-    SaveRequest,
-    SaveResult,
-    SpotifyStatus,
-)
-from services.ui.backend import Backend
-from services.ui.callbacks import VIEW_SLOTS, slots, view
-from services.ui.callbacks import notice_html as notice
-from services.ui.cards import hits_songs
+from services.common.contracts.auth import HistoryEntry
+from services.common.contracts.spotify import SpotifyStatus
+from services.common.http import ServiceError
+from services.ui.context import Context
 from services.ui.errors import SESSION_EXPIRED, SessionExpired, is_session_error, plain_message
-from services.ui.history import KIND_LABELS
-from services.ui.session import session_token
+from services.ui.query import SearchState
+from services.ui.slots import VIEW_SLOTS, Session, Slots, event_data, slots, view
+from services.ui.slots import notice_html as notice
+from services.ui.spotify_lists import (
+    REJECTED_NAMED,
+    TrackList,
+    description,
+    list_from_history,
+    list_from_results,
+    playlist_name,
+    result_message,
+    saved_notice,
+    spotify_words,
+)
 
 log = logging.getLogger("pixelplay.ui")
 
@@ -89,127 +87,21 @@ SPOTIFY_CSS = """
 #pp-history .pp-btn-spotify { display: none; }
 #pp-history.pp-spotify-on .pp-btn-spotify { display: inline-block; }
 """
-REJECTED_NAMED = 10  # rejected songs named in the message; the rest are counted
 # "history_spotify" is the History list itself: its CSS class shows the rows' Spotify buttons.
 BAR_SLOTS = ("spotify_status", "spotify_disconnect", "spotify_save", "spotify_choice", "history_spotify")
 SAVE_SLOTS = (*VIEW_SLOTS, *BAR_SLOTS, "spotify_choice_text", "spotify_pending")
 
 
-@dataclass(frozen=True)
-class TrackList:
-    """A result list to save: its ids, a playlist name and description, and each id's song label."""
-
-    name: str
-    description: str
-    track_ids: list[str]
-    labels: dict[str, str]
-
-    def request(self, on_existing: str) -> SaveRequest:
-        return SaveRequest(
-            name=self.name, description=self.description, track_ids=self.track_ids, on_existing=on_existing
-        )
-
-
-def playlist_name(what: str, today: datetime) -> str:
-    """ "PixelPlay · sunset photo · 2026-11-30", shortened to Spotify-friendly length."""
-    date = today.strftime("%Y-%m-%d")
-    room = MAX_NAME_CHARS - len(f"PixelPlay ·  · {date}")
-    what = what if len(what) <= room else what[: room - 1].rstrip() + "…"
-    return f"PixelPlay · {what} · {date}"
-
-
-def describe_search(kind: str | None, text: str | None, heading: str = "") -> str:
-    """What a list was found for, in a few words: "sunset photo", "rainy night", "similar to …"."""
-    text = (text or "").strip()
-    if kind == "image":
-        return "photo"
-    if kind == "hybrid":
-        return f"{text} photo" if text else "photo"
-    if kind == "text" and text:
-        return text
-    if kind == "similar" and text:
-        return f"similar to {text}"
-    if kind == "moodboard":  # "Moodboard of 3 photos · Smooth energy…" → "moodboard of 3 photos"
-        return heading.split(" · ")[0].lower() if heading else "moodboard"
-    if heading:
-        return heading.removeprefix("Songs for ").removeprefix("Your last search: ").strip("“”")
-    return KIND_LABELS.get(kind or "", "songs").lower()
-
-
-def list_from_results(state: dict[str, Any] | None, today: datetime) -> TrackList | None:
-    """The songs on screen as a list to save; None when there are none."""
-    state = state or {}
-    songs = [song for song, _, _ in hits_songs(state.get("hits") or [])]
-    if not songs:
-        return None
-    what = describe_search(
-        state.get("base_kind") or state.get("kind"), state.get("text"), state.get("heading", "")
-    )
-    return TrackList(
-        name=playlist_name(what, today),
-        description=description(what, today),
-        track_ids=[s.track_id for s in songs],
-        labels={s.track_id: f"{s.title} — {s.artist}" for s in songs},
-    )
-
-
-def list_from_history(entry: dict[str, Any], today: datetime) -> TrackList | None:
-    """A past search's stored results (songs not on screen are named by id if rejected)."""
-    ids = [str(t) for t in entry.get("result_track_ids") or [] if t]
-    if not ids:
-        return None
-    what = describe_search(entry.get("kind"), entry.get("text"))
-    return TrackList(playlist_name(what, today), description(what, today), ids, {})
-
-
-def description(what: str, today: datetime) -> str:
-    text = f"Songs PixelPlay matched to {what} on {today.strftime('%Y-%m-%d')}."
-    return text[:MAX_DESCRIPTION_CHARS]
-
-
-def result_message(result: SaveResult, labels: dict[str, str]) -> tuple[str, str]:
-    """The outcome of a save in words, and its notice kind."""
-    playlist = result.playlist
-    name = f"“{playlist.name}”" if playlist else "the playlist"
-    parts = []
-    if result.status == "saved":
-        parts.append(f"Saved to Spotify: added {result.added} of {result.total} songs to {name}.")
-    else:
-        parts.append(
-            f"Only part of the list is in Spotify: added {result.added} of {result.total} songs to {name}."
-        )
-        if result.problem:
-            parts.append(result.problem)
-        parts.append("Save again and choose “Update that playlist” to finish it.")
-    if result.replaced_missing:
-        parts.append("The playlist saved earlier was deleted in Spotify, so this is a new one.")
-    if result.rejected:
-        named = ", ".join(labels.get(t, t) for t in result.rejected[:REJECTED_NAMED])
-        extra = len(result.rejected) - REJECTED_NAMED
-        more = f" and {extra} more" if extra > 0 else ""
-        parts.append(f"Spotify did not accept: {named}{more}.")
-    return " ".join(parts), "ok" if result.status == "saved" and not result.rejected else "error"
-
-
-def saved_notice(text: str, kind: str, url: str | None) -> str:
-    """The notice, with a link to the playlist (Spotify's https link only)."""
-    html = notice(text, kind)
-    if href := allowed_url(url, ("open.spotify.com",)):
-        link = f' <a href="{escape(href, quote=True)}" target="_blank" rel="noopener">Open in Spotify</a>'
-        html = html.replace("</div>", link + "</div>", 1)
-    return html
-
-
 class SpotifyPanel:
-    """The Spotify bar's event handlers; each returns a slot dict like ``callbacks.Callbacks``."""
+    """The Spotify bar's event handlers; each returns a slot dict like every UI handler."""
 
-    def __init__(self, backend: Backend, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
-        self.backend = backend
+    def __init__(self, ctx: Context, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.ctx = ctx
         self.clock = clock
 
     # --- layout ----------------------------------------------------------------------------------
     @staticmethod
-    def build_bar() -> dict[str, Any]:
+    def build_bar() -> Slots:
         """The connection line under the user badge, and the update-or-new question."""
         with gr.Row(elem_id="pp-spotify-bar", equal_height=True):
             status = gr.HTML(elem_id="pp-spotify-status")
@@ -239,7 +131,7 @@ class SpotifyPanel:
         }
 
     @staticmethod
-    def build_save_button() -> dict[str, Any]:
+    def build_save_button() -> Slots:
         save = gr.Button(
             "Save to Spotify", size="sm", variant="primary", visible=False, elem_id="pp-spotify-save"
         )
@@ -260,13 +152,13 @@ class SpotifyPanel:
 
     # --- handlers --------------------------------------------------------------------------------
     @slots(*BAR_SLOTS, "notice")
-    def refresh(self, session: dict[str, Any] | None, request: gr.Request | None = None) -> dict[str, Any]:
+    def refresh(self, session: Session | None, request: gr.Request | None = None) -> Slots:
         """The bar for the signed-in user, and the message of a sign-in that just came back."""
         token = (session or {}).get("token")
         if not token:
             return self._bar(None)
         try:
-            status = self.backend.spotify_status(token)
+            status = self.ctx.auth.spotify_status(token)
         except Exception as exc:  # noqa: BLE001 - the rest of the app works without Spotify
             if is_session_error(exc):
                 return self._bar(None)
@@ -279,7 +171,7 @@ class SpotifyPanel:
         return out
 
     @slots(*SAVE_SLOTS)
-    def save_results(self, session: dict[str, Any] | None, state: dict[str, Any] | None) -> dict[str, Any]:
+    def save_results(self, session: Session | None, state: SearchState | None) -> Slots:
         tracks = list_from_results(state, self.clock())
         if tracks is None:
             return {"notice": notice("Run a search first, then save its songs to Spotify.", "info")}
@@ -287,12 +179,12 @@ class SpotifyPanel:
 
     @slots(*SAVE_SLOTS)
     def save_history_entry(
-        self, session: dict[str, Any] | None, items: list[dict[str, Any]] | None, evt: gr.EventData
-    ) -> dict[str, Any]:
-        data = getattr(evt, "_data", None) or {}
+        self, session: Session | None, items: list[HistoryEntry] | None, evt: gr.EventData
+    ) -> Slots:
+        data = event_data(evt)
         if data.get("action") != "spotify":
             return {}  # "Run again" / "Delete" belong to the history handler
-        entry = next((e for e in items or [] if str(e.get("id")) == str(data.get("entry_id"))), None)
+        entry = next((e for e in items or [] if str(e.id) == str(data.get("entry_id"))), None)
         tracks = list_from_history(entry, self.clock()) if entry else None
         if tracks is None:
             return {"notice": notice("This past search has no stored results to save.", "info")}
@@ -300,11 +192,11 @@ class SpotifyPanel:
 
     def save_list(
         self,
-        session: dict[str, Any] | None,
+        session: Session | None,
         name: str,
         track_ids: list[str],
         labels: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Slots:
         """Any other list (a moodboard, for example): a name and track ids; the same slots and the
         same update-or-new question as the buttons here."""
         tracks = TrackList(
@@ -313,21 +205,21 @@ class SpotifyPanel:
         return self._save(session, tracks, "ask")
 
     @slots(*SAVE_SLOTS)
-    def save_update(self, session: dict[str, Any] | None, pending: dict[str, Any] | None) -> dict[str, Any]:
+    def save_update(self, session: Session | None, pending: dict[str, Any] | None) -> Slots:
         return self._answer(session, pending, "update")
 
     @slots(*SAVE_SLOTS)
-    def save_new(self, session: dict[str, Any] | None, pending: dict[str, Any] | None) -> dict[str, Any]:
+    def save_new(self, session: Session | None, pending: dict[str, Any] | None) -> Slots:
         return self._answer(session, pending, "new")
 
     @slots(*VIEW_SLOTS, *BAR_SLOTS)
-    def disconnect(self, session: dict[str, Any] | None) -> dict[str, Any]:
+    def disconnect(self, session: Session | None) -> Slots:
         token = (session or {}).get("token")
         try:
             if not token:
                 raise SessionExpired()
-            self.backend.spotify_disconnect(token)
-            status = self.backend.spotify_status(token)
+            self.ctx.auth.spotify_disconnect(token)
+            status = self.ctx.auth.spotify_status(token)
         except Exception as exc:  # noqa: BLE001
             return self._failure(exc)
         return self._bar(status) | {
@@ -339,18 +231,18 @@ class SpotifyPanel:
         }
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _answer(self, session: dict[str, Any] | None, pending: dict[str, Any] | None, choice: str) -> dict:
+    def _answer(self, session: Session | None, pending: dict[str, Any] | None, choice: str) -> Slots:
         if not pending:
             return {"spotify_choice": gr.update(visible=False)}
         return self._save(session, TrackList(**pending), choice)
 
-    def _save(self, session: dict[str, Any] | None, tracks: TrackList, on_existing: str) -> dict[str, Any]:
+    def _save(self, session: Session | None, tracks: TrackList, on_existing: str) -> Slots:
         token = (session or {}).get("token")
         hidden = {"spotify_choice": gr.update(visible=False), "spotify_pending": None}
         try:
             if not token:
                 raise SessionExpired()
-            result = self.backend.spotify_save(token, tracks.request(on_existing))
+            result = self.ctx.auth.spotify_save(token, tracks.request(on_existing))
         except Exception as exc:  # noqa: BLE001
             return hidden | self._failure(exc, token)
         if result.status == "exists" and result.playlist is not None:
@@ -375,14 +267,14 @@ class SpotifyPanel:
         labels = dict(known)
         for track_id in [t for t in rejected[:REJECTED_NAMED] if t not in known]:
             try:
-                song = self.backend.song(track_id)
+                song = self.ctx.search.song(track_id)
             except Exception as exc:  # noqa: BLE001 - the id still names the song
                 log.info("rejected song %s not looked up: %s", track_id, exc)
                 continue
-            labels[track_id] = f"{song.get('title', track_id)} — {song.get('artist', '')}"
+            labels[track_id] = f"{song.title} — {song.artist}"
         return labels
 
-    def _failure(self, exc: BaseException, token: str | None = None) -> dict[str, Any]:
+    def _failure(self, exc: BaseException, token: str | None = None) -> Slots:
         """A refused save or disconnect: sign-in screen for a dead session; otherwise the message,
         and the bar refreshed (a 403 means Spotify access ended and the link is gone)."""
         if is_session_error(exc) or isinstance(exc, SessionExpired):
@@ -390,13 +282,13 @@ class SpotifyPanel:
         out: dict[str, Any] = {"notice": notice(spotify_words(exc))}
         if isinstance(exc, ServiceError) and exc.status == 403 and token:
             try:
-                out |= self._bar(self.backend.spotify_status(token))
+                out |= self._bar(self.ctx.auth.spotify_status(token))
             except Exception as again:  # noqa: BLE001 - the message above already says what failed
                 log.info("Spotify status not refreshed: %s", again)
         return out
 
     @staticmethod
-    def _bar(status: SpotifyStatus | None) -> dict[str, Any]:
+    def _bar(status: SpotifyStatus | None) -> Slots:
         """The bar for a ``SpotifyStatus`` (None: signed out, nothing shown)."""
         connected = bool(status and status.enabled and status.connected)
         if status is None:
@@ -423,15 +315,6 @@ class SpotifyPanel:
         return out
 
 
-def spotify_words(exc: BaseException) -> str:
-    """Auth's Spotify refusals carry a sentence for people (rate limit with its wait, Spotify down,
-    access ended, feature off); anything else is worded like every other service error."""
-    spotify_refusal = isinstance(exc, ServiceError) and not isinstance(exc, ServiceUnavailable)
-    if spotify_refusal and exc.status in (403, 404, 429, 502) and exc.detail:
-        return exc.detail
-    return plain_message(exc)
-
-
 def returned_outcome(request: gr.Request | None) -> str | None:
     """The ``?spotify=`` outcome of the page URL (Gradio's event requests carry the page as Referer)."""
     if request is None:
@@ -441,65 +324,3 @@ def returned_outcome(request: gr.Request | None) -> str | None:
         referer = (getattr(request, "headers", {}) or {}).get("referer", "")
         params = {k: v[0] for k, v in parse_qs(urlsplit(referer).query).items()}
     return params.get("spotify")
-
-
-# --- the two browser routes ------------------------------------------------------------------------
-def spotify_router(backend: Backend) -> APIRouter:
-    """``/spotify/connect`` and the redirect URL's path (from ``spotify_redirect_url``)."""
-    router = APIRouter(tags=["spotify"])
-    redirect_url = backend.settings.spotify_redirect_url
-    callback_path = urlsplit(redirect_url).path if redirect_url else "/spotify/callback"
-
-    def back_to_page(request: Request, outcome: str) -> RedirectResponse:
-        root = request.scope.get("root_path", "").rstrip("/")
-        return RedirectResponse(f"{root}/?spotify={outcome}", status_code=303)
-
-    @router.get("/spotify/connect")
-    def connect(request: Request) -> RedirectResponse:
-        """Start a sign-in bound to this browser's session and send the browser to Spotify."""
-        if request.headers.get("sec-fetch-site") == "cross-site":
-            # Only a click on this page starts a sign-in, never a link or image on another site.
-            return back_to_page(request, "refused")
-        token = session_token(request)
-        if not token:
-            return back_to_page(request, "signin")
-        try:
-            start = backend.spotify_connect(token)
-        except ServiceError as exc:
-            return back_to_page(request, outcome_for(exc))
-        return RedirectResponse(start.authorize_url, status_code=303)
-
-    @router.get(callback_path)
-    def callback(request: Request) -> RedirectResponse:
-        """Where Spotify sends the browser back: finish the sign-in with this browser's session."""
-        token = session_token(request)
-        if not token:
-            return back_to_page(request, "signin")
-        query = request.query_params
-        try:
-            answer = ConnectFinish(
-                state=query.get("state", ""), code=query.get("code"), error=query.get("error")
-            )
-        except ValidationError:
-            return back_to_page(request, "refused")
-        # A refusal goes to auth too: it uses the started sign-in up (and refuses a forged one).
-        try:
-            backend.spotify_callback(token, answer)
-        except ServiceError as exc:
-            return back_to_page(request, outcome_for(exc))
-        return back_to_page(request, "connected")
-
-    return router
-
-
-def outcome_for(exc: ServiceError) -> str:
-    """Auth's refusal of a connect step as a ``?spotify=`` outcome."""
-    if exc.status == 401:
-        return "signin"
-    if exc.status == 404:
-        return "off"
-    if exc.status == 403 and "chose not" in exc.detail:
-        return "denied"
-    if exc.status in (400, 403, 422):
-        return "refused"
-    return "unavailable"

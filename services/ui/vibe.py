@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from statistics import fmean
 
-from services.common.schemas import Song
+from services.common.contracts.songs import Song
 
 # (upper bound, words): the first band whose bound exceeds the average wins.
 ENERGY_WORDS = ((0.35, "calm"), (0.55, "relaxed"), (0.75, "lively"), (1.01, "high-energy"))

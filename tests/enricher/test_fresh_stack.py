@@ -118,9 +118,7 @@ def test_first_search_goes_first_gets_art_keeps_the_limits_and_fetches_once(
 
         wait_for(lambda: len(with_art()) == PAGE, 60, "art on every card on screen", poll_s=0.2)
         art_after_s = time.monotonic() - started
-        assert {s.track_id: s.spotify_art_url for s in with_art()} == {
-            t: spotify_thumbnail(t) for t in shown
-        }
+        assert {s.track_id: s.spotify_art_url for s in with_art()} == {t: spotify_thumbnail(t) for t in shown}
         # The oEmbed calls of the page came before any other song's.
         assert [c.term for c in fake.oembed_calls[:PAGE]] == shown
 
@@ -137,9 +135,7 @@ def test_first_search_goes_first_gets_art_keeps_the_limits_and_fetches_once(
     assert max_in_window(itunes_at, 60) <= DEFAULTS.itunes_calls_per_minute
     assert max_in_window(oembed_at, DEFAULTS.spotify_oembed_rate_window_s) <= oembed_cap
     # The page's iTunes lookups ran before the backlog's.
-    terms = {
-        t: search_term(s.title, s.artist) for t, s in ((s.track_id, s) for s in stack.songs(shown))
-    }
+    terms = {t: search_term(s.title, s.artist) for t, s in ((s.track_id, s) for s in stack.songs(shown))}
     assert sorted(c.term for c in fake.calls[:PAGE]) == sorted(terms.values())
 
     # 4. Each song was fetched once from each source, although the page's songs were shown twice and
@@ -151,9 +147,7 @@ def test_first_search_goes_first_gets_art_keeps_the_limits_and_fetches_once(
         s for s in stack.songs(list({*shown, *(t for _, t in backlog)})) if s.enrich_status != "pending"
     ]
     assert set(shown) <= {s.track_id for s in looked_up}
-    assert Counter(c.term for c in fake.calls) == Counter(
-        search_term(s.title, s.artist) for s in looked_up
-    )
+    assert Counter(c.term for c in fake.calls) == Counter(search_term(s.title, s.artist) for s in looked_up)
     # And once done, showing it again queues nothing.
     visible_ids(stack)
     time.sleep(1.0)

@@ -36,8 +36,9 @@ import redis
 from PIL import Image
 
 from scripts.backup_archive import ENGINES_FILE
-from services.enricher.settings import EnricherSettings
-from services.ui.backend import Backend
+from services.common.contracts.auth import HistoryIn
+from services.common.settings import Settings
+from services.ui.context import Context
 from services.ui.errors import plain_message
 from services.ui.images import Upload
 from services.ui.settings import UISettings
@@ -122,36 +123,39 @@ class Load:
         self._threads: list[threading.Thread] = []
 
     def sign_in(self) -> None:
-        backend = Backend.from_settings(self.settings)
+        ctx = Context.from_settings(self.settings)
         for i in range(self.users):
-            backend.register(f"chaos{i}", f"chaos{i}@example.org", "chaos passphrase 2026")
-            self.tokens.append(backend.login(f"chaos{i}", "chaos passphrase 2026")["token"])
-        backend.close()
+            ctx.auth.register(f"chaos{i}", f"chaos{i}@example.org", "chaos passphrase 2026")
+            self.tokens.append(ctx.auth.login(f"chaos{i}", "chaos passphrase 2026").token)
+        ctx.close()
 
     def _user(self, token: str, seed: int) -> None:
-        backend = Backend.from_settings(self.settings)
+        ctx = Context.from_settings(self.settings)
         i = seed
         while not self._stop.is_set():
             i += self.users
             started = time.monotonic()
             try:
-                found = backend.search_photo(photo(i), None, 0.5, None, 10)
+                upload = photo(i)
+                found = ctx.search.search_image(
+                    upload.data, upload.filename, upload.content_type, weight=0.5, limit=10
+                )
             except Exception as exc:  # noqa: BLE001 - every failure is what a user would see
                 self.outcomes.append(Outcome(started, "search", False, plain_message(exc)))
                 self._stop.wait(self.pause_s)
                 continue
             self.outcomes.append(Outcome(started, "search", True))
-            entry = {"kind": "image", "result_track_ids": [h["song"]["track_id"] for h in found["hits"]]}
+            entry = HistoryIn(kind="image", result_track_ids=[h.song.track_id for h in found.hits])
             started = time.monotonic()
             try:
-                saved = backend.add_history(token, entry)
+                saved = ctx.auth.add_history(token, entry)
             except Exception as exc:  # noqa: BLE001
                 self.outcomes.append(Outcome(started, "history", False, plain_message(exc)))
             else:
-                self.acked.append((token, saved["id"]))
+                self.acked.append((token, str(saved.id)))
                 self.outcomes.append(Outcome(started, "history", True))
             self._stop.wait(self.pause_s)
-        backend.close()
+        ctx.close()
 
     def start(self) -> None:
         for n, token in enumerate(self.tokens):
@@ -392,15 +396,15 @@ def _report(name: str, outcomes: list[Outcome], t0: float) -> FaultReport:
     return FaultReport(name, recovery(outcomes, t0), len(outcomes), len(failed), seen)
 
 
-def _missing_history(settings: UISettings, load: Load) -> int:
-    backend = Backend.from_settings(settings)
+def _missing_history(settings: Settings, load: Load) -> int:
+    ctx = Context.from_settings(settings)
     stored: set[str] = set()
     for token in load.tokens:
         offset = 0
-        while items := backend.history(token, limit=100, offset=offset)["items"]:
-            stored.update(item["id"] for item in items)
+        while items := ctx.auth.history(token, limit=100, offset=offset).items:
+            stored.update(str(item.id) for item in items)
             offset += len(items)
-    backend.close()
+    ctx.close()
     return sum(1 for _, entry_id in load.acked if entry_id not in stored)
 
 

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from services.common.embedded import free_port
-from services.ui.backend import Backend
-from services.ui.callbacks import Callbacks
+from services.ui.context import Context
+from services.ui.handlers import Handlers
 from services.ui.settings import UISettings
 from tests.fixtures.security_stack import PASSWORD, client_from, register
 from tests.processes import ROOT, running_service
@@ -138,20 +138,20 @@ def test_the_ui_checks_the_session_before_the_encoder_sees_an_image(sec_stack, t
 
     for key, value in sec_stack.env.items():
         monkeypatch.setenv(key, value)
-    backend = Backend.from_settings(UISettings())
+    ctx = Context.from_settings(UISettings())
     try:
         photo = tmp_path / "p.png"
         photo.write_bytes(photo_png())
         before = encoded_images(sec_stack.encoder)
-        out = Callbacks(backend).search(
+        out = Handlers.build(ctx).search.search(
             {"token": "forged-" + secrets.token_urlsafe(32), "user": None},
-            {"path": str(photo), "orig_name": "p.png"}, "", 0.3, None, None, None, {},
+            {"path": str(photo), "orig_name": "p.png"}, "", 0.3, None, None, None, None,
             progress=lambda *a, **k: None,
         )  # fmt: skip
         assert "session has expired" in out["notice"]
         assert encoded_images(sec_stack.encoder) == before
     finally:
-        backend.close()
+        ctx.close()
 
 
 def test_a_registration_flood_from_one_address_is_refused_before_hashing(sec_stack):

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from services.common.schemas import Enrichment, SpotifyArt
 
 from services.common.clients.search import SearchClient
+from services.common.contracts.songs import Enrichment, SpotifyArt
 from services.common.embedded import free_port
-from services.ui.backend import Backend
 from services.ui.card_updates import CARD_UPDATES_PATH, MAX_IDS, make_router
 
 pytestmark = pytest.mark.slow
@@ -24,14 +24,14 @@ SPOTIFY_ART = "https://i.scdn.co/image/ab67616d0000b273cafe"
 
 
 def test_card_updates_render_the_songs_asked_for_and_refuse_bad_ids(ui_settings) -> None:
-    backend = Backend.from_settings(ui_settings)
+    search = SearchClient(ui_settings.search_url, settings=ui_settings)
     app = FastAPI()
-    app.include_router(make_router(backend))
-    page = backend.search_text("calm evening", None, 3)
-    matched, art_only, missed = ids = [hit["song"]["track_id"] for hit in page["hits"]]
+    app.include_router(make_router(search))
+    page = search.search_text("calm evening", limit=3)
+    matched, art_only, missed = ids = [hit.song.track_id for hit in page.hits]
     # Enrichment results are written as the enricher does: with the service token.
     enricher = SearchClient(ui_settings.search_url, token=ui_settings.service_token.get_secret_value())
-    before = {song["track_id"]: song for song in enricher.songs(ids)}
+    before = {song.track_id: song for song in enricher.songs(ids)}
     at = time.time()
     try:
         # Three states a card can be in: everything from iTunes; Spotify's art while the iTunes
@@ -65,24 +65,24 @@ def test_card_updates_render_the_songs_asked_for_and_refuse_bad_ids(ui_settings)
         # The stack is shared by the session: put the songs back as they were (a newer result wins).
         for tid, song in before.items():
             enricher.update_enrichment(
-                tid, {k: song[k] for k in Enrichment.model_fields} | {"enriched_at": at + 1}
+                tid, song.model_dump(include=set(Enrichment.model_fields)) | {"enriched_at": at + 1}
             )
             enricher.update_spotify_art(
-                tid, {k: song[k] for k in SpotifyArt.model_fields} | {"spotify_art_at": at + 1}
+                tid, song.model_dump(include=set(SpotifyArt.model_fields)) | {"spotify_art_at": at + 1}
             )
         enricher.close()
-        backend.close()
+        search.close()
 
 
 def test_card_updates_answer_503_while_search_is_down(ui_settings) -> None:
     down = ui_settings.model_copy(update={"search_url": f"http://127.0.0.1:{free_port()}"})
-    backend = Backend.from_settings(down)
+    search = SearchClient(down.search_url, settings=down)
     app = FastAPI()
-    app.include_router(make_router(backend))
+    app.include_router(make_router(search))
     try:
         with TestClient(app) as client:
             answer = client.get(CARD_UPDATES_PATH, params={"ids": "0sf12qNH5qcw8qpgymFOqD"})
         assert answer.status_code == 503
         assert answer.json() == {"detail": "song details are unavailable right now"}
     finally:
-        backend.close()
+        search.close()

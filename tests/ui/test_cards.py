@@ -1,5 +1,8 @@
-from services.common.schemas import Song
+import pytest
+from pydantic import ValidationError
 
+from services.common.contracts.search import SearchPage
+from services.common.contracts.songs import Song
 from services.common.media_urls import ART_HOSTS, PREVIEW_HOSTS, allowed_url, spotify_embed_url
 from services.ui.cards import card_html, card_update, results_html
 from tests.ui.helpers import hit, song_dict
@@ -123,10 +126,18 @@ def test_card_update_gives_the_new_art_and_preview_only_when_they_exist():
     assert done["preview"].startswith("<audio") and done["done"] is True
 
 
-def test_results_grid_renders_every_valid_hit_and_skips_broken_payloads():
-    hits = [hit("a"), {"score": 0.3, "song": {"title": "no id"}}, hit("b")]
-    html = results_html(hits, heading="Songs for <you>")
+def test_results_grid_renders_every_hit_and_a_broken_payload_never_reaches_it():
+    html = results_html([hit("a"), hit("b")], heading="Songs for <you>")
     assert html.count('<article class="pp-card"') == 2
+    # The search client reads every answer into the contract: a song without its id is refused there.
+    page = {
+        "hits": [{"score": 0.3, "song": {"title": "no id"}}],
+        "offset": 0,
+        "limit": 1,
+        "next_offset": None,
+    }
+    with pytest.raises(ValidationError):
+        SearchPage.model_validate(page | {"query_vector": [1.0], "model_id": "m"})
     assert '<h2 class="pp-results-heading">Songs for &lt;you&gt;</h2>' in html
     assert 'class="pp-grid"' in html
 

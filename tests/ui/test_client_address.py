@@ -8,10 +8,16 @@ import httpx
 
 from services.common.clients.auth import AuthClient
 
-LOGIN_ANSWER = {
+LOGIN_ANSWER = {  # auth's LoginResponse
     "token": "t" * 43,
     "expires_at": "2026-12-25T00:00:00Z",
-    "user": {"id": "u1", "username": "ada", "email": "ada@example.com", "created_at": "2026-11-25T00:00:00Z"},
+    "user": {
+        "id": "8d5e957f-2bd1-4c3e-9c1e-6a7e2f0b1c11",
+        "username": "ada",
+        "email": "ada@example.com",
+        "created_at": "2026-11-25T00:00:00Z",
+    },
+    "device_token": "d" * 43,
 }
 
 

@@ -1,7 +1,7 @@
 from services.common.http import ServiceError, ServiceUnavailable
-from services.ui.callbacks import notice_html
 from services.ui.errors import SESSION_EXPIRED, SessionExpired, is_session_error, plain_message
 from services.ui.images import UploadError
+from services.ui.slots import notice_html
 
 
 def test_service_4xx_message_is_shown_as_is():

@@ -1,19 +1,24 @@
+import uuid
+from datetime import datetime
+
 from services.ui.history import describe_entry, describe_filters, history_html, when
+from tests.ui.helpers import history_entry
+
+SEVEN, EIGHT = uuid.UUID(int=7), uuid.UUID(int=8)
 
 
 def _entry(**kw):
     base = {
-        "id": "7",
+        "id": SEVEN,
         "kind": "hybrid",
         "text": "rainy night",
         "weight": 0.4,
         "filters": {"genres": ["rock", "pop"], "year_min": 1990, "year_max": None},
         "thumbnail": "data:image/jpeg;base64,AAAA",
         "result_track_ids": ["a", "b"],
-        "created_at": "2026-11-25T14:02:11+00:00",
     }
     base.update(kw)
-    return base
+    return history_entry(**base)
 
 
 def test_entry_is_described_with_its_query_parameters():
@@ -29,11 +34,12 @@ def test_entry_is_described_with_its_query_parameters():
 
 
 def test_history_rows_have_thumbnail_time_and_rerun_delete_buttons():
-    html = history_html([_entry(), _entry(id="8", kind="text", thumbnail=None)], total=5)
+    html = history_html([_entry(), _entry(id=EIGHT, kind="text", thumbnail=None)], total=5)
     assert html.count('<li class="pp-history-item"') == 2
     assert '<img class="pp-thumb" src="data:image/jpeg;base64,AAAA"' in html
     assert (
-        'data-action="rerun" data-entry-id="7"' in html and 'data-action="delete" data-entry-id="8"' in html
+        f'data-action="rerun" data-entry-id="{SEVEN}"' in html
+        and f'data-action="delete" data-entry-id="{EIGHT}"' in html
     )
     assert "2026-11-25 14:02 UTC" in html
     assert "2 of 5 searches shown" in html
@@ -47,4 +53,4 @@ def test_history_escapes_text_and_refuses_non_image_thumbnails():
 
 def test_empty_history_and_odd_timestamps():
     assert "No searches yet" in history_html([])
-    assert when("not a date") == "not a date" and when(None) == ""
+    assert when(datetime(2026, 11, 25, 14, 2)) == "2026-11-25 14:02"  # no zone: none named

@@ -14,57 +14,58 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from services.ui.backend import Backend
-from services.ui.callbacks import Callbacks
+from services.ui.context import Context
+from services.ui.exports import exports
+from services.ui.handlers import Handlers
 from tests.ui.helpers import signed_in_session
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def cb(ui_settings):
-    backend = Backend.from_settings(ui_settings)
-    yield Callbacks(backend)
-    backend.close()
+def ui(ui_settings):
+    ctx = Context.from_settings(ui_settings)
+    yield Handlers.build(ctx)
+    ctx.close()
 
 
 def track_ids(html: str) -> list[str]:
     return re.findall(r'<article class="pp-card" data-track-id="([^"]+)"', html)
 
 
-def test_dislike_like_load_more_rerun_and_export(cb, photo_files):
+def test_dislike_like_load_more_rerun_and_export(ui, photo_files):
     name = "q" + secrets.token_hex(4)
-    cb.register(name, f"{name}@example.com", "Correct-Horse-42")
-    session = signed_in_session(cb.backend, name, "Correct-Horse-42")
+    ui.accounts.register(name, f"{name}@example.com", "Correct-Horse-42")
+    session = signed_in_session(ui.ctx.auth, name, "Correct-Horse-42")
     photo = {"path": str(photo_files["sunset"]), "orig_name": "sunset.png"}
-    first = cb.search(session, photo, "", 0.3, None, None, None, {}, progress=lambda *a, **k: None)
+    first = ui.search.search(session, photo, "", 0.3, None, None, None, None, progress=lambda *a, **k: None)
     shown = track_ids(first["results"])
-    assert len(shown) == cb.settings.page_size
+    assert len(shown) == ui.ctx.limits.page_size
 
     disliked, liked = shown[0], shown[1]
-    out = cb.card_action(
+    out = ui.search.card_action(
         session, first["search_state"], gr.EventData(None, {"action": "dislike", "track_id": disliked})
     )
     assert "refined by 0 liked and 1 disliked" in out["results"], out.get("notice")
     refined = track_ids(out["results"])
     assert disliked not in refined and refined != shown
     entry = out["history_state"][0]
-    assert entry["kind"] == "feedback" and entry["feedback"]["negative_track_ids"] == [disliked]
-    assert len(entry["feedback"]["query_vector"]) == len(first["search_state"]["query_vector"])
+    assert entry.kind == "feedback" and entry.feedback["negative_track_ids"] == [disliked]
+    assert len(entry.feedback["query_vector"]) == len(first["search_state"].query.vector)
 
-    out = cb.card_action(
+    out = ui.search.card_action(
         session, out["search_state"], gr.EventData(None, {"action": "like", "track_id": liked})
     )
     assert "refined by 1 liked and 1 disliked" in out["results"]
-    more = cb.load_more(out["search_state"])
+    more = ui.search.load_more(out["search_state"])
     all_ids = track_ids(more["results"])
-    assert len(all_ids) == len(set(all_ids)) > cb.settings.page_size
+    assert len(all_ids) == len(set(all_ids)) > ui.ctx.limits.page_size
     assert disliked not in all_ids and liked not in all_ids
 
-    again = cb._rerun(session, out["history_state"][0], None, {})
+    again = ui.history.rerun(session, out["history_state"][0], None, None)
     assert track_ids(again["results"]) == track_ids(out["results"])
 
-    files = cb.exports(out["search_state"])
+    files = exports(out["search_state"])
     with Path(files["export_csv"]["value"]).open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     assert [r[4].rsplit("/", 1)[1] for r in rows[1:]] == track_ids(out["results"])

@@ -25,13 +25,13 @@ def test_the_encoder_names_the_photo_it_cannot_read_and_the_others_count(search,
         search.search_image(photo_files["broken"].read_bytes(), "broken.png", "image/png")
     assert 400 <= refused.value.status < 500
     board = search.moodboard(photos(photo_files, "sunset", "broken", "night"), order="smooth", limit=10)
-    assert board["photos_used"] == 2 and len(board["hits"]) == 10
-    [rejected] = board["rejected"]
-    assert rejected["filename"] == "broken.png"
-    assert rejected["reason"] and rejected["reason"] in refused.value.detail
-    assert rejected["index"] == 1
+    assert board.photos_used == 2 and len(board.hits) == 10
+    [rejected] = board.rejected
+    assert rejected.filename == "broken.png"
+    assert rejected.reason and rejected.reason in refused.value.detail
+    assert rejected.index == 1
     both_good = search.moodboard(photos(photo_files, "sunset", "night"), order="smooth", limit=10)
-    assert both_good["query_vector"] == pytest.approx(board["query_vector"])
+    assert both_good.query_vector == pytest.approx(board.query_vector)
 
 
 def test_a_moodboard_of_only_bad_photos_is_a_422_naming_each(search, photo_files):
@@ -46,5 +46,5 @@ def test_two_photos_with_one_file_name_are_told_apart_by_position(search, photo_
     names = ("sunset", "broken", "night")
     same_name = [("image.png", photo_files[name].read_bytes(), "image/png") for name in names]
     board = search.moodboard(same_name, limit=5)
-    assert board["photos_used"] == 2
-    assert [(r["index"], r["filename"]) for r in board["rejected"]] == [(1, "image.png")]
+    assert board.photos_used == 2
+    assert [(r.index, r.filename) for r in board.rejected] == [(1, "image.png")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
@@ -23,14 +23,15 @@ from cryptography.fernet import Fernet
 from services.common.spotify import ConnectFinish
 
 from services.common.clients.auth import AuthClient
+from services.common.contracts.spotify import ConnectFinish
 from services.common.embedded import free_port
 from services.common.settings import Settings
-from services.ui.backend import Backend
+from services.ui.context import Context
 from services.ui.errors import SESSION_EXPIRED
 from services.ui.spotify import ENABLE_HINT, SpotifyPanel
 from tests.fake_spotify import CLIENT_ID, FakeSpotify, running_fake_spotify
 from tests.processes import running_service
-from tests.ui.helpers import hit
+from tests.ui.helpers import history_entry, hit, results
 from tests.ui.test_browser import (
     ARTIFACTS,
     CHROMIUM,
@@ -81,7 +82,7 @@ def panel_for(auth_url: str, search_url: str | None = None) -> SpotifyPanel:
     settings = Settings(
         auth_url=auth_url, http_retries=2, **({"search_url": search_url} if search_url else {})
     )
-    return SpotifyPanel(Backend.from_settings(settings))
+    return SpotifyPanel(Context.from_settings(settings))
 
 
 def signed_in(auth_url: str) -> dict:
@@ -90,7 +91,7 @@ def signed_in(auth_url: str) -> dict:
     with AuthClient(auth_url) as auth:
         auth.register(name, f"{name}@example.com", password)
         answer = auth.login(name, password)
-    return {"token": answer.token, "user": answer.user.model_dump(mode="json")}
+    return {"token": answer.token, "user": answer.user}
 
 
 def connected(stack: SpotifyStack) -> dict:
@@ -105,12 +106,10 @@ def connected(stack: SpotifyStack) -> dict:
 
 
 IDS = ["4uLU6hMCjMI75M1A2tKUQC", "1301WleyT98MSxVHPZCA6M", "7ouMYWpwJ422jRcDASZB7P"]
-RESULTS = {
-    "kind": "hybrid",
-    "text": "sunset",
-    "heading": "Songs for your photo + “sunset”",
-    "hits": [hit(t, title=f"Song {i}", artist="Band") for i, t in enumerate(IDS)],
-}
+RESULTS = results(
+    "hybrid", "sunset", [hit(t, title=f"Song {i}", artist="Band") for i, t in enumerate(IDS)],
+    "Songs for your photo + “sunset”",
+)  # fmt: skip
 
 
 def test_spotify_faults_are_sentences_on_the_page(spotify_stack: SpotifyStack, fake: FakeSpotify):
@@ -150,7 +149,7 @@ def test_spotify_faults_are_sentences_on_the_page(spotify_stack: SpotifyStack, f
 
     fake.revoke()
     fake.expire_access_tokens()
-    out = panel.save_results(session, RESULTS | {"hits": RESULTS["hits"][:2]})  # a list not saved yet
+    out = panel.save_results(session, replace(RESULTS, hits=RESULTS.hits[:2]))  # a list not saved yet
     assert "connect Spotify again" in out["notice"]
     assert "Connect Spotify" in out["spotify_status"]  # the bar offers to connect again
 
@@ -160,25 +159,20 @@ def test_a_history_row_names_the_songs_spotify_rejected(
 ):
     panel = panel_for(spotify_stack.auth_url, ui_stack.env["PIXELPLAY_SEARCH_URL"])
     session = connected(spotify_stack)
-    songs = [h["song"] for h in panel.backend.search_text("calm piano", None, 3)["hits"]]
-    fake.refused_tracks.add(songs[0]["track_id"])
-    entry = {
-        "id": "e1",
-        "kind": "text",
-        "text": "calm piano",
-        "result_track_ids": [s["track_id"] for s in songs],
-    }
-    click = SimpleNamespace(_data={"action": "spotify", "entry_id": "e1"})
+    songs = [h.song for h in panel.ctx.search.search_text("calm piano", limit=3).hits]
+    fake.refused_tracks.add(songs[0].track_id)
+    entry = history_entry(kind="text", text="calm piano", result_track_ids=[s.track_id for s in songs])
+    click = SimpleNamespace(_data={"action": "spotify", "entry_id": str(entry.id)})
     out = panel.save_history_entry(session, [entry], click)
     assert "added 2 of 3 songs to “PixelPlay · calm piano · " in out["notice"]
-    assert escape(f"Spotify did not accept: {songs[0]['title']} — {songs[0]['artist']}.") in out["notice"]
+    assert escape(f"Spotify did not accept: {songs[0].title} — {songs[0].artist}.") in out["notice"]
     assert panel.save_history_entry(session, [entry], SimpleNamespace(_data={"action": "rerun"})) == {}
 
 
 def test_browser_routes_refuse_cross_site_and_forged_requests(spotify_stack: SpotifyStack, fake: FakeSpotify):
     """The UI process as an attacker meets it: a cookie-holding browser, driven from elsewhere."""
     session = signed_in(spotify_stack.auth_url)
-    name = session["user"]["username"]
+    name = session["user"].username
     with httpx.Client(base_url=spotify_stack.ui_url, follow_redirects=False) as browser:
         signin = browser.post("/session/login", json={"login": name, "password": "Handler-Test-Pass-9"})
         assert signin.status_code == 200, signin.text

@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from services.common.spotify import MAX_NAME_CHARS, SavedPlaylist, SaveResult
-
+from services.common.contracts.spotify import MAX_NAME_CHARS, SavedPlaylist, SaveResult
 from services.common.http import ServiceError
-from services.ui.spotify import (
+from services.ui.query import SearchState
+from services.ui.spotify import returned_outcome
+from services.ui.spotify_lists import (
     describe_search,
     list_from_history,
     list_from_results,
-    outcome_for,
     playlist_name,
     result_message,
-    returned_outcome,
 )
-from tests.ui.helpers import hit
+from services.ui.spotify_routes import outcome_for
+from tests.ui.helpers import history_entry, hit, results
 
 DAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -34,14 +34,14 @@ def test_names_follow_the_search():
 
 
 def test_lists_from_results_and_from_history():
-    state = {"kind": "text", "text": "calm", "hits": [hit("a", title="A", artist="B"), hit("c")]}
+    state = results("text", "calm", [hit("a", title="A", artist="B"), hit("c")])
     tracks = list_from_results(state, DAY)
     assert tracks.track_ids == ["a", "c"] and tracks.labels["a"] == "A — B"
     assert tracks.name == "PixelPlay · calm · 2026-11-30" and "calm" in tracks.description
-    assert list_from_results({"hits": []}, DAY) is None
-    entry = {"kind": "image", "result_track_ids": ["x", "y"]}
+    assert list_from_results(SearchState(), DAY) is None
+    entry = history_entry(kind="image", result_track_ids=["x", "y"])
     assert list_from_history(entry, DAY).track_ids == ["x", "y"]
-    assert list_from_history({"kind": "text", "result_track_ids": []}, DAY) is None
+    assert list_from_history(history_entry(kind="text", result_track_ids=[]), DAY) is None
 
 
 def test_result_message_names_rejected_songs():

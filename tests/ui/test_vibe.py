@@ -1,5 +1,4 @@
-from services.common.schemas import Song
-
+from services.common.contracts.songs import Song
 from services.ui.vibe import vibe_summary
 from tests.ui.helpers import song_dict
 

@@ -11,12 +11,13 @@ methods are internal and need the service token (``token=`` in the constructor).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel
 
 from services.common.contracts.search import (
     DEFAULT_TEXT_WEIGHT,
+    Diversity,
     FeedbackQuery,
     FilterOptions,
     Filters,
@@ -36,26 +37,31 @@ from services.common.contracts.songs import Song
 from services.common.http import ServiceClient
 
 BACKUP_TIMEOUT_S = 300.0  # a snapshot of the full catalog is about 100 MB
+PageT = TypeVar("PageT", SearchPage, MoodboardPage)
 
 FiltersIn = Filters | dict[str, Any] | None
+
+
+class PageOptions(TypedDict, total=False):
+    """How any search pages and narrows its results; what is left out takes the contract's
+    default (``Page``: 20 songs from offset 0, one artist at most twice, no filters)."""
+
+    filters: FiltersIn
+    limit: int
+    offset: int
+    diversity: Diversity
 
 
 def _dump(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
-def _body(query: Page) -> dict[str, Any]:
-    """A request model as JSON. Built with ``model_construct`` by the callers: filters may arrive as
-    the plain dict a history entry stores, which serialises as it is."""
-    return query.model_dump(mode="json", warnings=False)
-
-
-def _form(filters: FiltersIn, limit: int, diversity: str, **fields: object) -> dict[str, str]:
-    """A multipart form's fields (photo uploads): values as text, the filters as a JSON string."""
-    form = {"limit": str(limit), "diversity": diversity} | {k: str(v) for k, v in fields.items()}
-    if filters:
-        form["filters"] = json.dumps(_dump(filters))
-    return form
+def _form(page: Page, **fields: object) -> dict[str, str]:
+    """A multipart request's fields (photo uploads): values as text, the filters as JSON."""
+    form = {"limit": str(page.limit), "offset": str(page.offset), "diversity": page.diversity}
+    if page.filters:
+        form["filters"] = json.dumps(_dump(page.filters))
+    return form | {name: str(value) for name, value in fields.items() if value is not None}
 
 
 class SearchClient(ServiceClient):
@@ -64,8 +70,14 @@ class SearchClient(ServiceClient):
     service = "search"
     url_setting = "search_url"
 
-    def _page(self, path: str, query: Page) -> SearchPage:
-        return SearchPage.model_validate(self.post_json(path, _body(query)))
+    def _post(self, path: str, query: Page, answer: type[PageT]) -> PageT:
+        """Requests are built with ``model_construct``: filters may arrive as the plain dict a
+        history entry stores, which serialises as it is, and only the service validates."""
+        body = query.model_dump(mode="json", warnings=False)
+        return answer.model_validate(self.post_json(path, body))
+
+    def _upload(self, path: str, files: Any, form: dict[str, str], answer: type[PageT]) -> PageT:
+        return answer.model_validate(self.request("POST", path, files=files, data=form).json())
 
     # --- public -----------------------------------------------------------------------------------
     def info(self) -> Info:
@@ -82,72 +94,37 @@ class SearchClient(ServiceClient):
         *,
         text: str | None = None,
         weight: float = DEFAULT_TEXT_WEIGHT,
-        filters: FiltersIn = None,
-        limit: int = 20,
-        offset: int = 0,
-        diversity: str = "artist",
+        **page: Unpack[PageOptions],
     ) -> SearchPage:
         """A photo, optionally refined by ``text`` (``weight`` = the text's share)."""
-        form = _form(filters, limit, diversity, offset=offset, weight=weight) | (
-            {"text": text} if text else {}
-        )
-        files = {"file": (filename, data, content_type)}
-        return SearchPage.model_validate(self.request("POST", "/search/image", files=files, data=form).json())
+        form = _form(Page.model_construct(**page), weight=weight, text=text or None)
+        return self._upload("/search/image", {"file": (filename, data, content_type)}, form, SearchPage)
 
-    def search_text(
-        self,
-        text: str,
-        *,
-        filters: FiltersIn = None,
-        limit: int = 20,
-        offset: int = 0,
-        diversity: str = "artist",
-    ) -> SearchPage:
-        query = TextQuery.model_construct(
-            text=text, filters=filters, limit=limit, offset=offset, diversity=diversity
-        )
-        return self._page("/search/text", query)
+    def search_text(self, text: str, **page: Unpack[PageOptions]) -> SearchPage:
+        return self._post("/search/text", TextQuery.model_construct(text=text, **page), SearchPage)
 
     def search_vector(
-        self,
-        vector: list[float],
-        *,
-        filters: FiltersIn = None,
-        limit: int = 20,
-        offset: int = 0,
-        diversity: str = "artist",
-        model_id: str | None = None,
+        self, vector: list[float], *, model_id: str | None = None, **page: Unpack[PageOptions]
     ) -> SearchPage:
         """A page's ``query_vector`` again at another offset ("load more"); ``model_id`` lets search
         refuse a vector of another model (the index was rebuilt meanwhile)."""
-        query = VectorQuery.model_construct(
-            vector=vector, model_id=model_id, filters=filters, limit=limit, offset=offset, diversity=diversity
-        )
-        return self._page("/search/vector", query)
+        query = VectorQuery.model_construct(vector=vector, model_id=model_id, **page)
+        return self._post("/search/vector", query, SearchPage)
 
     def similar(
         self,
         track_id: str,
         *,
         negative_track_ids: list[str] | None = None,
-        filters: FiltersIn = None,
-        limit: int = 20,
-        offset: int = 0,
-        diversity: str = "artist",
         audio_weight: float | None = None,
+        **page: Unpack[PageOptions],
     ) -> SearchPage:
         """Songs like ``track_id`` (never itself), away from ``negative_track_ids``; the page's
         ``audio_weight`` is the share of sound used (``None`` asks for the service's setting)."""
         query = SimilarQuery.model_construct(
-            track_id=track_id,
-            negative_track_ids=negative_track_ids or [],
-            audio_weight=audio_weight,
-            filters=filters,
-            limit=limit,
-            offset=offset,
-            diversity=diversity,
+            track_id=track_id, negative_track_ids=negative_track_ids or [], audio_weight=audio_weight, **page
         )
-        return self._page("/search/similar", query)
+        return self._post("/search/similar", query, SearchPage)
 
     def feedback(
         self,
@@ -155,40 +132,24 @@ class SearchClient(ServiceClient):
         *,
         positive_track_ids: list[str] | None = None,
         negative_track_ids: list[str] | None = None,
-        filters: FiltersIn = None,
-        limit: int = 20,
-        offset: int = 0,
-        diversity: str = "artist",
         model_id: str | None = None,
+        **page: Unpack[PageOptions],
     ) -> SearchPage:
         """A page's ``query_vector`` refined by thumbs up (positive) / down (negative) songs."""
-        query = FeedbackQuery.model_construct(
-            vector=vector,
-            positive_track_ids=positive_track_ids or [],
-            negative_track_ids=negative_track_ids or [],
-            model_id=model_id,
-            filters=filters,
-            limit=limit,
-            offset=offset,
-            diversity=diversity,
-        )
-        return self._page("/search/feedback", query)
+        ratings = {
+            "positive_track_ids": positive_track_ids or [],
+            "negative_track_ids": negative_track_ids or [],
+        }
+        query = FeedbackQuery.model_construct(vector=vector, model_id=model_id, **ratings, **page)
+        return self._post("/search/feedback", query, SearchPage)
 
     def moodboard(
-        self,
-        photos: list[tuple[str, bytes, str]],
-        *,
-        order: Order = "ranked",
-        filters: FiltersIn = None,
-        limit: int = 20,
-        diversity: str = "artist",
+        self, photos: list[tuple[str, bytes, str]], *, order: Order = "ranked", **page: Unpack[PageOptions]
     ) -> MoodboardPage:
         """One playlist for 2-6 ``(filename, bytes, content type)`` photos (``rejected`` names the
         photos that could not be used)."""
-        form = _form(filters, limit, diversity, order=order)
-        files = [("files", photo) for photo in photos]
-        answer = self.request("POST", "/search/moodboard", files=files, data=form).json()
-        return MoodboardPage.model_validate(answer)
+        form = _form(Page.model_construct(**page), order=order)
+        return self._upload("/search/moodboard", [("files", photo) for photo in photos], form, MoodboardPage)
 
     def moodboard_again(
         self,
@@ -196,21 +157,11 @@ class SearchClient(ServiceClient):
         *,
         model_id: str | None,
         order: Order = "ranked",
-        filters: FiltersIn = None,
-        limit: int = 20,
-        diversity: str = "artist",
+        **page: Unpack[PageOptions],
     ) -> MoodboardPage:
         """A stored moodboard's combined ``vector`` as a playlist again."""
-        query = MoodboardVectorQuery.model_construct(
-            vector=vector,
-            model_id=model_id,
-            order=order,
-            filters=filters,
-            limit=limit,
-            offset=0,
-            diversity=diversity,
-        )
-        return MoodboardPage.model_validate(self.post_json("/search/moodboard/vector", _body(query)))
+        query = MoodboardVectorQuery.model_construct(vector=vector, model_id=model_id, order=order, **page)
+        return self._post("/search/moodboard/vector", query, MoodboardPage)
 
     def song_names(self, text: str, limit: int = 8) -> list[SongMatch]:
         """Songs whose title/artist words start with the words of ``text`` (``[]`` when none)."""

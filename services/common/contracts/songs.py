@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
 EnrichStatus = Literal["pending", "ok", "not_found", "failed"]
 
-# Audio features on a 0..1 scale; the search filters and the radar chart use these names.
-UNIT_FEATURES = (
-    "danceability",
-    "energy",
-    "valence",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-    "liveness",
-)
+# An audio feature on a 0..1 scale: the search filters and the radar chart use exactly these.
+UnitScore = Annotated[float | None, Field(default=None, description="0..1")]
 
 
 class AudioFeatures(BaseModel):
-    danceability: float | None = None
-    energy: float | None = None
-    valence: float | None = None
-    acousticness: float | None = None
-    instrumentalness: float | None = None
-    speechiness: float | None = None
-    liveness: float | None = None
+    danceability: UnitScore
+    energy: UnitScore
+    valence: UnitScore
+    acousticness: UnitScore
+    instrumentalness: UnitScore
+    speechiness: UnitScore
+    liveness: UnitScore
     loudness: float | None = None  # dB, typically -60..0
     tempo: float | None = None  # BPM
     key: int | None = None
     mode: int | None = None
     duration_ms: int | None = None
+
+
+UNIT_FEATURES = tuple(name for name, f in AudioFeatures.model_fields.items() if f.description == "0..1")
 
 
 class Enrichment(BaseModel):
