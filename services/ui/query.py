@@ -60,8 +60,7 @@ class Query(BaseModel):
     """What the user asked for; which fields matter depends on ``kind``. ``vector`` and
     ``model_id`` come from the first page: every later page ranks that same vector."""
 
-    model_config = ConfigDict(frozen=True)
-
+    # Never changed in place (every step makes a copy), but not frozen: its lists cannot be hashed.
     kind: HistoryKind
     text: str = Field("", description="the words; for similar, the source song's label")
     weight: float = Field(DEFAULT_TEXT_WEIGHT, description="hybrid: the share of the words")
@@ -248,7 +247,9 @@ def decode_data_url(url: str | None) -> bytes | None:
         return None
 
 
-@dataclass(frozen=True)
+# eq=False: Gradio hashes a State's value to see whether an event changed it; this compares by
+# identity, so a handler that returns a new state fires "change" (the exports follow it).
+@dataclass(frozen=True, eq=False)
 class SearchState:
     """The results on screen: the query that found them, the hits so far and where the next page
     starts (``None``: no more pages). ``query`` is ``None`` for a restored last search: its songs

@@ -1,12 +1,8 @@
-""" "Save to Spotify" in the UI: the connection bar, the save buttons and the two browser routes of
-Spotify's sign-in.
+""" "Save to Spotify" in the UI: the connection bar and the save buttons.
 
 The auth service holds the tokens and talks to Spotify (docs/spotify.md); this module only asks
-it over HTTP. Connecting is two plain browser navigations, so no token ever reaches page scripts:
-``GET /spotify/connect`` asks auth for a sign-in bound to the browser's session (read from its
-session cookie) and redirects to Spotify; Spotify redirects back to the redirect URL
-(``GET <path of spotify_redirect_url>``), which hands ``state`` and ``code`` to auth with the same
-session and returns to the page with ``?spotify=<outcome>``, shown by the bar.
+it over HTTP. Connecting goes through two browser routes (``spotify_routes.py``) that come back to
+the page with ``?spotify=<outcome>``, shown by the bar.
 
 Any result list can be saved: the results on screen (a photo or text search, similar songs, a
 refined list, the restored last search) or a history entry's stored results; a list saved before

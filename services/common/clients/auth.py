@@ -11,18 +11,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.common.contracts import request_body
 from services.common.contracts.auth import (
+    ChangePasswordRequest,
     ChangePasswordResponse,
+    ConfirmRequest,
+    DeleteAccountRequest,
+    ForgotRequest,
     HistoryCleared,
     HistoryEntry,
     HistoryIn,
     HistoryPage,
+    LoginRequest,
     LoginResponse,
     Message,
+    RegisterRequest,
     RegisterResponse,
+    ResetRequest,
     SessionInfo,
     SessionList,
     User,
+    ValidateRequest,
 )
 from services.common.contracts.spotify import (
     ConnectFinish,
@@ -64,12 +73,16 @@ class AuthClient(ServiceClient):
         the person's address, as for ``login`` (registrations are limited per address)."""
         headers = {"X-Forwarded-For": client_address} if client_address else None
         body = self.post_json(
-            "/register", {"username": username, "email": email, "password": password}, headers=headers
+            "/register",
+            request_body(RegisterRequest, username=username, email=email, password=password),
+            headers=headers,
         )
         return RegisterResponse.model_validate(body).user if "user" in body else None
 
     def confirm_registration(self, code: str) -> User:
-        return RegisterResponse.model_validate(self.post_json("/register/confirm", {"code": code})).user
+        return RegisterResponse.model_validate(
+            self.post_json("/register/confirm", request_body(ConfirmRequest, code=code))
+        ).user
 
     def login(
         self, login: str, password: str, client_address: str | None = None, device_token: str | None = None
@@ -79,9 +92,7 @@ class AuthClient(ServiceClient):
         auth believes it only with this client's service token. ``device_token`` is the one a
         previous sign-in of this browser returned (it lets a known browser through throttling)."""
         headers = {"X-Forwarded-For": client_address} if client_address else None
-        body = {"login": login, "password": password}
-        if device_token:
-            body["device_token"] = device_token
+        body = request_body(LoginRequest, login=login, password=password, device_token=device_token or None)
         return LoginResponse.model_validate(self.post_json("/login", body, headers=headers))
 
     def logout(self, token: str) -> None:
@@ -91,7 +102,12 @@ class AuthClient(ServiceClient):
         return User.model_validate(self.get_json("/me", headers=_bearer(token)))
 
     def delete_account(self, token: str, password: str) -> None:
-        self.request("DELETE", "/me", json={"password": password}, headers=_bearer(token))
+        self.request(
+            "DELETE",
+            "/me",
+            json=request_body(DeleteAccountRequest, password=password),
+            headers=_bearer(token),
+        )
 
     def sessions(self, token: str) -> list[SessionInfo]:
         return SessionList.model_validate(self.get_json("/sessions", headers=_bearer(token))).sessions
@@ -102,17 +118,19 @@ class AuthClient(ServiceClient):
     # --- passwords -------------------------------------------------------------------------------
     def forgot(self, login: str) -> str:
         """Ask for a reset code; returns the service's message (the same whether or not it exists)."""
-        return Message.model_validate(self.post_json("/password/forgot", {"login": login})).detail
+        return Message.model_validate(
+            self.post_json("/password/forgot", request_body(ForgotRequest, login=login))
+        ).detail
 
     def reset(self, reset_token: str, new_password: str) -> str:
-        body = {"token": reset_token, "new_password": new_password}
+        body = request_body(ResetRequest, token=reset_token, new_password=new_password)
         return Message.model_validate(self.post_json("/password/reset", body)).detail
 
     def change_password(self, token: str, current_password: str, new_password: str) -> int:
         """Returns how many other sessions were signed out."""
         body = self.post_json(
             "/password/change",
-            {"current_password": current_password, "new_password": new_password},
+            request_body(ChangePasswordRequest, current_password=current_password, new_password=new_password),
             headers=_bearer(token),
         )
         return ChangePasswordResponse.model_validate(body).revoked_sessions
@@ -163,7 +181,7 @@ class AuthClient(ServiceClient):
     # --- for other services ----------------------------------------------------------------------
     def validate(self, token: str) -> User:
         """The user behind a session token (needs ``service_token``); 401 ServiceError when not live."""
-        return User.model_validate(self.post_json("/validate", {"token": token}))
+        return User.model_validate(self.post_json("/validate", request_body(ValidateRequest, token=token)))
 
 
 def current_user(client: AuthClient, token: str | None) -> User | None:

@@ -15,23 +15,31 @@ from typing import Any, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel
 
+from services.common.contracts import request_body
 from services.common.contracts.search import (
     DEFAULT_TEXT_WEIGHT,
     Diversity,
     FeedbackQuery,
     FilterOptions,
     Filters,
+    ImportedHashes,
+    IndexPoints,
+    IndexPresent,
     Info,
     MoodboardPage,
     MoodboardVectorQuery,
     NameMatches,
     Order,
     Page,
+    ReplaceCatalog,
     SearchPage,
     SimilarQuery,
     SongMatch,
+    TakenRequest,
     TextQuery,
+    TrackIds,
     VectorQuery,
+    VersionRequest,
 )
 from services.common.contracts.songs import Song
 from services.common.http import ServiceClient
@@ -70,11 +78,9 @@ class SearchClient(ServiceClient):
     service = "search"
     url_setting = "search_url"
 
-    def _post(self, path: str, query: Page, answer: type[PageT]) -> PageT:
-        """Requests are built with ``model_construct``: filters may arrive as the plain dict a
-        history entry stores, which serialises as it is, and only the service validates."""
-        body = query.model_dump(mode="json", warnings=False)
-        return answer.model_validate(self.post_json(path, body))
+    def _post(self, path: str, answer: type[PageT], query: type[Page], **fields: Any) -> PageT:
+        """Filters may arrive as the plain dict a history entry stores: sent as they are."""
+        return answer.model_validate(self.post_json(path, request_body(query, **fields)))
 
     def _upload(self, path: str, files: Any, form: dict[str, str], answer: type[PageT]) -> PageT:
         return answer.model_validate(self.request("POST", path, files=files, data=form).json())
@@ -101,15 +107,14 @@ class SearchClient(ServiceClient):
         return self._upload("/search/image", {"file": (filename, data, content_type)}, form, SearchPage)
 
     def search_text(self, text: str, **page: Unpack[PageOptions]) -> SearchPage:
-        return self._post("/search/text", TextQuery.model_construct(text=text, **page), SearchPage)
+        return self._post("/search/text", SearchPage, TextQuery, text=text, **page)
 
     def search_vector(
         self, vector: list[float], *, model_id: str | None = None, **page: Unpack[PageOptions]
     ) -> SearchPage:
         """A page's ``query_vector`` again at another offset ("load more"); ``model_id`` lets search
         refuse a vector of another model (the index was rebuilt meanwhile)."""
-        query = VectorQuery.model_construct(vector=vector, model_id=model_id, **page)
-        return self._post("/search/vector", query, SearchPage)
+        return self._post("/search/vector", SearchPage, VectorQuery, vector=vector, model_id=model_id, **page)
 
     def similar(
         self,
@@ -121,10 +126,11 @@ class SearchClient(ServiceClient):
     ) -> SearchPage:
         """Songs like ``track_id`` (never itself), away from ``negative_track_ids``; the page's
         ``audio_weight`` is the share of sound used (``None`` asks for the service's setting)."""
-        query = SimilarQuery.model_construct(
-            track_id=track_id, negative_track_ids=negative_track_ids or [], audio_weight=audio_weight, **page
-        )
-        return self._post("/search/similar", query, SearchPage)
+        negatives = negative_track_ids or []
+        return self._post(
+            "/search/similar", SearchPage, SimilarQuery,
+            track_id=track_id, negative_track_ids=negatives, audio_weight=audio_weight, **page,
+        )  # fmt: skip
 
     def feedback(
         self,
@@ -140,8 +146,9 @@ class SearchClient(ServiceClient):
             "positive_track_ids": positive_track_ids or [],
             "negative_track_ids": negative_track_ids or [],
         }
-        query = FeedbackQuery.model_construct(vector=vector, model_id=model_id, **ratings, **page)
-        return self._post("/search/feedback", query, SearchPage)
+        return self._post(
+            "/search/feedback", SearchPage, FeedbackQuery, vector=vector, model_id=model_id, **ratings, **page
+        )
 
     def moodboard(
         self, photos: list[tuple[str, bytes, str]], *, order: Order = "ranked", **page: Unpack[PageOptions]
@@ -160,8 +167,10 @@ class SearchClient(ServiceClient):
         **page: Unpack[PageOptions],
     ) -> MoodboardPage:
         """A stored moodboard's combined ``vector`` as a playlist again."""
-        query = MoodboardVectorQuery.model_construct(vector=vector, model_id=model_id, order=order, **page)
-        return self._post("/search/moodboard/vector", query, MoodboardPage)
+        return self._post(
+            "/search/moodboard/vector", MoodboardPage, MoodboardVectorQuery,
+            vector=vector, model_id=model_id, order=order, **page,
+        )  # fmt: skip
 
     def song_names(self, text: str, limit: int = 8) -> list[SongMatch]:
         """Songs whose title/artist words start with the words of ``text`` (``[]`` when none)."""
@@ -211,20 +220,22 @@ class SearchClient(ServiceClient):
 
     def index_ensure(self, model_id: str, dim: int) -> dict[str, Any]:
         """The active version for this model (created if the index is empty); 409 for another model."""
-        return self.post_json("/index/ensure", {"model_id": model_id, "dim": dim})
+        return self.post_json("/index/ensure", request_body(VersionRequest, model_id=model_id, dim=dim))
 
     def index_create_version(self, model_id: str, dim: int) -> dict[str, Any]:
         """A new empty version; searches keep using the current one until ``index_activate``."""
-        return self.post_json("/index/versions", {"model_id": model_id, "dim": dim})
+        return self.post_json("/index/versions", request_body(VersionRequest, model_id=model_id, dim=dim))
 
     def index_points(
         self, model_id: str, items: list[dict[str, Any]], version: str | None = None
     ) -> dict[str, int]:
         """Upsert ``[{"song": Song-dict, "vector": [...]}]`` into ``version`` (None: the active one)."""
-        return self.post_json("/index/points", {"version": version, "model_id": model_id, "items": items})
+        body = request_body(IndexPoints, version=version, model_id=model_id, items=items)
+        return self.post_json("/index/points", body)
 
     def index_present(self, track_ids: list[str], version: str | None = None) -> list[str]:
-        return self.post_json("/index/present", {"version": version, "track_ids": track_ids})["track_ids"]
+        body = request_body(IndexPresent, version=version, track_ids=track_ids)
+        return TrackIds.model_validate(self.post_json("/index/present", body)).track_ids
 
     def index_optimize(self, version: str, timeout_s: float = 3600.0) -> dict[str, Any]:
         """Build the version's vector index; minutes at a million songs, hence its own timeout."""
@@ -237,12 +248,15 @@ class SearchClient(ServiceClient):
 
     def catalog_unchanged(self, items: list[dict[str, str]]) -> list[str]:
         """Of ``[{"track_id", "import_hash"}]``, the ids already stored with that hash."""
-        return self.post_json("/catalog/unchanged", {"items": items})["track_ids"]
+        body = request_body(ImportedHashes, items=items)
+        return TrackIds.model_validate(self.post_json("/catalog/unchanged", body)).track_ids
 
     def catalog_taken(self, source: str, track_ids: list[str]) -> list[dict[str, str]]:
         """Of ``track_ids``, the songs another catalog holds (``track_id``, ``source``, ``title``,
         ``artist``): importing them as ``source`` replaces those songs."""
-        return self.post_json("/catalog/taken", {"source": source, "track_ids": track_ids})["songs"]
+        return self.post_json(
+            "/catalog/taken", request_body(TakenRequest, source=source, track_ids=track_ids)
+        )["songs"]
 
     def catalog_imported(
         self, version: str | None = None, after: str | None = None, limit: int = 500
@@ -253,7 +267,7 @@ class SearchClient(ServiceClient):
 
     def catalog_replace(self, source: str) -> dict[str, Any]:
         """Delete every song not from ``source``; ``{"source", "deleted", "remaining"}``."""
-        return self.post_json("/catalog/replace", {"source": source})
+        return self.post_json("/catalog/replace", request_body(ReplaceCatalog, source=source))
 
     def index_drop(self, version: str) -> None:
         self.request("DELETE", f"/index/versions/{version}")
