@@ -36,8 +36,8 @@ def client(encoder_url: str) -> Iterator[EncoderClient]:
 def test_info_and_ready(client: EncoderClient) -> None:
     assert client.ready()
     info = client.info()
-    assert info["dim"] == 512 and info["is_pretrained"] is False
-    assert info["model_id"].startswith("local:tiny-random-seed0:")
+    assert info.dim == 512 and info.is_pretrained is False
+    assert info.model_id.startswith("local:tiny-random-seed0:")
 
 
 def test_image_and_text_vectors(client: EncoderClient) -> None:

@@ -152,8 +152,8 @@ def test_importing_10k_rows_twice_changes_nothing_the_second_time(
     third = import_catalog(changed, "mine", edge_search, encoder)
     assert (third.upserted, third.unchanged) == (1, messy.good - 1)
     stored = edge_search.song(read_catalog(changed, "mine").songs[-GENERATED - 3].song.track_id)
-    assert stored["title"] == "Only Names" and stored["energy"] == 0.9
-    assert "Only Names" in " ".join(m["title"] for m in edge_search.song_names("only names"))
+    assert stored.title == "Only Names" and stored.energy == 0.9
+    assert "Only Names" in " ".join(m.title for m in edge_search.song_names("only names"))
 
 
 SMALL = b"title,artist,genre,energy\nMine One,Me,pop,0.5\nMine Two,Me,rock,0.7\nMine Three,You,,0.2\n"

@@ -49,16 +49,13 @@ def test_art_of_a_song_whose_enrichment_failed_is_the_placeholder():
 
 
 def test_untrusted_text_is_escaped_and_script_urls_are_dropped():
-    evil = song_dict(
-        'x"><script>',
-        title="<script>alert(1)</script>",
-        artist="A & B <i>",
-        spotify_url="javascript:alert(1)",
-        preview_url="javascript:alert(2)",
-        enrich_status="ok",
-        art_url="javascript:alert(3)",
-    )
-    html = card_html(Song(**evil), 0.1, ["<b>bold</b>"])
+    # Every text and URL field a card shows, as an attacker would fill it.
+    script_urls = {
+        f"{field}_url": f"javascript:alert({i})"
+        for i, field in enumerate(("spotify", "preview", "art"), start=1)
+    }
+    evil = song_dict('x"><script>', title="<script>alert(1)</script>", artist="A & B <i>", enrich_status="ok")
+    html = card_html(Song(**evil | script_urls), 0.1, ["<b>bold</b>"])
     assert "<script>" not in html and "javascript:" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "A &amp; B &lt;i&gt;" in html

@@ -7,6 +7,7 @@ encoder raises ``ServiceUnavailable`` after the retries.
 
 from __future__ import annotations
 
+from services.common.contracts import request_body
 from services.common.contracts.encoder import ImageVector, ModelInfo, TextsRequest, TextVectors
 from services.common.http import ServiceClient
 
@@ -36,6 +37,6 @@ class EncoderClient(ServiceClient):
         size = max(1, chunk_size or TEXTS_PER_REQUEST)
         vectors: list[list[float]] = []
         for start in range(0, len(texts), size):
-            body = TextsRequest(texts=texts[start : start + size]).model_dump()
+            body = request_body(TextsRequest, texts=texts[start : start + size])
             vectors.extend(TextVectors.model_validate(self.post_json("/encode/texts", body)).vectors)
         return vectors
