@@ -15,11 +15,10 @@ from services.common.contracts.search import MAX_PHOTOS, MIN_PHOTOS, Order, Reje
 from services.ui.context import Context
 from services.ui.headings import ORDER_LABELS
 from services.ui.images import Upload, UploadError, read_upload, upload_path
-from services.ui.query import Query, filters_from, photo_fields
+from services.ui.query import PLAYLIST_SIZE, Query, filters_from, photo_fields
 from services.ui.results import Results
 from services.ui.slots import RESULT_SLOTS, Session, Slots, fail, notice_html, slots
 
-PLAYLIST_SIZE = 20  # one playlist, no "load more"
 ORDER_OF_LABEL: dict[str, Order] = {label: order for order, label in ORDER_LABELS.items()}
 
 

@@ -30,6 +30,7 @@ from services.ui import headings
 from services.ui.images import Upload, thumbnail_data_url
 
 VECTOR_DIGITS = 6  # a stored query vector: ~5 kB for 512 floats, ranks the same as the full one
+PLAYLIST_SIZE = 20  # a moodboard is one playlist of this many songs, never paged
 
 
 class Ratings(BaseModel):
@@ -117,7 +118,8 @@ class Query(BaseModel):
         self, search: SearchClient, limit: int, offset: int = 0, upload: Upload | None = None
     ) -> SearchPage:
         """The page at ``offset``. A photo search's first page needs its ``upload``; every later
-        page (and any search whose vector is known) ranks the stored vector instead."""
+        page (and any search whose vector is known) ranks the stored vector instead. A moodboard
+        is always its whole playlist (``PLAYLIST_SIZE``)."""
         filters = self.filters
         if self.kind == "similar" and self.source_track_id:
             return search.similar(self.source_track_id, filters=filters, limit=limit, offset=offset)
@@ -129,7 +131,7 @@ class Query(BaseModel):
             )  # fmt: skip
         if self.kind == "moodboard" and self.vector:
             return search.moodboard_again(
-                self.vector, model_id=self.model_id, order=self.order, filters=filters, limit=limit
+                self.vector, model_id=self.model_id, order=self.order, filters=filters, limit=PLAYLIST_SIZE
             )
         if upload is not None:
             return search.search_image(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from services.common.contracts.auth import HistoryEntry, User
 from services.common.contracts.search import FilterOptions
 from services.ui.images import Upload
-from services.ui.query import Query, Ratings, decode_data_url, filters_from
+from services.ui.query import PLAYLIST_SIZE, Query, Ratings, decode_data_url, filters_from
 from services.ui.slots import SIGNED_OUT, view
 
 OPTIONS = FilterOptions(genres=["pop", "rock"], year_min=1957, year_max=2020)
@@ -107,3 +107,22 @@ def test_a_photo_search_needs_its_photo_to_run_again():
     photo = _stored(Query(kind="image", image_fingerprint="f" * 64), ["a"])
     assert not Query.from_history(photo).runs_without_photo()
     assert Query.from_history(_stored(Query(kind="text", text="rain"), ["a"])).runs_without_photo()
+
+
+def test_a_moodboard_runs_again_as_its_whole_playlist_whatever_the_page_size():
+    asked: dict = {}
+
+    class Search:
+        def moodboard_again(self, vector, **kwargs):
+            asked.update(kwargs, vector=vector)
+            return "page"
+
+    board = Query(kind="moodboard", vector=[0.5, 0.5], model_id="m", order="arc")
+    assert board.run(Search(), limit=7) == "page"  # type: ignore[arg-type]
+    assert asked == {
+        "vector": [0.5, 0.5],
+        "model_id": "m",
+        "order": "arc",
+        "filters": None,
+        "limit": PLAYLIST_SIZE,
+    }
