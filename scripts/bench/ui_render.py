@@ -61,10 +61,10 @@ def pure() -> None:
 
 
 def live() -> None:
-    from services.common.settings import get_settings
     from services.ui.context import Context
     from services.ui.handlers import Handlers
     from services.ui.query import Query
+    from services.ui.settings import get_settings
 
     ctx = Context.from_settings(get_settings())
     ui = Handlers.build(ctx)

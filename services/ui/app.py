@@ -1,6 +1,6 @@
 """The PixelPlay web UI: a Gradio Blocks page mounted on a FastAPI app.
 
-Run with ``python -m services.ui.app`` (serves on ``settings.ui_host:ui_port``) or
+Run with ``python -m services.ui.app`` (serves on ``UISettings.host:port``) or
 ``uvicorn services.ui.app:app``. The UI talks to the encoder, search and auth services over HTTP
 only, through the typed clients (``services/ui/context.py``). FastAPI adds ``/healthz``,
 ``/metrics`` and ``/readyz``.
@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from services.common.contracts.search import DEFAULT_TEXT_WEIGHT
 from services.common.observability import configure_logging, instrument
-from services.common.settings import Settings, get_settings, refuse_default_secrets
+from services.common.settings import refuse_default_secrets
 from services.ui import card_updates
 from services.ui.context import Context
 from services.ui.exports import exports
@@ -28,6 +28,7 @@ from services.ui.headers import install_security_headers
 from services.ui.moodboard import moodboard_box
 from services.ui.query import SearchState
 from services.ui.session import SIGN_IN_JS, SIGN_OUT_JS, session_router
+from services.ui.settings import UISettings, get_settings
 from services.ui.slots import SIGNED_OUT
 from services.ui.song_search import song_search_box
 from services.ui.spotify import SPOTIFY_CSS
@@ -272,7 +273,7 @@ def create_blocks(ctx: Context) -> gr.Blocks:
     return demo
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: UISettings | None = None) -> FastAPI:
     """FastAPI (health, metrics, readiness) with the Gradio page mounted at ``/``."""
     settings = settings or get_settings()
     configure_logging("ui", settings.log_level, settings.log_json)
@@ -313,7 +314,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 app = create_app()
 
 
-def proxy_options(settings: Settings) -> dict[str, Any]:
+def proxy_options(settings: UISettings) -> dict[str, Any]:
     """uvicorn's proxy options: believe X-Forwarded-For/-Proto only from ``trusted_proxies``."""
     if not settings.trusted_proxies.strip():
         return {"proxy_headers": False}
@@ -324,7 +325,7 @@ def main() -> None:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(app, host=settings.ui_host, port=settings.ui_port, log_config=None, **proxy_options(settings))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, **proxy_options(settings))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """What every UI handler works with: the three typed service clients and the UI's own limits.
 
-Built once in ``app.py`` from the settings and passed to each handler module, so this is the one
-place that reads the UI's fields of the settings.
+Built once in ``app.py`` from ``UISettings`` and passed to each handler module, so this is the one
+place the handlers' limits are read from the settings.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from services.common.clients.auth import AuthClient
 from services.common.clients.encoder import EncoderClient
 from services.common.clients.search import SearchClient
-from services.common.settings import Settings
+from services.ui.settings import UISettings
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,12 @@ class Limits:
     session_max_age_s: int  # the session cookie may live as long as the session can
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
+    def from_settings(cls, settings: UISettings) -> Limits:
         return cls(
-            page_size=settings.ui_page_size,
-            history_limit=settings.ui_history_limit,
-            max_upload_bytes=settings.ui_max_upload_bytes,
-            thumbnail_px=settings.ui_thumbnail_px,
+            page_size=settings.page_size,
+            history_limit=settings.history_limit,
+            max_upload_bytes=settings.max_upload_bytes,
+            thumbnail_px=settings.thumbnail_px,
             session_max_age_s=int(settings.session_absolute_days * 86400),
         )
 
@@ -42,7 +42,7 @@ class Context:
     spotify_redirect_url: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Context:
+    def from_settings(cls, settings: UISettings) -> Context:
         return cls(
             search=SearchClient(settings.search_url, settings=settings),
             # The service token lets auth believe the browser address the UI forwards at sign-in.

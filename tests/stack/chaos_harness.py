@@ -37,7 +37,7 @@ from PIL import Image
 
 from scripts.backup_archive import ENGINES_FILE
 from services.common.contracts.auth import HistoryIn
-from services.common.settings import Settings
+from services.enricher.settings import EnricherSettings
 from services.ui.context import Context
 from services.ui.errors import plain_message
 from services.ui.images import Upload
@@ -396,7 +396,7 @@ def _report(name: str, outcomes: list[Outcome], t0: float) -> FaultReport:
     return FaultReport(name, recovery(outcomes, t0), len(outcomes), len(failed), seen)
 
 
-def _missing_history(settings: Settings, load: Load) -> int:
+def _missing_history(settings: UISettings, load: Load) -> int:
     ctx = Context.from_settings(settings)
     stored: set[str] = set()
     for token in load.tokens:

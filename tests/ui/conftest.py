@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from services.common.embedded import start_redis
-from services.common.settings import Settings, get_settings
+from services.common.settings import load_settings
+from services.ui.settings import UISettings, get_settings
 from tests.databases import redis_test_url, stack_database
 from tests.photos import photo_png
 from tests.processes import indexed_search, running_service, service_env
@@ -66,13 +67,13 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
 
 
 @pytest.fixture
-def ui_settings(ui_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def ui_settings(ui_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[UISettings]:
     """In-process settings pointing at the running services (for calling the callbacks)."""
     for key, value in ui_stack.env.items():
         monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
+    load_settings.cache_clear()
     yield get_settings()
-    get_settings.cache_clear()
+    load_settings.cache_clear()
 
 
 @pytest.fixture

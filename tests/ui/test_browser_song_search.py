@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.common.catalog import load_catalog
-from services.common.settings import get_settings
+from services.common.settings import get_common_settings
 from services.ui.song_search import DEBOUNCE_MS
 from tests.ui.conftest import INDEX_LIMIT
 from tests.ui.signed_in import signed_in_page
@@ -27,7 +27,7 @@ pytestmark = [
 
 def indexed_song_with_long_title_word() -> tuple[str, str, str]:
     """(track id, title, a title word of 5+ letters) of a song the UI stack indexed."""
-    songs, _ = load_catalog(Path(get_settings().catalog_path))
+    songs, _ = load_catalog(Path(get_common_settings().catalog_path))
     for song in songs[:INDEX_LIMIT]:
         for word in re.findall(r"[A-Za-z]{5,}", song.title):
             return song.track_id, song.title, word

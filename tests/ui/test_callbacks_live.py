@@ -13,11 +13,11 @@ import psycopg
 import pytest
 
 from services.common.http import ServiceError, ServiceUnavailable
-from services.common.settings import Settings
 from services.ui.context import Context
 from services.ui.errors import SESSION_EXPIRED
 from services.ui.handlers import Handlers
 from services.ui.query import decode_data_url
+from services.ui.settings import UISettings
 from tests.enricher.stack import wait_for
 from tests.ui.helpers import browser, signed_in_session
 
@@ -27,7 +27,7 @@ PASSWORD = "Correct-Horse-42"
 
 
 @pytest.fixture
-def ui(ui_settings: Settings):
+def ui(ui_settings: UISettings):
     ctx = Context.from_settings(ui_settings)
     yield Handlers.build(ctx)
     ctx.close()
@@ -219,7 +219,7 @@ def test_forgot_and_reset_password(ui, ui_stack):
     assert signed_in_session(ui.ctx.auth, name, "Another-Good-Pass-7")["token"]
 
 
-def test_services_down_are_named_in_plain_words(ui_settings: Settings):
+def test_services_down_are_named_in_plain_words(ui_settings: UISettings):
     dead = ui_settings.model_copy(
         update={"search_url": "http://127.0.0.1:9", "encoder_url": "http://127.0.0.1:9", "http_retries": 1}
     )

@@ -9,7 +9,6 @@ from html import escape
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from services.common.schemas import Enrichment, SpotifyArt
 
 from services.common.clients.search import SearchClient
 from services.common.contracts.songs import Enrichment, SpotifyArt

@@ -20,14 +20,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from cryptography.fernet import Fernet
-from services.common.spotify import ConnectFinish
 
 from services.common.clients.auth import AuthClient
 from services.common.contracts.spotify import ConnectFinish
 from services.common.embedded import free_port
-from services.common.settings import Settings
 from services.ui.context import Context
 from services.ui.errors import SESSION_EXPIRED
+from services.ui.settings import UISettings
 from services.ui.spotify import ENABLE_HINT, SpotifyPanel
 from tests.fake_spotify import CLIENT_ID, FakeSpotify, running_fake_spotify
 from tests.processes import running_service
@@ -79,7 +78,7 @@ def fake(spotify_stack: SpotifyStack) -> FakeSpotify:
 
 
 def panel_for(auth_url: str, search_url: str | None = None) -> SpotifyPanel:
-    settings = Settings(
+    settings = UISettings(
         auth_url=auth_url, http_retries=2, **({"search_url": search_url} if search_url else {})
     )
     return SpotifyPanel(Context.from_settings(settings))
