@@ -44,8 +44,8 @@ log = logging.getLogger("pixelplay.ui")
 
 ENABLE_HINT = (
     "Save to Spotify is off on this server. To turn it on, an operator registers a Spotify app and sets "
-    "PIXELPLAY_SPOTIFY_CLIENT_ID, PIXELPLAY_SPOTIFY_REDIRECT_URL and PIXELPLAY_SPOTIFY_TOKEN_KEY "
-    "(see docs/spotify.md)."
+    "PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID, PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL and "
+    "PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY (see docs/spotify.md)."
 )
 # What the page says after Spotify's sign-in sent the browser back (the ``?spotify=`` outcome).
 RETURN_MESSAGES: dict[str, tuple[str, str]] = {

@@ -49,7 +49,7 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
         env = service_env(base, tiny_model_dir, TOKEN, db_url) | {
             "PIXELPLAY_HTTP_RETRIES": "2",
             "REDIS_URL": redis_url,
-            "PIXELPLAY_ENRICH_QUEUE": f"ui-test-{secrets.token_hex(4)}",
+            "PIXELPLAY_ENRICHER_QUEUE": f"ui-test-{secrets.token_hex(4)}",
         }
         # Auth does not depend on the others: it starts while encoder → search → index run.
         auth = running_service("services.auth.app:app", dict(env), ready_path="/readyz", timeout_s=180)

@@ -120,8 +120,8 @@ def test_cards_fill_in_by_themselves_and_spotify_loads_only_on_click(ui_stack, t
             # The worker starts; the same cards turn into art without another search.
             env = {
                 **ui_stack.env,
-                "PIXELPLAY_ITUNES_URL": fake.url,
-                "PIXELPLAY_SPOTIFY_OEMBED_URL": fake.oembed_url,
+                "PIXELPLAY_ENRICHER_ITUNES_URL": fake.url,
+                "PIXELPLAY_ENRICHER_SPOTIFY_OEMBED_URL": fake.oembed_url,
             }
             worker = Worker("cards", env, tmp_path / "worker.log")
             expect(first.locator("img.pp-art[data-art-source=spotify]")).to_be_visible(timeout=60_000)

@@ -59,11 +59,11 @@ def spotify_stack(ui_stack) -> Iterator[SpotifyStack]:
     redirect = f"http://127.0.0.1:{ui_port}/spotify/callback"
     with running_fake_spotify({redirect}) as fake:
         env = ui_stack.env | {
-            "PIXELPLAY_SPOTIFY_CLIENT_ID": CLIENT_ID,
-            "PIXELPLAY_SPOTIFY_REDIRECT_URL": redirect,
-            "PIXELPLAY_SPOTIFY_TOKEN_KEY": Fernet.generate_key().decode(),
-            "PIXELPLAY_SPOTIFY_ACCOUNTS_URL": fake.url,
-            "PIXELPLAY_SPOTIFY_API_URL": f"{fake.url}/v1",
+            "PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID": CLIENT_ID,
+            "PIXELPLAY_AUTH_SPOTIFY_REDIRECT_URL": redirect,
+            "PIXELPLAY_AUTH_SPOTIFY_TOKEN_KEY": Fernet.generate_key().decode(),
+            "PIXELPLAY_AUTH_SPOTIFY_ACCOUNTS_URL": fake.url,
+            "PIXELPLAY_AUTH_SPOTIFY_API_URL": f"{fake.url}/v1",
         }
         with running_service("services.auth.app:app", env, ready_path="/readyz", timeout_s=120) as auth_url:
             env["PIXELPLAY_AUTH_URL"] = auth_url
@@ -199,9 +199,8 @@ def test_a_dead_session_goes_back_to_sign_in(spotify_stack: SpotifyStack, fake: 
 def test_without_a_client_id_the_bar_says_how_to_enable_it(ui_stack):
     auth_url = ui_stack.env["PIXELPLAY_AUTH_URL"]  # the UI stack's auth has no Spotify settings
     out = panel_for(auth_url).refresh(signed_in(auth_url))
-    assert (
-        "PIXELPLAY_SPOTIFY_CLIENT_ID" in out["spotify_status"] and "docs/spotify.md" in out["spotify_status"]
-    )
+    status = out["spotify_status"]
+    assert "PIXELPLAY_AUTH_SPOTIFY_CLIENT_ID" in status and "docs/spotify.md" in status
     assert ENABLE_HINT.split(".")[0] in out["spotify_status"]
     assert out["spotify_save"]["visible"] is False and out["spotify_disconnect"]["visible"] is False
 
