@@ -46,7 +46,7 @@ def test_view_switches_screens_and_forgets_a_dead_session():
 
 
 def test_history_entry_carries_fingerprint_and_thumbnail_of_the_photo(tmp_path):
-    from tests.ui.conftest import photo_png
+    from tests.photos import photo_png
 
     data = photo_png("night")
     query = Query.from_form("stars", 0.4, None, Upload(data, "n.png", "image/png"), 96)
