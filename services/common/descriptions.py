@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 # (upper bound, word): the first band whose bound exceeds the value wins.
 VALENCE_BANDS = (
-    (0.2, "melancholic"), (0.4, "wistful"), (0.6, "bittersweet"), (0.8, "cheerful"), (1.01, "euphoric")
+    (0.2, "melancholic"),
+    (0.4, "wistful"),
+    (0.6, "bittersweet"),
+    (0.8, "cheerful"),
+    (1.01, "euphoric"),
 )
 ENERGY_BANDS = ((0.3, "calm"), (0.5, "mellow"), (0.7, "lively"), (0.85, "energetic"), (1.01, "intense"))
 TEMPO_BANDS = ((80, "slow"), (105, "laid-back"), (125, "mid-tempo"), (145, "upbeat"), (1000, "fast"))
@@ -114,9 +118,12 @@ def describe(
 
     noun = GENRE_NOUNS.get(genre, f"{genre} song")
     # A slow, quiet, acoustic or sad song reads as a ballad whatever its playlist genre.
-    if tempo_word in ("slow", "laid-back", None) and (energy is not None and energy < 0.4) and (
-        (acousticness or 0) >= 0.5 or (valence is not None and valence < 0.3)
-    ) and genre in ("pop", "r&b", "rock", "latin"):
+    if (
+        tempo_word in ("slow", "laid-back", None)
+        and (energy is not None and energy < 0.4)
+        and ((acousticness or 0) >= 0.5 or (valence is not None and valence < 0.3))
+        and genre in ("pop", "r&b", "rock", "latin")
+    ):
         noun = "ballad"
     style = (subgenre or genre).strip()
     if noun != "ballad" and any(word in style for word in SELF_NAMED):

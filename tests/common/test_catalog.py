@@ -23,8 +23,19 @@ HEADER = (
 )
 
 
-def row(track_id="t1", name="Song", artist="Artist", date_="2019-06-14", playlist="P1", genre="pop",
-        sub="dance pop", energy="0.9", valence="0.8", tempo="122.0", popularity="66") -> str:
+def row(
+    track_id="t1",
+    name="Song",
+    artist="Artist",
+    date_="2019-06-14",
+    playlist="P1",
+    genre="pop",
+    sub="dance pop",
+    energy="0.9",
+    valence="0.8",
+    tempo="122.0",
+    popularity="66",
+) -> str:
     return (
         f'{track_id},"{name}",{artist},{popularity},a1,"Album, Deluxe",{date_},{playlist},p1,{genre},{sub},'
         f"0.748,{energy},6,-2.634,1,0.0583,0.102,0,0.0653,{valence},{tempo},194754"
@@ -57,8 +68,16 @@ def test_duplicate_rows_merge_into_one_song_with_all_genres_and_playlists():
 
 @pytest.mark.parametrize(
     ("raw", "year"),
-    [("2019-06-14", 2019), ("1975", 1975), ("2001-07", 2001), ("NA", None), ("", None),
-     ("14/06/2019", None), ("1850-01-01", None), ("2999", None)],
+    [
+        ("2019-06-14", 2019),
+        ("1975", 1975),
+        ("2001-07", 2001),
+        ("NA", None),
+        ("", None),
+        ("14/06/2019", None),
+        ("1850-01-01", None),
+        ("2999", None),
+    ],
 )
 def test_release_year_formats(raw, year):
     assert release_year(raw, today=date(2026, 11, 25)) == year
@@ -66,8 +85,13 @@ def test_release_year_formats(raw, year):
 
 def test_missing_title_or_artist_rows_are_dropped_and_counted():
     report = CatalogReport()
-    songs = songs_of(row(name="NA"), row(track_id="t2", artist="NA"), row(track_id="t3"),
-                     row(track_id="", name="x"), report=report)
+    songs = songs_of(
+        row(name="NA"),
+        row(track_id="t2", artist="NA"),
+        row(track_id="t3"),
+        row(track_id="", name="x"),
+        report=report,
+    )
     assert [s.track_id for s in songs] == ["t3"]
     assert report.dropped == {"missing title or artist": 2, "missing track_id": 1}
     assert "rows dropped:   3" in "\n".join(report.lines())

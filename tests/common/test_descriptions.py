@@ -6,13 +6,34 @@ import pytest
 
 from services.common.descriptions import describe, era
 
-BASE = dict(genre="pop", subgenre="dance pop", year=2019, energy=0.9, valence=0.9, tempo=128.0,
-            danceability=0.8, acousticness=0.02, instrumentalness=0.0, speechiness=0.05)
+BASE = dict(
+    genre="pop",
+    subgenre="dance pop",
+    year=2019,
+    energy=0.9,
+    valence=0.9,
+    tempo=128.0,
+    danceability=0.8,
+    acousticness=0.02,
+    instrumentalness=0.0,
+    speechiness=0.05,
+)
 
 
 def test_melancholic_slow_acoustic_song_reads_as_a_ballad_from_its_decade():
-    d = describe(**{**BASE, "genre": "r&b", "subgenre": "neo soul", "year": 1974, "energy": 0.2,
-                    "valence": 0.1, "tempo": 70.0, "danceability": 0.3, "acousticness": 0.8})
+    d = describe(
+        **{
+            **BASE,
+            "genre": "r&b",
+            "subgenre": "neo soul",
+            "year": 1974,
+            "energy": 0.2,
+            "valence": 0.1,
+            "tempo": 70.0,
+            "danceability": 0.3,
+            "acousticness": 0.8,
+        }
+    )
     assert d.sentence() == "a melancholic, calm slow acoustic neo soul ballad from the 1970s"
     assert d.phrases() == ["melancholic", "calm", "slow", "acoustic", "neo soul ballad", "from the 1970s"]
 
@@ -23,8 +44,15 @@ def test_euphoric_dance_pop_uses_an_article_by_sound():
 
 
 @pytest.mark.parametrize(
-    ("value", "word"), [(0.0, "melancholic"), (0.19, "melancholic"), (0.2, "wistful"), (0.5, "bittersweet"),
-                        (0.79, "cheerful"), (1.0, "euphoric")],
+    ("value", "word"),
+    [
+        (0.0, "melancholic"),
+        (0.19, "melancholic"),
+        (0.2, "wistful"),
+        (0.5, "bittersweet"),
+        (0.79, "cheerful"),
+        (1.0, "euphoric"),
+    ],
 )
 def test_valence_bands(value, word):
     assert describe(**{**BASE, "valence": value}).moods[0] == word
@@ -39,15 +67,24 @@ def test_energy_bands(value, word):
 
 
 @pytest.mark.parametrize(
-    ("bpm", "word"), [(60, "slow"), (95, "laid-back"), (120, "mid-tempo"), (140, "upbeat"), (170, "fast")],
+    ("bpm", "word"),
+    [(60, "slow"), (95, "laid-back"), (120, "mid-tempo"), (140, "upbeat"), (170, "fast")],
 )
 def test_tempo_bands(bpm, word):
     assert describe(**{**BASE, "tempo": float(bpm)}).tempo == word
 
 
 def test_textures():
-    d = describe(**{**BASE, "genre": "edm", "subgenre": "big room", "instrumentalness": 0.9,
-                    "acousticness": 0.01, "danceability": 0.5})
+    d = describe(
+        **{
+            **BASE,
+            "genre": "edm",
+            "subgenre": "big room",
+            "instrumentalness": 0.9,
+            "acousticness": 0.01,
+            "danceability": 0.5,
+        }
+    )
     assert d.textures == ("instrumental", "electronic")
     assert "big room EDM track" in d.phrases()
     spoken = describe(**{**BASE, "speechiness": 0.5})
@@ -58,8 +95,18 @@ def test_textures():
 
 
 def test_missing_features_are_left_out():
-    d = describe(genre="rock", subgenre=None, year=None, energy=None, valence=None, tempo=None,
-                 danceability=None, acousticness=None, instrumentalness=None, speechiness=None)
+    d = describe(
+        genre="rock",
+        subgenre=None,
+        year=None,
+        energy=None,
+        valence=None,
+        tempo=None,
+        danceability=None,
+        acousticness=None,
+        instrumentalness=None,
+        speechiness=None,
+    )
     assert d.sentence() == "a rock song"
     assert d.phrases() == ["rock song"]
 

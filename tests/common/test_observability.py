@@ -37,7 +37,7 @@ def test_metrics_count_requests_by_route_template():
         if ln.startswith("pixelplay_http_requests_total{") and 'service="demo"' in ln and "{name}" in ln
     )
     assert float(line.rsplit(" ", 1)[1]) >= 2
-    assert 'pixelplay_http_request_seconds_bucket{' in text
+    assert "pixelplay_http_request_seconds_bucket{" in text
 
 
 def test_request_id_is_echoed_or_created():
@@ -50,8 +50,9 @@ def test_request_id_is_echoed_or_created():
 def test_request_id_flows_to_the_next_service_and_into_json_logs(caplog):
     """A service handling request X calls another service: the outgoing call carries X."""
     seen: list[str | None] = []
-    downstream = httpx.MockTransport(lambda req: (seen.append(req.headers.get(REQUEST_ID_HEADER)),
-                                                  httpx.Response(200, json={}))[1])
+    downstream = httpx.MockTransport(
+        lambda req: (seen.append(req.headers.get(REQUEST_ID_HEADER)), httpx.Response(200, json={}))[1]
+    )
     app = make_app()
 
     @app.get("/calls-downstream")

@@ -52,8 +52,10 @@ def test_text_vectors_match_open_clip(runtime: str, request: pytest.FixtureReque
 @pytest.mark.parametrize("runtime", ["onnx_encoder", "torch_encoder"])
 def test_image_vectors_match_open_clip(runtime: str, request: pytest.FixtureRequest, plain_model) -> None:
     encoder: ClipEncoder = request.getfixturevalue(runtime)
-    pixels = [to_pixels(photo(size, seed=i), encoder.clip.preprocess) for i, size in
-              enumerate([(640, 480), (300, 500), (224, 224), (90, 120)])]
+    pixels = [
+        to_pixels(photo(size, seed=i), encoder.clip.preprocess)
+        for i, size in enumerate([(640, 480), (300, 500), (224, 224), (90, 120)])
+    ]
     ours = encoder.encode_pixels(pixels)
     assert cosines(ours, plain_image_vectors(plain_model, pixels)).min() >= 0.999
 
@@ -218,8 +220,10 @@ def test_auto_runs_the_image_tower_int8_when_it_keeps_parity(
     auto = auto_encoder(tiny_model_dir, encoder_data_dir, monkeypatch, vnni=True)
     assert auto.runtime == "onnx-int8-image"
     assert "image-int8-s8.onnx" in onnx_files(encoder_data_dir)
-    pixels = [to_pixels(photo(size, seed=i), auto.clip.preprocess) for i, size in
-              enumerate([(640, 480), (300, 500), (224, 224)])]
+    pixels = [
+        to_pixels(photo(size, seed=i), auto.clip.preprocess)
+        for i, size in enumerate([(640, 480), (300, 500), (224, 224)])
+    ]
     image = auto.encode_pixels(pixels)
     assert cosines(image, plain_image_vectors(plain_model, pixels)).min() >= 0.999
     assert cosines(image, onnx_encoder.encode_pixels(pixels)).min() < 1 - 1e-7  # really int8

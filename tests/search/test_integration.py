@@ -180,9 +180,7 @@ def found_by_source(search: str, source: str) -> set[str]:
     return {hit["song"]["track_id"] for hit in page.json()["hits"]}
 
 
-def test_a_reindex_carries_the_imported_catalogs_into_the_new_version(
-    stack: dict[str, str], tmp_path: Path
-):
+def test_a_reindex_carries_the_imported_catalogs_into_the_new_version(stack: dict[str, str], tmp_path: Path):
     search = stack["PIXELPLAY_SEARCH_URL"]
     bundled = httpx.get(f"{search}/info").json()["points"]
     csv = tmp_path / "mine.csv"
