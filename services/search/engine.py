@@ -23,10 +23,9 @@ from services.search.storage.base import (
     Fused,
     Recommend,
     StoredPoint,
-    checked_meta,
     point_id,
 )
-from services.search.storage.store import VectorStore
+from services.search.storage.store import VectorStore, checked_meta
 from services.search.vectors import normalise
 
 Fetch = Callable[[int, int, bool], list[StoredPoint]]

@@ -15,10 +15,9 @@ from services.search.storage.base import (
     CollectionMeta,
     DimensionMismatch,
     Upsert,
-    checked_meta,
     point_id,
 )
-from services.search.storage.store import VectorStore
+from services.search.storage.store import VectorStore, checked_meta
 
 
 def ensure_index(store: VectorStore, model_id: str, dim: int) -> CollectionMeta:

@@ -11,12 +11,9 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from services.common.contracts.songs import UNIT_FEATURES
-
-if TYPE_CHECKING:
-    from services.search.storage.store import VectorStore
 
 VECTOR_NAME = "clip"
 # The second named vector: standardised audio features (services/search/audio.py), Euclidean.
@@ -176,24 +173,6 @@ def audio_of(raw: Any) -> list[float] | None:
     """The AUDIO_VECTOR out of a record's named vectors (``None`` when absent)."""
     vector = raw.get(AUDIO_VECTOR) if isinstance(raw, dict) else None
     return list(vector) if vector is not None else None
-
-
-def checked_meta(
-    store: VectorStore, version: str | None, model_id: str | None, dim: int | None
-) -> CollectionMeta:
-    """``store.meta(version)``, after refusing vectors from another model or of another size
-    (``None`` skips that check). One rule for queries and for indexing."""
-    meta = store.meta(version)
-    if model_id is not None and model_id != meta.model_id:
-        raise ModelMismatch(
-            f"collection '{meta.version}' was built with model '{meta.model_id}', not '{model_id}'; "
-            "re-index with scripts/reindex.py"
-        )
-    if dim is not None and dim != meta.dim:
-        raise DimensionMismatch(
-            f"vectors have {dim} dimensions, collection '{meta.version}' expects {meta.dim}"
-        )
-    return meta
 
 
 def next_version_name(alias: str, existing: list[str]) -> str:

@@ -18,8 +18,10 @@ from services.search.storage.base import (
     VECTOR_NAME,
     CollectionMeta,
     Conditions,
+    DimensionMismatch,
     Fused,
     IndexMissing,
+    ModelMismatch,
     Recommend,
     StoredPoint,
     Upsert,
@@ -221,3 +223,21 @@ def description_of(raw: Any) -> list[float] | None:
     if isinstance(raw, dict):
         raw = raw.get(VECTOR_NAME)
     return list(raw) if raw is not None else None
+
+
+def checked_meta(
+    store: VectorStore, version: str | None, model_id: str | None, dim: int | None
+) -> CollectionMeta:
+    """``store.meta(version)``, after refusing vectors from another model or of another size
+    (``None`` skips that check). One rule for queries and for indexing."""
+    meta = store.meta(version)
+    if model_id is not None and model_id != meta.model_id:
+        raise ModelMismatch(
+            f"collection '{meta.version}' was built with model '{meta.model_id}', not '{model_id}'; "
+            "re-index with scripts/reindex.py"
+        )
+    if dim is not None and dim != meta.dim:
+        raise DimensionMismatch(
+            f"vectors have {dim} dimensions, collection '{meta.version}' expects {meta.dim}"
+        )
+    return meta
