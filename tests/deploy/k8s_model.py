@@ -18,6 +18,14 @@ PRODUCTION = K8S / "overlays" / "production"
 TOOLS = cm.ROOT / ".venv-checks" / "bin"
 KUBECTL = TOOLS / "kubectl"
 SECRET = "pixelplay-secrets"
+# One distinct value per key of the Secret, to see where each one ends up.
+DUMMY_SECRETS = {
+    "service-token": "service-secret",
+    "postgres-password": "pg-secret",
+    "auth-db-password": "auth-db-secret",
+    "redis-password": "redis-secret",
+    "qdrant-api-key": "qdrant-secret",
+}
 # $$(NAME) is a literal $(NAME); $(NAME) is replaced when NAME is defined earlier.
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 

@@ -1,5 +1,6 @@
-"""The compose stack's infrastructure commands, run for real on this machine: Redis started with
-compose's own arguments refuses clients without the password, and the Postgres role script gives
+"""The infrastructure commands of compose and of deploy/k8s, run for real on this machine: Redis
+started with their own arguments refuses clients without the password while every service's
+REDIS_URL gets in, and the Postgres role script (deploy/k8s mounts the same files) gives
 the auth service a role that owns its schema and nothing more, with which auth's migrations run."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -20,6 +21,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from services.auth.migrations import apply_migrations
 from tests.deploy import compose_model as cm
+from tests.deploy import k8s_model as km
 from tests.deploy.test_settings_env import DUMMY_SECRETS
 
 ROLE_SCRIPT = cm.ROOT / "deploy" / "postgres" / "initdb" / "10-app-role.sh"
@@ -27,13 +29,41 @@ ROLE_SQL = cm.ROOT / "deploy" / "postgres" / "app-role.sql"
 STACK = cm.load_interpolated(cm.COMPOSE_FILE, {**cm.read_env_file(), **DUMMY_SECRETS})["services"]
 
 
+def compose_redis() -> tuple[list[str], dict[str, str]]:
+    """Compose's Redis command and the REDIS_URL of every service that has one."""
+    urls = {
+        name: env["REDIS_URL"] for name, svc in STACK.items() if "REDIS_URL" in (env := cm.environment(svc))
+    }
+    return STACK["redis"]["command"], urls
+
+
+def k8s_redis() -> tuple[list[str], dict[str, str]]:
+    """The same from the production overlay, with the Secret's values filled in as the kubelet would."""
+    if not km.KUBECTL.exists():
+        pytest.skip("no .venv-checks: run scripts/install.sh --test")
+    docs = km.render(km.PRODUCTION)
+    redis_container = km.container(docs, "redis")
+    env = km.environment(docs, redis_container, km.DUMMY_SECRETS)
+    urls = {
+        name: client["REDIS_URL"]
+        for name, doc in km.workloads(docs).items()
+        for container in km.pod_spec(doc)["containers"]
+        if "REDIS_URL" in (client := km.environment(docs, container, km.DUMMY_SECRETS))
+    }
+    return [km.expand(arg, env) for arg in redis_container["args"]], urls
+
+
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
-def test_redis_with_the_compose_command_refuses_clients_without_the_password(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stack", [compose_redis, k8s_redis], ids=["compose", "k8s"])
+def test_redis_refuses_clients_without_the_password_and_every_client_url_gets_in(
+    stack: Callable[[], tuple[list[str], dict[str, str]]], tmp_path: Path
+) -> None:
     from services.common.embedded import free_port
 
-    port = free_port()
-    command = STACK["redis"]["command"]
+    command, urls = stack()
     assert command[0] == "redis-server"
+    assert {"search", "enricher", "enrich-all"} <= set(urls)
+    port = free_port()
     proc = subprocess.Popen(
         [*command, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path), "--save", ""],
         stdout=subprocess.DEVNULL,
@@ -51,9 +81,11 @@ def test_redis_with_the_compose_command_refuses_clients_without_the_password(tmp
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        # The enricher's URL from compose, pointed at this server, gets in.
-        url = STACK["enricher"]["environment"]["REDIS_URL"].replace("@redis:6379", f"@127.0.0.1:{port}")
-        assert redis.Redis.from_url(url).ping()
+        # Each service's URL, pointed at this server, gets in.
+        for name, url in urls.items():
+            local = url.replace("@redis:6379", f"@127.0.0.1:{port}")
+            assert local != url, f"{name}: REDIS_URL carries no password: {url}"
+            assert redis.Redis.from_url(local).ping(), name
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -24,14 +24,7 @@ pytestmark = pytest.mark.skipif(not KUBECTL.exists(), reason="no .venv-checks: r
 
 HTTP_SERVICES = {"encoder": 8101, "search": 8102, "auth": 8103, "ui": 7860}
 WORKLOADS = {"qdrant", "postgres", "redis", "encoder", "search", "auth", "enricher", "ui"}
-# One distinct value per key of the Secret, to see where each one ends up.
-SECRETS = {
-    "service-token": "service-secret",
-    "postgres-password": "pg-secret",
-    "auth-db-password": "auth-db-secret",
-    "redis-password": "redis-secret",
-    "qdrant-api-key": "qdrant-secret",
-}
+SECRETS = km.DUMMY_SECRETS
 # The workloads that talk to Redis: search queues the songs of a page, the workers and enrich-all.
 REDIS_CLIENTS = {"search", "enricher", "enrich-all"}
 
