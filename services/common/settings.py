@@ -80,8 +80,9 @@ class CommonSettings(BaseSettings):
     def __init__(self, **values: Any) -> None:
         """Accept field names too (``EncoderSettings(data_dir=...)``), as the env name they stand for.
         An unknown keyword is a mistake here (unlike an unknown env variable): it raises."""
-        unknown = [key for key in values if key not in self.model_fields and not key.startswith("_")]
-        unknown = [key for key in unknown if key not in {self.input_name(f) for f in self.model_fields}]
+        fields = type(self).model_fields
+        unknown = [key for key in values if key not in fields and not key.startswith("_")]
+        unknown = [key for key in unknown if key not in {self.input_name(f) for f in fields}]
         if unknown:
             raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
         super().__init__(**{self.input_name(key): value for key, value in values.items()})
