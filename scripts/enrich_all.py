@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import redis
 
 from services.common.clients.search import SearchClient
+from services.common.contracts.search import EnrichmentStats
 from services.common.http import ServiceError
 from services.common.rate_limits import calls_per_second
 from services.enricher.batch import (
@@ -76,7 +77,7 @@ def default_timeout(songs: int) -> float:
     return 2 * songs / lookups_per_second() + 300
 
 
-def print_summary(report: BatchReport, stats: dict[str, int] | None) -> None:
+def print_summary(report: BatchReport, stats: EnrichmentStats | None) -> None:
     s = report.statuses
     print(f"this run: {report.queued} queued, {report.already_queued} already queued by an earlier run")
     print(
@@ -89,8 +90,8 @@ def print_summary(report: BatchReport, stats: dict[str, int] | None) -> None:
         print(f"  error: {error}")
     if stats is not None:
         print(
-            f"index: pending {stats.get('pending', 0)}, ok {stats.get('ok', 0)}, "
-            f"not_found {stats.get('not_found', 0)}, failed {stats.get('failed', 0)}"
+            f"index: pending {stats.pending}, ok {stats.ok}, "
+            f"not_found {stats.not_found}, failed {stats.failed}"
         )
 
 

@@ -17,11 +17,14 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scripts.index_catalog import Encoder, chunks
 from services.common.catalog_import import CatalogFileError, ImportReport, read_catalog
 from services.common.http import ServiceError
+
+if TYPE_CHECKING:
+    from services.common.clients.search import SearchClient
 
 UPSERT_CHUNK = 1000
 CHECK_CHUNK = 2000
@@ -48,10 +51,16 @@ class ImportResult:
 
 
 def import_catalog(
-    data: bytes, source: str, search: Any, encoder: Encoder, *, replace: bool = False, batch_size: int = 64
+    data: bytes,
+    source: str,
+    search: SearchClient,
+    encoder: Encoder,
+    *,
+    replace: bool = False,
+    batch_size: int = 64,
 ) -> ImportResult:
     """Validate ``data`` (CSV bytes) and upsert its new or changed songs as catalog ``source``;
-    ``search`` is a ``SearchClient`` with the service token."""
+    ``search`` carries the service token."""
     report = read_catalog(data, source)
     result = ImportResult(report)
     info = encoder.info()
@@ -69,8 +78,7 @@ def import_catalog(
     line_of = {s.song.track_id: s.line for s in todo}
     for part in chunks(list(line_of), CHECK_CHUNK):
         result.taken_over += [
-            f"line {line_of[t['track_id']]}: replaces {t['title']!r} by {t['artist']} "
-            f"of catalog {t['source']!r}"
+            f"line {line_of[t.track_id]}: replaces {t.title!r} by {t.artist} of catalog {t.source!r}"
             for t in search.catalog_taken(source, list(part))
         ]
     texts = sorted({s.song.description for s in todo})
@@ -84,9 +92,9 @@ def import_catalog(
              "import_hash": s.import_hash}
             for s in part
         ]  # fmt: skip
-        result.upserted += search.index_points(model_id, items)["upserted"]
+        result.upserted += search.index_points(model_id, items)
     if replace:
-        result.deleted = search.catalog_replace(source)["deleted"]
+        result.deleted = search.catalog_replace(source).deleted
     return result
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tqdm import tqdm
 
@@ -24,6 +24,9 @@ from services.common.contracts.encoder import ModelInfo
 from services.common.contracts.songs import Song
 from services.common.http import ServiceError
 from services.common.settings import get_common_settings
+
+if TYPE_CHECKING:
+    from services.common.clients.search import SearchClient
 
 UPSERT_CHUNK = 1000  # songs per /index/points request (the service accepts up to 2000)
 PRESENT_CHUNK = 2000
@@ -62,7 +65,7 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 def index_songs(
     songs: list[Song],
-    search: Any,
+    search: SearchClient,
     encoder: Encoder,
     *,
     batch_size: int = 64,
@@ -70,12 +73,12 @@ def index_songs(
     progress: bool = True,
 ) -> IndexReport:
     """Embed and upsert every song not yet in ``version`` (default: the active collection, created
-    for the encoder's model when the index is empty). ``search`` is a ``SearchClient``."""
+    for the encoder's model when the index is empty). ``search`` carries the service token."""
     start = time.perf_counter()
     info = encoder.info()
     model_id, dim = info.model_id, info.dim
     if version is None:
-        version = search.index_ensure(model_id, dim)["version"]
+        version = search.index_ensure(model_id, dim).version
     report = IndexReport(version=version, model_id=model_id, songs=len(songs))
 
     done: set[str] = set()
@@ -96,7 +99,7 @@ def index_songs(
 
     def flush() -> None:
         for part in chunks(pending, UPSERT_CHUNK):
-            report.upserted += search.index_points(model_id, list(part), version)["upserted"]
+            report.upserted += search.index_points(model_id, list(part), version)
             bar.update(len(part))
         pending.clear()
 

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from scripts import index_catalog, reindex
 from scripts.index_catalog import service_clients
+from services.common.contracts.search import IndexStatus
 
 
-def active_model(status: dict[str, Any]) -> str | None:
+def active_model(status: IndexStatus) -> str | None:
     """The model the active version was built with (None: no index yet)."""
-    active = status.get("active")
-    return next((v["model_id"] for v in status["versions"] if v["version"] == active), None)
+    return next((v.model_id for v in status.versions if v.version == status.active), None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scripts.index_catalog import (
     UPSERT_CHUNK,
@@ -25,23 +25,27 @@ from scripts.index_catalog import (
     load_songs,
     service_clients,
 )
+from services.common.contracts.search import Activation
 from services.common.contracts.songs import Song
+
+if TYPE_CHECKING:
+    from services.common.clients.search import SearchClient
 
 
 def reindex(
     songs: list[Song],
-    search: Any,
+    search: SearchClient,
     encoder: Encoder,
     *,
     batch_size: int = 64,
     keep_old: bool = False,
     progress: bool = True,
-) -> tuple[IndexReport, dict[str, Any]]:
+) -> tuple[IndexReport, Activation]:
     """Fill a new version with the encoder's current model and activate it; on failure the new
     version is dropped and the alias still points at the old one."""
     info = encoder.info()
-    old = search.index_status()["active"]
-    version = search.index_create_version(info.model_id, info.dim)["version"]
+    old = search.index_status().active
+    version = search.index_create_version(info.model_id, info.dim).version
     try:
         report = index_songs(
             songs, search, encoder, batch_size=batch_size, version=version, progress=progress
@@ -54,7 +58,7 @@ def reindex(
     return report, search.index_activate(version, drop_old=not keep_old)
 
 
-def carry_imports(old: str, new: str, search: Any, encoder: Encoder, *, batch_size: int = 64) -> int:
+def carry_imports(old: str, new: str, search: SearchClient, encoder: Encoder, *, batch_size: int = 64) -> int:
     """Copy every imported song from version ``old`` into ``new``, its description embedded with
     the encoder's model; the count copied. Runs after the bundled catalog, so an import that shares
     a track id with a bundled song still wins, as it did in the old version."""
@@ -63,15 +67,15 @@ def carry_imports(old: str, new: str, search: Any, encoder: Encoder, *, batch_si
     after: str | None = None
     while True:
         page = search.catalog_imported(old, after, limit=UPSERT_CHUNK)
-        items = page["items"]
-        texts = sorted({i["song"]["description"] for i in items})
+        items = page.items
+        texts = sorted({i.song.description for i in items})
         vectors: dict[str, list[float]] = {}
         for batch in chunks(texts, max(1, batch_size)):
             vectors.update(zip(batch, encoder.encode_texts(list(batch)), strict=True))
         if items:
-            points = [i | {"vector": vectors[i["song"]["description"]]} for i in items]
-            copied += search.index_points(model_id, points, new)["upserted"]
-        after = page["next"]
+            points = [i.model_dump(mode="json") | {"vector": vectors[i.song.description]} for i in items]
+            copied += search.index_points(model_id, points, new)
+        after = page.next
         if after is None:
             return copied
 
@@ -95,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(report.line())
     print(f"imported catalogs' songs carried over: {report.imported:,}")
-    print(
-        f"alias now -> {activation['active']} (was {activation['previous']}); dropped {activation['dropped']}"
-    )
+    print(f"alias now -> {activation.active} (was {activation.previous}); dropped {activation.dropped}")
     return 0
 
 

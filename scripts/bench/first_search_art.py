@@ -220,8 +220,8 @@ def _indexed_ids(side: FreshStack) -> list[str]:
     after = None
     while True:
         page = side.search.pending_enrichment(limit=1000, after=after, all=True)
-        ids.extend(page["track_ids"])
-        after = page.get("next")
+        ids.extend(page.track_ids)
+        after = page.next
         if not after:
             return ids
 

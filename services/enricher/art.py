@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-from services.common.contracts.songs import SpotifyArt
+from services.common.contracts.search import EnrichmentResult
+from services.common.contracts.songs import Song, SpotifyArt
 from services.enricher.retrying_get import LookupFailed, NotFound
 from services.enricher.schemas import TaskOutcome
-from services.enricher.stored_results import as_song, keep_previous, written
+from services.enricher.stored_results import keep_previous, written
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,9 @@ ArtLookup = Callable[[str], str | None]
 
 
 class ArtStore(Protocol):
-    def song(self, track_id: str) -> Any: ...
+    def song(self, track_id: str) -> Song: ...
 
-    def update_spotify_art(self, track_id: str, art: dict[str, Any]) -> Any: ...
+    def update_spotify_art(self, track_id: str, art: SpotifyArt) -> EnrichmentResult: ...
 
 
 def fetch_art(
@@ -34,7 +35,7 @@ def fetch_art(
     A failed call never replaces a final result (the song keeps the art it had). Raises what the
     store raises when search is unreachable (the task re-queues itself then).
     """
-    song = as_song(store.song(track_id))
+    song = store.song(track_id)
     if song.spotify_art_status == "ok":
         return TaskOutcome(track_id=track_id, action="skipped", status="ok", reason="art already stored")
     asked_at = clock()
@@ -53,6 +54,6 @@ def fetch_art(
             spotify_art_url=url,
             spotify_art_at=asked_at,
         )
-    answer = store.update_spotify_art(track_id, art.model_dump())
+    answer = store.update_spotify_art(track_id, art)
     log.info("song %s: Spotify art %s", track_id, art.spotify_art_status)
     return written(track_id, answer, art.spotify_art_status, art.spotify_art_reason)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import redis
 
+from services.common.contracts.search import PendingPage
 from services.common.contracts.songs import Song
 from services.enricher import queue_marks
 
@@ -27,7 +28,7 @@ class PendingSource(Protocol):
         after: str | None = None,
         older_than_days: float | None = None,
         all: bool = False,
-    ) -> dict[str, Any]: ...
+    ) -> PendingPage: ...
 
 
 class TaskResult(Protocol):
@@ -105,10 +106,10 @@ def pending_track_ids(
         page = source.pending_enrichment(
             limit=page_size, after=after, older_than_days=older_than_days, all=everything
         )
-        popularity = page.get("popularity") or [None] * len(page["track_ids"])
-        songs.extend((tid, pop or 0) for tid, pop in zip(page["track_ids"], popularity, strict=True))
-        after = page.get("next")
-        if not after or not page["track_ids"]:
+        popularity = page.popularity or [None] * len(page.track_ids)
+        songs.extend((tid, pop or 0) for tid, pop in zip(page.track_ids, popularity, strict=True))
+        after = page.next
+        if not after or not page.track_ids:
             break
     # sorted() is stable: equal popularity keeps search's order, so a re-run queues the same order.
     ordered = [tid for tid, _ in sorted(songs, key=lambda s: -s[1])]

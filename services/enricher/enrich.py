@@ -9,15 +9,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
+from services.common.contracts.search import EnrichmentResult
 from services.common.contracts.songs import Enrichment, Song
 from services.common.media_urls import ART_HOSTS, PREVIEW_HOSTS, STORE_LINK_HOSTS, allowed_url
 from services.enricher.itunes import large_artwork
 from services.enricher.matching import best_match, search_term
 from services.enricher.retrying_get import LookupFailed
 from services.enricher.schemas import Candidate, ScoredCandidate, SongQuery, TaskOutcome
-from services.enricher.stored_results import DONE_STATUSES, as_song, keep_previous, written
+from services.enricher.stored_results import DONE_STATUSES, keep_previous, written
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,9 @@ log = logging.getLogger(__name__)
 class SongStore(Protocol):
     """The part of the search service's API the enricher writes through."""
 
-    def song(self, track_id: str) -> Any: ...
+    def song(self, track_id: str) -> Song: ...
 
-    def update_enrichment(self, track_id: str, enrichment: dict[str, Any]) -> Any: ...
+    def update_enrichment(self, track_id: str, enrichment: Enrichment) -> EnrichmentResult: ...
 
 
 Lookup = Callable[[str], list[Candidate]]
@@ -95,7 +96,7 @@ def enrich(
     A failed lookup never replaces a final result: the song keeps what it had.
     Raises what the store raises when search is unreachable (the task re-queues itself then).
     """
-    song = as_song(store.song(track_id))
+    song = store.song(track_id)
     if (
         requested_at is not None
         and song.enrich_status in DONE_STATUSES
@@ -119,7 +120,7 @@ def enrich(
         enrichment = Enrichment(enrich_status="failed", enrich_reason=str(exc), enriched_at=looked_up_at)
     else:
         enrichment = enrichment_for(song, candidates, threshold, looked_up_at)
-    answer = store.update_enrichment(track_id, enrichment.model_dump())
+    answer = store.update_enrichment(track_id, enrichment)
     outcome = written(
         track_id, answer, enrichment.enrich_status, enrichment.enrich_reason, enrichment.match_score
     )

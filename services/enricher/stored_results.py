@@ -7,18 +7,13 @@ answered keeps its answer, so a flaky outside API never blanks a card.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from services.common.contracts.songs import Song
+from services.common.contracts.search import EnrichmentResult
 from services.enricher.schemas import TaskOutcome
 
 log = logging.getLogger(__name__)
 
 DONE_STATUSES = ("ok", "not_found")
-
-
-def as_song(value: Any) -> Song:
-    return value if isinstance(value, Song) else Song.model_validate(value)
 
 
 def keep_previous(track_id: str, source: str, previous_status: str, exc: Exception) -> TaskOutcome | None:
@@ -35,18 +30,15 @@ def keep_previous(track_id: str, source: str, previous_status: str, exc: Excepti
 
 
 def written(
-    track_id: str, answer: Any, status: str, reason: str | None, match_score: float | None = None
+    track_id: str,
+    answer: EnrichmentResult,
+    status: str,
+    reason: str | None,
+    match_score: float | None = None,
 ) -> TaskOutcome:
     """The outcome of writing a lookup result, from search's ``answer``: stored, or stale when a
     newer result was already there."""
-    action = "stored" if was_applied(answer) else "stale"
+    action = "stored" if answer.applied else "stale"
     return TaskOutcome(
         track_id=track_id, action=action, status=status, reason=reason, match_score=match_score
     )
-
-
-def was_applied(answer: Any) -> bool:
-    """Whether search stored the write (False: a newer result was already there)."""
-    if isinstance(answer, dict):
-        return bool(answer.get("applied", True))
-    return bool(getattr(answer, "applied", True))

@@ -50,7 +50,7 @@ def vector_for(track_id: str) -> list[float]:
 def index_songs(client: SearchClient, track_ids: set[str]) -> None:
     """Put those catalog songs into a new index version, then switch the alias to it in one step
     (as the re-index does), so no reader ever sees an index without them."""
-    version = client.index_create_version(MODEL_ID, DIM)["version"]
+    version = client.index_create_version(MODEL_ID, DIM).version
     items = [{"song": s.payload(), "vector": vector_for(s.track_id)} for s in catalog_songs(track_ids)]
     client.index_points(MODEL_ID, items, version)
     client.index_activate(version)

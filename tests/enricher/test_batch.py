@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from services.common.clients.search import SearchClient
+from services.common.contracts.search import PendingPage
 from services.common.contracts.songs import Song
 from services.enricher import queue_marks
 from services.enricher.batch import (
@@ -57,7 +58,7 @@ class Counted:
     def __init__(self, search: SearchClient):
         self.search, self.calls = search, 0
 
-    def pending_enrichment(self, **query: Any) -> dict[str, Any]:
+    def pending_enrichment(self, **query: Any) -> PendingPage:
         self.calls += 1
         return self.search.pending_enrichment(**query)
 
@@ -69,7 +70,7 @@ def test_pending_ids_follow_every_page_and_stop_at_the_limit(listed: SearchClien
 
 
 def test_pending_ids_come_most_popular_first_across_pages(listed: SearchClient) -> None:
-    first_page = listed.pending_enrichment(limit=2)["track_ids"]
+    first_page = listed.pending_enrichment(limit=2).track_ids
     assert AFRICA not in first_page and BOHEMIAN not in first_page
     source = Counted(listed)
     # The limit takes the most popular songs of every page, not the first page's.

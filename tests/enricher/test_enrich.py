@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from services.common.contracts.songs import Song
+from services.common.contracts.search import EnrichmentResult
+from services.common.contracts.songs import Enrichment, Song
 from services.enricher.enrich import enrich
 from services.enricher.itunes import parse_candidates
 from services.enricher.retrying_get import LookupFailed
@@ -24,18 +25,18 @@ class MemoryStore:
 
     def __init__(self, *songs: Song):
         self.songs = {s.track_id: s for s in songs}
-        self.writes: list[dict[str, Any]] = []
+        self.writes: list[Enrichment] = []
 
-    def song(self, track_id: str) -> dict[str, Any]:
-        return self.songs[track_id].model_dump()
+    def song(self, track_id: str) -> Song:
+        return self.songs[track_id].model_copy()
 
-    def update_enrichment(self, track_id: str, enrichment: dict[str, Any]) -> dict[str, Any]:
+    def update_enrichment(self, track_id: str, enrichment: Enrichment) -> EnrichmentResult:
         self.writes.append(enrichment)
         current = self.songs[track_id]
-        if current.enriched_at is not None and enrichment["enriched_at"] < current.enriched_at:
-            return {**current.model_dump(), "applied": False}
-        self.songs[track_id] = current.model_copy(update=enrichment)
-        return {**self.songs[track_id].model_dump(), "applied": True}
+        if current.enriched_at is not None and enrichment.enriched_at < current.enriched_at:
+            return EnrichmentResult(**current.model_dump(), applied=False)
+        self.songs[track_id] = current.model_copy(update=enrichment.model_dump())
+        return EnrichmentResult(**self.songs[track_id].model_dump(), applied=True)
 
 
 def song(track_id: str = BOHEMIAN, **overrides: Any) -> Song:

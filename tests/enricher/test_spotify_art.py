@@ -129,9 +129,9 @@ def test_an_older_art_result_never_replaces_a_newer_one(search: SearchClient) ->
         "spotify_art_url": spotify_thumbnail(SHAPE_OF_YOU),
         "spotify_art_at": 2e9,
     }
-    assert search.update_spotify_art(SHAPE_OF_YOU, newer)["applied"] is True
+    assert search.update_spotify_art(SHAPE_OF_YOU, newer).applied is True
     older = {"spotify_art_status": "failed", "spotify_art_reason": "late", "spotify_art_at": 1e9}
-    assert search.update_spotify_art(SHAPE_OF_YOU, older)["applied"] is False
+    assert search.update_spotify_art(SHAPE_OF_YOU, older).applied is False
     assert search.song(SHAPE_OF_YOU).spotify_art_status == "ok"
 
 

@@ -145,7 +145,7 @@ def test_worker_enriches_through_search(
     assert search.song(AFRICA).enrich_reason == "no song results from iTunes"
 
     stats = search.enrichment_stats()
-    assert stats["ok"] >= 2 and stats["not_found"] >= 2 and stats["failed"] >= 2
+    assert stats.ok >= 2 and stats.not_found >= 2 and stats.failed >= 2
 
 
 def test_rate_limit_holds_across_two_workers(

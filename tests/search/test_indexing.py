@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from scripts.index_catalog import index_songs
 from scripts.reindex import reindex
 from services.common.clients.search import SearchClient
+from services.common.contracts.search import Activation
 from services.common.contracts.songs import Song
 from services.common.http import ServiceError
 from tests.search.conftest import TOKEN, StandInEncoder
@@ -71,7 +72,7 @@ def test_reindex_switches_model_keeps_enrichment_and_drops_old(search: SearchCli
     search.update_enrichment(track, {"enrich_status": "ok", "enriched_at": 10.0, "preview_url": "https://p"})
     report, activation = reindex(songs, search, StandInEncoder("test:model-b"), progress=False)
     assert report.upserted == 80 and report.skipped == 0
-    assert activation == {"active": "songs_v2", "previous": "songs_v1", "dropped": ["songs_v1"]}
+    assert activation == Activation(active="songs_v2", previous="songs_v1", dropped=["songs_v1"])
     info = search.info()
     assert (info.model_id, info.points) == ("test:model-b", 80)
     assert search.song(track).preview_url == "https://p"
@@ -93,7 +94,7 @@ def test_failed_reindex_leaves_the_old_index_in_place(search: SearchClient, cata
     with pytest.raises(RuntimeError):
         reindex(songs, search, Broken("test:model-b"), progress=False)
     status = search.index_status()
-    assert status["active"] == "songs_v1" and [v["version"] for v in status["versions"]] == ["songs_v1"]
+    assert status.active == "songs_v1" and [v.version for v in status.versions] == ["songs_v1"]
     assert search.info().model_id == "test:model-a"
 
 
@@ -106,8 +107,8 @@ def test_client_methods_cover_the_public_contract(search: SearchClient, catalog_
     assert not {h.song.track_id for h in first.hits} & {h.song.track_id for h in more.hits}
     image = search.search_image(b"png bytes", "p.png", "image/png", text="quiet", weight=0.5, limit=5)
     assert len(image.hits) == 5
-    assert search.enrichment_stats()["pending"] == 60
-    assert len(search.pending_enrichment(limit=25)["track_ids"]) == 25
+    assert search.enrichment_stats().pending == 60
+    assert len(search.pending_enrichment(limit=25).track_ids) == 25
     with pytest.raises(ServiceError) as err:
         search.song("missing")
     assert err.value.status == 404

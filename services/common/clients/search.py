@@ -18,27 +18,38 @@ from pydantic import BaseModel
 from services.common.contracts import request_body
 from services.common.contracts.search import (
     DEFAULT_TEXT_WEIGHT,
+    Activation,
     Diversity,
+    EnrichmentResult,
+    EnrichmentStats,
     FeedbackQuery,
     FilterOptions,
     Filters,
     ImportedHashes,
+    ImportedPage,
     IndexPoints,
     IndexPresent,
+    IndexStatus,
     Info,
     MoodboardPage,
     MoodboardVectorQuery,
     NameMatches,
     Order,
     Page,
+    PendingPage,
     ReplaceCatalog,
+    Replaced,
     SearchPage,
     SimilarQuery,
     SongMatch,
     TakenRequest,
+    TakenSong,
+    TakenSongs,
     TextQuery,
     TrackIds,
+    Upserted,
     VectorQuery,
+    VersionInfo,
     VersionRequest,
 )
 from services.common.contracts.songs import Song
@@ -187,13 +198,15 @@ class SearchClient(ServiceClient):
         return [Song.model_validate(s) for s in self.get_json("/songs", params={"ids": ",".join(track_ids)})]
 
     # --- internal: the enricher -------------------------------------------------------------------
-    def update_enrichment(self, track_id: str, enrichment: dict[str, Any] | BaseModel) -> dict[str, Any]:
-        """The song after the update plus ``applied`` (False: an older result than the stored one)."""
-        return self.request("PATCH", f"/songs/{track_id}/enrichment", json=_dump(enrichment)).json()
+    def update_enrichment(self, track_id: str, enrichment: dict[str, Any] | BaseModel) -> EnrichmentResult:
+        """The song after the update; ``applied`` is False for an older result than the stored one."""
+        answer = self.request("PATCH", f"/songs/{track_id}/enrichment", json=_dump(enrichment))
+        return EnrichmentResult.model_validate(answer.json())
 
-    def update_spotify_art(self, track_id: str, art: dict[str, Any] | BaseModel) -> dict[str, Any]:
+    def update_spotify_art(self, track_id: str, art: dict[str, Any] | BaseModel) -> EnrichmentResult:
         """Like ``update_enrichment``, for an oEmbed art result (``spotify_art_*`` fields only)."""
-        return self.request("PATCH", f"/songs/{track_id}/spotify-art", json=_dump(art)).json()
+        answer = self.request("PATCH", f"/songs/{track_id}/spotify-art", json=_dump(art))
+        return EnrichmentResult.model_validate(answer.json())
 
     def pending_enrichment(
         self,
@@ -201,73 +214,77 @@ class SearchClient(ServiceClient):
         after: str | None = None,
         older_than_days: float | None = None,
         all: bool = False,  # noqa: A002 - the query parameter's name
-    ) -> dict[str, Any]:
-        """``{"track_ids", "popularity" (same order), "next": cursor|None}``; pass ``next`` as ``after``."""
+    ) -> PendingPage:
+        """Track ids waiting for a lookup, their popularity (same order) and the ``next`` cursor,
+        to pass as ``after`` (None after the last page)."""
         params: dict[str, Any] = {"limit": limit, "all": str(all).lower()}
         if after:
             params["after"] = after
         if older_than_days is not None:
             params["older_than_days"] = older_than_days
-        return self.get_json("/songs/enrichment/pending", params=params)
+        return PendingPage.model_validate(self.get_json("/songs/enrichment/pending", params=params))
 
-    def enrichment_stats(self) -> dict[str, int]:
-        """``{"pending", "ok", "not_found", "failed"}`` counts."""
-        return self.get_json("/stats/enrichment")
+    def enrichment_stats(self) -> EnrichmentStats:
+        """Songs per enrichment status (pending, ok, not_found, failed)."""
+        return EnrichmentStats.model_validate(self.get_json("/stats/enrichment"))
 
     # --- internal: the indexing job ---------------------------------------------------------------
-    def index_status(self) -> dict[str, Any]:
-        return self.get_json("/index/status")
+    def index_status(self) -> IndexStatus:
+        return IndexStatus.model_validate(self.get_json("/index/status"))
 
-    def index_ensure(self, model_id: str, dim: int) -> dict[str, Any]:
+    def index_ensure(self, model_id: str, dim: int) -> VersionInfo:
         """The active version for this model (created if the index is empty); 409 for another model."""
-        return self.post_json("/index/ensure", request_body(VersionRequest, model_id=model_id, dim=dim))
+        body = request_body(VersionRequest, model_id=model_id, dim=dim)
+        return VersionInfo.model_validate(self.post_json("/index/ensure", body))
 
-    def index_create_version(self, model_id: str, dim: int) -> dict[str, Any]:
+    def index_create_version(self, model_id: str, dim: int) -> VersionInfo:
         """A new empty version; searches keep using the current one until ``index_activate``."""
-        return self.post_json("/index/versions", request_body(VersionRequest, model_id=model_id, dim=dim))
+        body = request_body(VersionRequest, model_id=model_id, dim=dim)
+        return VersionInfo.model_validate(self.post_json("/index/versions", body))
 
-    def index_points(
-        self, model_id: str, items: list[dict[str, Any]], version: str | None = None
-    ) -> dict[str, int]:
-        """Upsert ``[{"song": Song-dict, "vector": [...]}]`` into ``version`` (None: the active one)."""
+    def index_points(self, model_id: str, items: list[dict[str, Any]], version: str | None = None) -> int:
+        """Upsert ``[{"song": Song-dict, "vector": [...]}]`` into ``version`` (None: the active one);
+        the number of songs written."""
         body = request_body(IndexPoints, version=version, model_id=model_id, items=items)
-        return self.post_json("/index/points", body)
+        return Upserted.model_validate(self.post_json("/index/points", body)).upserted
 
     def index_present(self, track_ids: list[str], version: str | None = None) -> list[str]:
         body = request_body(IndexPresent, version=version, track_ids=track_ids)
         return TrackIds.model_validate(self.post_json("/index/present", body)).track_ids
 
-    def index_optimize(self, version: str, timeout_s: float = 3600.0) -> dict[str, Any]:
+    def index_optimize(self, version: str, timeout_s: float = 3600.0) -> VersionInfo:
         """Build the version's vector index; minutes at a million songs, hence its own timeout."""
-        return self.post_json(f"/index/versions/{version}/optimize", timeout=timeout_s)
+        answer = self.post_json(f"/index/versions/{version}/optimize", timeout=timeout_s)
+        return VersionInfo.model_validate(answer)
 
-    def index_activate(self, version: str, drop_old: bool = True) -> dict[str, Any]:
-        """Switch the alias to ``version``; ``{"active", "previous", "dropped"}``."""
+    def index_activate(self, version: str, drop_old: bool = True) -> Activation:
+        """Switch the alias to ``version``: the version now active, the one before and those dropped."""
         params = {"drop_old": str(drop_old).lower()}
-        return self.post_json(f"/index/versions/{version}/activate", params=params)
+        return Activation.model_validate(self.post_json(f"/index/versions/{version}/activate", params=params))
 
     def catalog_unchanged(self, items: list[dict[str, str]]) -> list[str]:
         """Of ``[{"track_id", "import_hash"}]``, the ids already stored with that hash."""
         body = request_body(ImportedHashes, items=items)
         return TrackIds.model_validate(self.post_json("/catalog/unchanged", body)).track_ids
 
-    def catalog_taken(self, source: str, track_ids: list[str]) -> list[dict[str, str]]:
-        """Of ``track_ids``, the songs another catalog holds (``track_id``, ``source``, ``title``,
-        ``artist``): importing them as ``source`` replaces those songs."""
-        return self.post_json(
-            "/catalog/taken", request_body(TakenRequest, source=source, track_ids=track_ids)
-        )["songs"]
+    def catalog_taken(self, source: str, track_ids: list[str]) -> list[TakenSong]:
+        """Of ``track_ids``, the songs another catalog holds: importing them as ``source`` replaces
+        those songs."""
+        body = request_body(TakenRequest, source=source, track_ids=track_ids)
+        return TakenSongs.model_validate(self.post_json("/catalog/taken", body)).songs
 
     def catalog_imported(
         self, version: str | None = None, after: str | None = None, limit: int = 500
-    ) -> dict[str, Any]:
-        """A page of imported songs ``{"items": [{"song", "source", "import_hash"}], "next"}``."""
+    ) -> ImportedPage:
+        """A page of imported songs (song, source, import hash) and the ``next`` cursor."""
         params = {"limit": limit} | {k: v for k, v in (("version", version), ("after", after)) if v}
-        return self.get_json("/catalog/imported", params=params)
+        return ImportedPage.model_validate(self.get_json("/catalog/imported", params=params))
 
-    def catalog_replace(self, source: str) -> dict[str, Any]:
-        """Delete every song not from ``source``; ``{"source", "deleted", "remaining"}``."""
-        return self.post_json("/catalog/replace", request_body(ReplaceCatalog, source=source))
+    def catalog_replace(self, source: str) -> Replaced:
+        """Delete every song not from ``source``; how many went and how many remain."""
+        return Replaced.model_validate(
+            self.post_json("/catalog/replace", request_body(ReplaceCatalog, source=source))
+        )
 
     def index_drop(self, version: str) -> None:
         self.request("DELETE", f"/index/versions/{version}")

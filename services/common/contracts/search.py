@@ -242,6 +242,10 @@ class IndexPoints(BaseModel):
     items: list[IndexItem]
 
 
+class Upserted(BaseModel):
+    upserted: int  # songs written in this request
+
+
 class IndexPresent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: str | None = None

@@ -21,6 +21,7 @@ from services.common.contracts.search import (
     IndexPresent,
     IndexStatus,
     TrackIds,
+    Upserted,
     VersionInfo,
     VersionRequest,
 )
@@ -67,12 +68,12 @@ def create_version(body: VersionRequest, store: StoreDep) -> VersionInfo:
     return _info(store, meta.version)
 
 
-@router.post("/points")
-def upsert_points(body: IndexPoints, store: StoreDep) -> dict[str, int]:
+@router.post("/points", response_model=Upserted)
+def upsert_points(body: IndexPoints, store: StoreDep) -> Upserted:
     if len(body.items) > MAX_ITEMS:
         raise HTTPException(422, f"at most {MAX_ITEMS} items per request")
     try:
-        return {"upserted": indexing.upsert_items(store, body.version, body.model_id, body.items)}
+        return Upserted(upserted=indexing.upsert_items(store, body.version, body.model_id, body.items))
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 
