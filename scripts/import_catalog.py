@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from scripts.index_catalog import Encoder, chunks
 from services.common.catalog_import import CatalogFileError, ImportReport, read_catalog
+from services.common.contracts.search import ImportedHash, IndexItem
 from services.common.http import ServiceError
 
 if TYPE_CHECKING:
@@ -68,11 +69,10 @@ def import_catalog(
     search.index_ensure(model_id, info.dim)
     same: set[str] = set()
     for part in chunks(report.songs, CHECK_CHUNK):
-        same.update(
-            search.catalog_unchanged(
-                [{"track_id": s.song.track_id, "import_hash": s.import_hash} for s in part]
-            )
-        )
+        hashes = [
+            ImportedHash.model_construct(track_id=s.song.track_id, import_hash=s.import_hash) for s in part
+        ]
+        same.update(search.catalog_unchanged(hashes))
     todo = [s for s in report.songs if s.song.track_id not in same]
     result.unchanged = len(report.songs) - len(todo)
     line_of = {s.song.track_id: s.line for s in todo}
@@ -88,10 +88,11 @@ def import_catalog(
         vectors.update(zip(batch, encoder.encode_texts(list(batch)), strict=True))
     for part in chunks(todo, UPSERT_CHUNK):
         items = [
-            {"song": s.song.payload(), "vector": vectors[s.song.description], "source": source,
-             "import_hash": s.import_hash}
+            IndexItem.model_construct(
+                song=s.song, vector=vectors[s.song.description], source=source, import_hash=s.import_hash
+            )
             for s in part
-        ]  # fmt: skip
+        ]
         result.upserted += search.index_points(model_id, items)
     if replace:
         result.deleted = search.catalog_replace(source).deleted

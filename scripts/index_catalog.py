@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from services.common.catalog import load_catalog
 from services.common.contracts.encoder import ModelInfo
+from services.common.contracts.search import IndexItem
 from services.common.contracts.songs import Song
 from services.common.http import ServiceError
 from services.common.settings import get_common_settings
@@ -95,7 +96,7 @@ def index_songs(
     report.texts = len(texts)
 
     bar = tqdm(total=len(todo), unit="song", disable=not progress, desc=f"indexing {version}")
-    pending: list[dict[str, Any]] = []
+    pending: list[IndexItem] = []
 
     def flush() -> None:
         for part in chunks(pending, UPSERT_CHUNK):
@@ -108,7 +109,7 @@ def index_songs(
         if len(vectors) != len(batch):
             raise RuntimeError(f"the encoder returned {len(vectors)} vectors for {len(batch)} texts")
         for text, vector in zip(batch, vectors, strict=True):
-            pending.extend({"song": s.payload(), "vector": vector} for s in by_text[text])
+            pending.extend(IndexItem.model_construct(song=s, vector=vector) for s in by_text[text])
         if len(pending) >= UPSERT_CHUNK:
             flush()
     flush()

@@ -25,7 +25,7 @@ from scripts.index_catalog import (
     load_songs,
     service_clients,
 )
-from services.common.contracts.search import Activation
+from services.common.contracts.search import Activation, IndexItem
 from services.common.contracts.songs import Song
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def carry_imports(old: str, new: str, search: SearchClient, encoder: Encoder, *,
         for batch in chunks(texts, max(1, batch_size)):
             vectors.update(zip(batch, encoder.encode_texts(list(batch)), strict=True))
         if items:
-            points = [i.model_dump(mode="json") | {"vector": vectors[i.song.description]} for i in items]
+            points = [IndexItem.model_construct(**dict(i), vector=vectors[i.song.description]) for i in items]
             copied += search.index_points(model_id, points, new)
         after = page.next
         if after is None:

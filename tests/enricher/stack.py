@@ -16,6 +16,7 @@ from pathlib import Path
 
 from services.common.catalog import build_songs, read_rows
 from services.common.clients.search import SearchClient
+from services.common.contracts.search import IndexItem
 from services.common.contracts.songs import Song
 from services.common.settings import get_common_settings
 from tests.processes import ROOT, running_service
@@ -51,7 +52,7 @@ def index_songs(client: SearchClient, track_ids: set[str]) -> None:
     """Put those catalog songs into a new index version, then switch the alias to it in one step
     (as the re-index does), so no reader ever sees an index without them."""
     version = client.index_create_version(MODEL_ID, DIM).version
-    items = [{"song": s.payload(), "vector": vector_for(s.track_id)} for s in catalog_songs(track_ids)]
+    items = [IndexItem(song=s, vector=vector_for(s.track_id)) for s in catalog_songs(track_ids)]
     client.index_points(MODEL_ID, items, version)
     client.index_activate(version)
 

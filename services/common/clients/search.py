@@ -25,8 +25,10 @@ from services.common.contracts.search import (
     FeedbackQuery,
     FilterOptions,
     Filters,
+    ImportedHash,
     ImportedHashes,
     ImportedPage,
+    IndexItem,
     IndexPoints,
     IndexPresent,
     IndexStatus,
@@ -242,9 +244,9 @@ class SearchClient(ServiceClient):
         body = request_body(VersionRequest, model_id=model_id, dim=dim)
         return VersionInfo.model_validate(self.post_json("/index/versions", body))
 
-    def index_points(self, model_id: str, items: list[dict[str, Any]], version: str | None = None) -> int:
-        """Upsert ``[{"song": Song-dict, "vector": [...]}]`` into ``version`` (None: the active one);
-        the number of songs written."""
+    def index_points(self, model_id: str, items: list[IndexItem], version: str | None = None) -> int:
+        """Upsert songs with their vectors into ``version`` (None: the active one); the number of
+        songs written. Items may be built with ``model_construct``: the service validates them."""
         body = request_body(IndexPoints, version=version, model_id=model_id, items=items)
         return Upserted.model_validate(self.post_json("/index/points", body)).upserted
 
@@ -262,8 +264,8 @@ class SearchClient(ServiceClient):
         params = {"drop_old": str(drop_old).lower()}
         return Activation.model_validate(self.post_json(f"/index/versions/{version}/activate", params=params))
 
-    def catalog_unchanged(self, items: list[dict[str, str]]) -> list[str]:
-        """Of ``[{"track_id", "import_hash"}]``, the ids already stored with that hash."""
+    def catalog_unchanged(self, items: list[ImportedHash]) -> list[str]:
+        """Of these songs, the ids already stored with that import hash."""
         body = request_body(ImportedHashes, items=items)
         return TrackIds.model_validate(self.post_json("/catalog/unchanged", body)).track_ids
 
