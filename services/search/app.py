@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 from services.common.clients.encoder import EncoderClient
-from services.common.contracts.search import Info
+from services.common.contracts.search import ENCODER_UNAVAILABLE, Info
 from services.common.enrich_requests import EnrichRequests
 from services.common.http import ServiceError, ServiceUnavailable
 from services.common.rate_limits import calls_per_second
@@ -144,7 +144,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     def encoder_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ServiceError)
         if isinstance(exc, ServiceUnavailable) or exc.status >= 500:
-            return JSONResponse({"detail": f"the encoder is unavailable: {exc.detail}"}, status_code=503)
+            return JSONResponse({"detail": f"{ENCODER_UNAVAILABLE}: {exc.detail}"}, status_code=503)
         # The encoder refused our upload (bad image, too large...): the caller's mistake, same status.
         return JSONResponse({"detail": f"encoder: {exc.detail}"}, status_code=exc.status)
 

@@ -6,6 +6,7 @@ import ast
 import logging
 import re
 
+from services.common.contracts.search import ENCODER_UNAVAILABLE
 from services.common.http import ServiceError, ServiceUnavailable
 from services.ui.images import UploadError
 
@@ -60,7 +61,9 @@ def plain_message(exc: BaseException) -> str:
     if isinstance(exc, UploadError):
         return str(exc)
     if isinstance(exc, ServiceUnavailable) or (isinstance(exc, ServiceError) and exc.status >= 500):
-        what = _WHAT_IT_DOES.get(exc.service, "This part of PixelPlay")
+        # Search answers 503 for the encoder too; name the part that is really down.
+        down = "encoder" if exc.detail.startswith(ENCODER_UNAVAILABLE) else exc.service
+        what = _WHAT_IT_DOES.get(down, "This part of PixelPlay")
         return f"{what} is not available right now. Please try again in a moment."
     if isinstance(exc, ServiceError):
         detail = _validation_text(exc.detail.strip()) if exc.detail.startswith("[{") else exc.detail.strip()

@@ -23,6 +23,8 @@ def test_every_fault_heals_with_clear_messages_and_nothing_is_lost(tiny_model_di
         "restart Postgres",
         "kill -9 Redis (restarted)",
     ]
+    encoder_down = report.faults[0].seen
+    assert encoder_down and all(m.startswith("Reading photos is not available") for m in encoder_down)
     for fault in report.faults:
         assert fault.recovery_s is not None and fault.recovery_s < 60, fault
         assert fault.requests > 0, fault  # the load kept running through it

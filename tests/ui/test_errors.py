@@ -1,3 +1,4 @@
+from services.common.contracts.search import ENCODER_UNAVAILABLE
 from services.common.http import ServiceError, ServiceUnavailable
 from services.ui.errors import SESSION_EXPIRED, SessionExpired, is_session_error, plain_message
 from services.ui.images import UploadError
@@ -15,6 +16,12 @@ def test_unreachable_or_failing_service_is_described_in_the_users_words():
     assert plain_message(ServiceUnavailable("search", 503, "search unreachable: [Errno 111]")) == msg
     assert plain_message(ServiceError("search", 502, "<html>bad gateway</html>")) == msg
     assert plain_message(ServiceUnavailable("encoder", 503, "x")).startswith("Reading photos is not")
+
+
+def test_search_relaying_a_down_encoder_names_the_photo_reader():
+    relayed = ServiceError("search", 503, f"{ENCODER_UNAVAILABLE}: encoder unreachable: [Errno 111]")
+    words = "Reading photos is not available right now. Please try again in a moment."
+    assert plain_message(relayed) == words
 
 
 def test_a_refused_photo_is_explained_without_naming_internal_services():

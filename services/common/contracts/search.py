@@ -14,6 +14,8 @@ MAX_CANDIDATES = 4000  # deepest ranked list ever fetched; pages beyond it end t
 MIN_PHOTOS, MAX_PHOTOS = 2, 6
 # The share of the words in a photo + words search when the caller names none.
 DEFAULT_TEXT_WEIGHT = 0.3
+# How a search 503 starts when the encoder, not search, is down, so callers can name the right part.
+ENCODER_UNAVAILABLE = "the encoder is unavailable"
 
 # Payload fields a feature range may filter on: the 0..1 audio features plus three raw ones.
 FILTERABLE_FEATURES = (*UNIT_FEATURES, "loudness", "tempo", "popularity")
