@@ -16,7 +16,7 @@ import redis
 
 from services.common.clients.search import SearchClient
 from services.common.contracts.search import PendingPage
-from services.common.contracts.songs import Song
+from services.common.contracts.songs import Enrichment, Song
 from services.enricher import queue_marks
 from services.enricher.batch import (
     BatchReport,
@@ -88,7 +88,10 @@ def test_failed_ids_are_found_by_reading_every_song(listed: SearchClient) -> Non
 
     for track_id in failed:
         listed.update_enrichment(
-            track_id, {"enrich_status": "failed", "enrich_reason": "test", "enriched_at": 1.0}
+            track_id,
+            Enrichment.model_validate(
+                {"enrich_status": "failed", "enrich_reason": "test", "enriched_at": 1.0}
+            ),
         )
     try:
         assert failed_track_ids(listed, read_song, page_size=1) == [AFRICA, CRITIC_CITY]
@@ -96,7 +99,9 @@ def test_failed_ids_are_found_by_reading_every_song(listed: SearchClient) -> Non
         assert failed_track_ids(listed, read_song, limit=1) == [AFRICA]
     finally:  # waiting for a lookup again, as the other listing tests expect
         for track_id in failed:
-            listed.update_enrichment(track_id, {"enrich_status": "pending", "enriched_at": 2.0})
+            listed.update_enrichment(
+                track_id, Enrichment.model_validate({"enrich_status": "pending", "enriched_at": 2.0})
+            )
 
 
 class Result:

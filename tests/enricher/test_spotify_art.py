@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from services.common.clients.search import SearchClient
+from services.common.contracts.songs import Enrichment, SpotifyArt
 from services.enricher.art import fetch_art
 from services.enricher.deps import make_limiter
 from services.enricher.retrying_get import LookupFailed, NotFound
@@ -97,7 +98,10 @@ def test_art_reaches_search_and_no_source_blanks_another(
     song = search.song(BOHEMIAN)
     assert song.spotify_art_url == spotify_thumbnail(BOHEMIAN) and song.spotify_art_status == "ok"
     # An iTunes lookup that failed writes only iTunes' fields: Spotify's art stays.
-    search.update_enrichment(BOHEMIAN, {"enrich_status": "failed", "enrich_reason": "iTunes answered 503"})
+    search.update_enrichment(
+        BOHEMIAN,
+        Enrichment.model_validate({"enrich_status": "failed", "enrich_reason": "iTunes answered 503"}),
+    )
     song = search.song(BOHEMIAN)
     assert song.enrich_status == "failed" and song.spotify_art_url == spotify_thumbnail(BOHEMIAN)
     # Art already stored: no second call.
@@ -124,13 +128,11 @@ def test_art_reaches_search_and_no_source_blanks_another(
 
 
 def test_an_older_art_result_never_replaces_a_newer_one(search: SearchClient) -> None:
-    newer = {
-        "spotify_art_status": "ok",
-        "spotify_art_url": spotify_thumbnail(SHAPE_OF_YOU),
-        "spotify_art_at": 2e9,
-    }
+    newer = SpotifyArt(
+        spotify_art_status="ok", spotify_art_url=spotify_thumbnail(SHAPE_OF_YOU), spotify_art_at=2e9
+    )
     assert search.update_spotify_art(SHAPE_OF_YOU, newer).applied is True
-    older = {"spotify_art_status": "failed", "spotify_art_reason": "late", "spotify_art_at": 1e9}
+    older = SpotifyArt(spotify_art_status="failed", spotify_art_reason="late", spotify_art_at=1e9)
     assert search.update_spotify_art(SHAPE_OF_YOU, older).applied is False
     assert search.song(SHAPE_OF_YOU).spotify_art_status == "ok"
 
@@ -148,21 +150,23 @@ def test_song_answers_say_where_each_field_came_from(search: SearchClient) -> No
     assert provenance() == (None, catalog_only)
     search.update_spotify_art(
         BLINDING_LIGHTS,
-        {
-            "spotify_art_status": "ok",
-            "spotify_art_url": spotify_thumbnail(BLINDING_LIGHTS),
-            "spotify_art_at": 1e9,
-        },
+        SpotifyArt.model_validate(
+            {
+                "spotify_art_status": "ok",
+                "spotify_art_url": spotify_thumbnail(BLINDING_LIGHTS),
+                "spotify_art_at": 1e9,
+            }
+        ),
     )
     assert provenance() == ("spotify", catalog_only | {"art": "spotify"})
-    itunes = {
-        "enrich_status": "ok",
-        "enriched_at": 1e9,
-        "art_url": "https://is1-ssl.mzstatic.com/image/thumb/Music/v4/a.jpg/600x600bb.jpg",
-        "preview_url": "https://audio-ssl.itunes.apple.com/itunes-assets/a.m4a",
-        "itunes_genre": "Pop",
-        "itunes_year": 2019,
-    }
+    itunes = Enrichment(
+        enrich_status="ok",
+        enriched_at=1e9,
+        art_url="https://is1-ssl.mzstatic.com/image/thumb/Music/v4/a.jpg/600x600bb.jpg",
+        preview_url="https://audio-ssl.itunes.apple.com/itunes-assets/a.m4a",
+        itunes_genre="Pop",
+        itunes_year=2019,
+    )
     search.update_enrichment(BLINDING_LIGHTS, itunes)
     everything_from_itunes = {"art": "itunes", "preview": "itunes", "genre": "itunes", "year": "itunes"}
     assert provenance() == ("itunes", everything_from_itunes)

@@ -9,7 +9,7 @@ from scripts.index_catalog import index_songs
 from scripts.reindex import reindex
 from services.common.clients.search import SearchClient
 from services.common.contracts.search import Activation
-from services.common.contracts.songs import Song
+from services.common.contracts.songs import Enrichment, Song
 from services.common.http import ServiceError
 from tests.search.conftest import TOKEN, StandInEncoder
 
@@ -69,7 +69,10 @@ def test_reindex_switches_model_keeps_enrichment_and_drops_old(search: SearchCli
     songs = catalog_slice[:80]
     index_songs(songs, search, StandInEncoder("test:model-a"), progress=False)
     track = songs[0].track_id
-    search.update_enrichment(track, {"enrich_status": "ok", "enriched_at": 10.0, "preview_url": "https://p"})
+    search.update_enrichment(
+        track,
+        Enrichment.model_validate({"enrich_status": "ok", "enriched_at": 10.0, "preview_url": "https://p"}),
+    )
     report, activation = reindex(songs, search, StandInEncoder("test:model-b"), progress=False)
     assert report.upserted == 80 and report.skipped == 0
     assert activation == Activation(active="songs_v2", previous="songs_v1", dropped=["songs_v1"])

@@ -36,13 +36,23 @@ def test_card_updates_render_the_songs_asked_for_and_refuse_bad_ids(ui_settings)
         # Three states a card can be in: everything from iTunes; Spotify's art while the iTunes
         # lookup is still to come; both sources done without finding anything.
         enricher.update_enrichment(
-            matched, {"enrich_status": "ok", "enriched_at": at, "art_url": ITUNES_ART, "preview_url": PREVIEW}
+            matched,
+            Enrichment.model_validate(
+                {"enrich_status": "ok", "enriched_at": at, "art_url": ITUNES_ART, "preview_url": PREVIEW}
+            ),
         )
         enricher.update_spotify_art(
-            art_only, {"spotify_art_status": "ok", "spotify_art_url": SPOTIFY_ART, "spotify_art_at": at}
+            art_only,
+            SpotifyArt.model_validate(
+                {"spotify_art_status": "ok", "spotify_art_url": SPOTIFY_ART, "spotify_art_at": at}
+            ),
         )
-        enricher.update_enrichment(missed, {"enrich_status": "not_found", "enriched_at": at})
-        enricher.update_spotify_art(missed, {"spotify_art_status": "not_found", "spotify_art_at": at})
+        enricher.update_enrichment(
+            missed, Enrichment.model_validate({"enrich_status": "not_found", "enriched_at": at})
+        )
+        enricher.update_spotify_art(
+            missed, SpotifyArt.model_validate({"spotify_art_status": "not_found", "spotify_art_at": at})
+        )
         with TestClient(app) as client:
             answer = client.get(CARD_UPDATES_PATH, params={"ids": ",".join([*ids, "unknownTrack"])})
             assert answer.status_code == 200
@@ -64,10 +74,16 @@ def test_card_updates_render_the_songs_asked_for_and_refuse_bad_ids(ui_settings)
         # The stack is shared by the session: put the songs back as they were (a newer result wins).
         for tid, song in before.items():
             enricher.update_enrichment(
-                tid, song.model_dump(include=set(Enrichment.model_fields)) | {"enriched_at": at + 1}
+                tid,
+                Enrichment.model_validate(
+                    song.model_dump(include=set(Enrichment.model_fields)) | {"enriched_at": at + 1}
+                ),
             )
             enricher.update_spotify_art(
-                tid, song.model_dump(include=set(SpotifyArt.model_fields)) | {"spotify_art_at": at + 1}
+                tid,
+                SpotifyArt.model_validate(
+                    song.model_dump(include=set(SpotifyArt.model_fields)) | {"spotify_art_at": at + 1}
+                ),
             )
         enricher.close()
         search.close()

@@ -54,7 +54,7 @@ from services.common.contracts.search import (
     VersionInfo,
     VersionRequest,
 )
-from services.common.contracts.songs import Song
+from services.common.contracts.songs import Enrichment, Song, SpotifyArt
 from services.common.http import ServiceClient
 
 BACKUP_TIMEOUT_S = 300.0  # a snapshot of the full catalog is about 100 MB
@@ -200,14 +200,16 @@ class SearchClient(ServiceClient):
         return [Song.model_validate(s) for s in self.get_json("/songs", params={"ids": ",".join(track_ids)})]
 
     # --- internal: the enricher -------------------------------------------------------------------
-    def update_enrichment(self, track_id: str, enrichment: dict[str, Any] | BaseModel) -> EnrichmentResult:
+    def update_enrichment(self, track_id: str, enrichment: Enrichment) -> EnrichmentResult:
         """The song after the update; ``applied`` is False for an older result than the stored one."""
-        answer = self.request("PATCH", f"/songs/{track_id}/enrichment", json=_dump(enrichment))
+        answer = self.request(
+            "PATCH", f"/songs/{track_id}/enrichment", json=enrichment.model_dump(mode="json")
+        )
         return EnrichmentResult.model_validate(answer.json())
 
-    def update_spotify_art(self, track_id: str, art: dict[str, Any] | BaseModel) -> EnrichmentResult:
+    def update_spotify_art(self, track_id: str, art: SpotifyArt) -> EnrichmentResult:
         """Like ``update_enrichment``, for an oEmbed art result (``spotify_art_*`` fields only)."""
-        answer = self.request("PATCH", f"/songs/{track_id}/spotify-art", json=_dump(art))
+        answer = self.request("PATCH", f"/songs/{track_id}/spotify-art", json=art.model_dump(mode="json"))
         return EnrichmentResult.model_validate(answer.json())
 
     def pending_enrichment(
