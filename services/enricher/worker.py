@@ -4,8 +4,9 @@ Start a worker with::
 
     celery -A services.enricher.worker worker -c 1 --loglevel INFO
 
-Environment: REDIS_URL, PIXELPLAY_SEARCH_URL, PIXELPLAY_SERVICE_TOKEN, PIXELPLAY_ENRICHER_ITUNES_URL (and the
-other PIXELPLAY_ENRICHER_ITUNES_* settings). Importing this module connects to nothing; workers connect on start.
+Environment: REDIS_URL, PIXELPLAY_SEARCH_URL, PIXELPLAY_SERVICE_TOKEN, PIXELPLAY_ENRICHER_ITUNES_URL (and
+the other PIXELPLAY_ENRICHER_ITUNES_* settings). Importing this module connects to nothing; workers connect
+on start.
 """
 
 from __future__ import annotations
