@@ -28,14 +28,13 @@ class EncoderGateway:
 
     def image_vector(self, data: bytes, filename: str, content_type: str) -> tuple[list[float], str]:
         """One image → (vector, id of the model that made it), as the encoder answered."""
-        files = {"file": (filename, data, content_type)}
-        body = self.client.request("POST", "/encode/image", files=files).json()
-        return body["vector"], body["model_id"]
+        answer = self.client.image_vector(data, filename, content_type)
+        return answer.vector, answer.model_id
 
     def text_vectors(self, texts: list[str]) -> tuple[list[list[float]], str]:
         """Texts → (vectors, model id); one request (callers send few texts)."""
-        body = self.client.post_json("/encode/texts", {"texts": texts})
-        return body["vectors"], body["model_id"]
+        answer = self.client.text_vectors(texts)
+        return answer.vectors, answer.model_id
 
 
 def get_store(request: Request) -> VectorStore:

@@ -24,12 +24,25 @@ class EncoderClient(ServiceClient):
     def info(self) -> ModelInfo:
         return ModelInfo.model_validate(self.get_json("/info"))
 
+    def image_vector(
+        self, data: bytes, filename: str = "image", content_type: str = "application/octet-stream"
+    ) -> ImageVector:
+        """One image (JPEG/PNG/WebP bytes) → its vector and the id of the model that made it. The
+        server checks the type by content."""
+        answer = self.request("POST", "/encode/image", files={"file": (filename, data, content_type)})
+        return ImageVector.model_validate(answer.json())
+
+    def text_vectors(self, texts: list[str]) -> TextVectors:
+        """Texts → one vector each and the model id, in one request (at most ``TEXTS_PER_REQUEST``)."""
+        return TextVectors.model_validate(
+            self.post_json("/encode/texts", request_body(TextsRequest, texts=texts))
+        )
+
     def encode_image(
         self, data: bytes, filename: str = "image", content_type: str = "application/octet-stream"
     ) -> list[float]:
-        """One image (JPEG/PNG/WebP bytes) → its vector. The server checks the type by content."""
-        answer = self.request("POST", "/encode/image", files={"file": (filename, data, content_type)})
-        return ImageVector.model_validate(answer.json()).vector
+        """One image → its vector."""
+        return self.image_vector(data, filename, content_type).vector
 
     def encode_texts(self, texts: list[str], chunk_size: int | None = None) -> list[list[float]]:
         """Texts → one vector each, in order. Long lists are sent in chunks of at most
@@ -37,6 +50,5 @@ class EncoderClient(ServiceClient):
         size = max(1, chunk_size or TEXTS_PER_REQUEST)
         vectors: list[list[float]] = []
         for start in range(0, len(texts), size):
-            body = request_body(TextsRequest, texts=texts[start : start + size])
-            vectors.extend(TextVectors.model_validate(self.post_json("/encode/texts", body)).vectors)
+            vectors.extend(self.text_vectors(texts[start : start + size]).vectors)
         return vectors
