@@ -1,7 +1,9 @@
 """One search as a value: what was asked, how to run it at any offset, and its history entry.
 
 Every way of getting results goes through ``Query``: the search form, "Load more", "Find similar",
-thumbs up / down, a moodboard and "Run again" from the history. A query runs itself against the
+thumbs up / down, "Run again" from the history, and a moodboard from its second run on (its first
+run sends the photos themselves, which a query never holds; it keeps their mean vector instead). A
+query runs itself against the
 search service (``Query.run``) and turns into, and back from, the history entry auth stores
 (``to_history`` / ``from_history``). The results on screen are a ``SearchState``: the query plus
 the hits shown so far.
