@@ -9,7 +9,7 @@ only, through the typed clients (``services/ui/context.py``). FastAPI adds ``/he
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,22 +17,23 @@ import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from services.common.contracts.search import DEFAULT_TEXT_WEIGHT
-from services.common.observability import configure_logging, instrument
-from services.common.settings import refuse_default_secrets
-from services.ui import card_updates
+from services.common.contracts.search import DEFAULT_TEXT_WEIGHT, MAX_PHOTOS
+from services.common.service_app import service_app, start_service
 from services.ui.context import Context
+from services.ui.deps import ContextDep
 from services.ui.exports import exports
 from services.ui.handlers import Handlers
 from services.ui.headers import install_security_headers
 from services.ui.moodboard import moodboard_box
 from services.ui.query import SearchState
-from services.ui.session import SIGN_IN_JS, SIGN_OUT_JS, session_router
+from services.ui.routes import cards as card_routes
+from services.ui.routes import session as session_routes
+from services.ui.routes import spotify as spotify_routes
+from services.ui.session import SIGN_IN_JS, SIGN_OUT_JS
 from services.ui.settings import UISettings, get_settings
 from services.ui.slots import SIGNED_OUT
 from services.ui.song_search import song_search_box
 from services.ui.spotify import SPOTIFY_CSS
-from services.ui.spotify_routes import spotify_router
 from services.ui.theme import ACTION_JS, CARD_JS, CSS, pixelplay_theme
 
 HEADER = (
@@ -273,36 +274,54 @@ def create_blocks(ctx: Context) -> gr.Blocks:
     return demo
 
 
+# Bytes a request may send. The page's uploads carry photos (a moodboard up to MAX_PHOTOS at once)
+# plus the multipart framing; Gradio's other calls carry component values (file references, not
+# files); the session routes a login and a password.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+SESSION_BODY_BYTES = 16 * 1024
+
+
+def body_limit(path: str, settings: UISettings) -> int:
+    if path.startswith("/session/"):
+        return SESSION_BODY_BYTES
+    if path.endswith("/upload"):
+        return settings.max_upload_bytes * MAX_PHOTOS + FORM_OVERHEAD_BYTES
+    return settings.max_upload_bytes + FORM_OVERHEAD_BYTES
+
+
 def create_app(settings: UISettings | None = None) -> FastAPI:
-    """FastAPI (health, metrics, readiness) with the Gradio page mounted at ``/``."""
-    settings = settings or get_settings()
-    configure_logging("ui", settings.log_level, settings.log_json)
-    refuse_default_secrets(settings)
-    ctx = Context.from_settings(settings)
+    """FastAPI (health, metrics, readiness, the session, Spotify and card routes) with the Gradio
+    page mounted at ``/``."""
+    cfg = settings or get_settings()
+    # The page's handlers are bound to the clients when the page is built, which mounting needs
+    # before the app starts; making the clients opens no connection, the lifespan closes them.
+    ctx = Context.from_settings(cfg)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
-        yield
-        ctx.close()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        start_service(app, "ui", cfg)
+        app.state.context = ctx
+        try:
+            yield
+        finally:
+            ctx.close()
 
-    api = FastAPI(title="PixelPlay UI", lifespan=lifespan)
+    api = service_app("ui", lifespan, body_limit=lambda path: body_limit(path, cfg))
     install_security_headers(api)
-    instrument(api, "ui")
-    api.include_router(session_router(ctx))
-    api.include_router(spotify_router(ctx.auth, ctx.spotify_redirect_url))
+    api.include_router(session_routes.router)
+    api.include_router(spotify_routes.make_router(cfg.spotify_redirect_url))
+    api.include_router(card_routes.router)
 
     @api.get("/readyz")
-    def readyz() -> JSONResponse:
+    def readyz(context: ContextDep) -> JSONResponse:
         """200 when the search and auth services answer (the page is useless without them)."""
-        status = ctx.readiness()
+        status = context.readiness()
         ok = status["search"] and status["auth"]
         return JSONResponse({"ready": ok, **status}, status_code=200 if ok else 503)
 
-    api.include_router(card_updates.make_router(ctx.search))
-    demo = create_blocks(ctx)
     return gr.mount_gradio_app(
         api,
-        demo,
+        create_blocks(ctx),
         path="/",
         theme=pixelplay_theme(),
         css=CSS + SPOTIFY_CSS,

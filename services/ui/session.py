@@ -1,4 +1,5 @@
-"""The browser's session: an HttpOnly cookie set and cleared by two small FastAPI routes.
+"""The browser's session: an HttpOnly cookie set and cleared by two small FastAPI routes
+(``routes/session.py``).
 
 The token never reaches page scripts: ``POST /session/login`` asks the auth service for a session
 and answers with ``Set-Cookie`` (HttpOnly, SameSite=Lax, Secure over https); Gradio handlers and
@@ -9,17 +10,11 @@ form on another site can neither sign a browser in nor out.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Protocol
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-
-from services.ui.context import Context
-from services.ui.errors import plain_message
-
-log = logging.getLogger("pixelplay.ui")
 
 SESSION_COOKIE = "pixelplay_session"
 # The auth service's "known browser" token for this account (see services/auth/devices.py): it
@@ -62,74 +57,14 @@ def same_origin(request: Request) -> bool:
 
 
 class SignIn(BaseModel):
+    """The body of ``POST /session/login``."""
+
     login: str = Field(max_length=320)
     password: str = Field(max_length=4096)
 
 
-def _refused(status: int, detail: str) -> JSONResponse:
+def refused(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
-
-
-def session_router(ctx: Context) -> APIRouter:
-    """``/session/login`` and ``/session/logout`` for the page's sign-in and sign-out buttons."""
-    router = APIRouter(prefix="/session", tags=["session"])
-
-    @router.post("/login")
-    def login(body: SignIn, request: Request) -> Response:
-        if not same_origin(request):
-            return _refused(403, "cross-site sign-in refused")
-        if not body.login.strip() or not body.password:
-            return _refused(422, "Enter your username or email and your password.")
-        address = request.client.host if request.client else None
-        try:
-            answer = ctx.auth.login(body.login.strip(), body.password, address, device_token(request))
-        except Exception as exc:  # noqa: BLE001 - shown to the user in plain words
-            status = getattr(exc, "status", 503)
-            message = plain_message(exc)
-            if status == 401:
-                message = getattr(exc, "detail", "") or "Wrong username, email or password."
-            return _refused(status if 400 <= status < 600 else 503, message)
-        response = JSONResponse({"user": answer.user.model_dump(mode="json")})
-        secure = is_https(request)
-        # The cookie may live as long as the session can (absolute lifetime); auth decides sooner.
-        response.set_cookie(
-            SESSION_COOKIE,
-            answer.token,
-            max_age=ctx.limits.session_max_age_s,
-            httponly=True,
-            samesite="lax",
-            secure=secure,
-            path="/",
-        )
-        if answer.device_token:
-            response.set_cookie(
-                DEVICE_COOKIE,
-                answer.device_token,
-                max_age=DEVICE_COOKIE_DAYS * 86400,
-                httponly=True,
-                samesite="lax",
-                secure=secure,
-                path="/",
-            )
-        return response
-
-    @router.post("/logout")
-    def logout(request: Request) -> Response:
-        if not same_origin(request):
-            return _refused(403, "cross-site sign-out refused")
-        token = session_token(request)
-        if token:
-            try:
-                ctx.auth.logout(token)
-            except Exception as exc:  # noqa: BLE001 - the cookie goes either way
-                log.info("logout failed (session already gone?): %s", exc)
-        response = Response(status_code=204)
-        response.delete_cookie(
-            SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(request)
-        )
-        return response
-
-    return router
 
 
 # Run in the browser before the Gradio handler: the password goes to /session/login (never through

@@ -130,3 +130,16 @@ def spotify_words(exc: BaseException) -> str:
     if spotify_refusal and exc.status in (403, 404, 429, 502) and exc.detail:
         return exc.detail
     return plain_message(exc)
+
+
+def outcome_for(exc: ServiceError) -> str:
+    """Auth's refusal of a connect step as a ``?spotify=`` outcome."""
+    if exc.status == 401:
+        return "signin"
+    if exc.status == 404:
+        return "off"
+    if exc.status == 403 and "chose not" in exc.detail:
+        return "denied"
+    if exc.status in (400, 403, 422):
+        return "refused"
+    return "unavailable"

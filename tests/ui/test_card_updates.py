@@ -13,9 +13,19 @@ from fastapi.testclient import TestClient
 from services.common.clients.search import SearchClient
 from services.common.contracts.songs import Enrichment, SpotifyArt
 from services.common.embedded import free_port
-from services.ui.card_updates import CARD_UPDATES_PATH, MAX_IDS, make_router
+from services.ui.deps import get_search
+from services.ui.routes.cards import CARD_UPDATES_PATH, MAX_IDS, router
 
 pytestmark = pytest.mark.slow
+
+
+def card_app(search: SearchClient) -> FastAPI:
+    """The card route alone, answering from ``search`` (the real service)."""
+    app = FastAPI()
+    app.include_router(router)
+    app.dependency_overrides[get_search] = lambda: search
+    return app
+
 
 ITUNES_ART = "https://is1-ssl.mzstatic.com/image/thumb/Music/v4/ab/cd/cover.jpg/600x600bb.jpg"
 PREVIEW = "https://audio-ssl.itunes.apple.com/itunes-assets/AudioPreview/ab/cd/preview.m4a"
@@ -24,8 +34,7 @@ SPOTIFY_ART = "https://i.scdn.co/image/ab67616d0000b273cafe"
 
 def test_card_updates_render_the_songs_asked_for_and_refuse_bad_ids(ui_settings) -> None:
     search = SearchClient(ui_settings.search_url, settings=ui_settings)
-    app = FastAPI()
-    app.include_router(make_router(search))
+    app = card_app(search)
     page = search.search_text("calm evening", limit=3)
     matched, art_only, missed = ids = [hit.song.track_id for hit in page.hits]
     # Enrichment results are written as the enricher does: with the service token.
@@ -92,8 +101,7 @@ def test_card_updates_render_the_songs_asked_for_and_refuse_bad_ids(ui_settings)
 def test_card_updates_answer_503_while_search_is_down(ui_settings) -> None:
     down = ui_settings.model_copy(update={"search_url": f"http://127.0.0.1:{free_port()}"})
     search = SearchClient(down.search_url, settings=down)
-    app = FastAPI()
-    app.include_router(make_router(search))
+    app = card_app(search)
     try:
         with TestClient(app) as client:
             answer = client.get(CARD_UPDATES_PATH, params={"ids": "0sf12qNH5qcw8qpgymFOqD"})

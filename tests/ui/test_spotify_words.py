@@ -13,10 +13,10 @@ from services.ui.spotify_lists import (
     describe_search,
     list_from_history,
     list_from_results,
+    outcome_for,
     playlist_name,
     result_message,
 )
-from services.ui.spotify_routes import outcome_for
 from tests.ui.helpers import history_entry, hit, results
 
 DAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -14,14 +14,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from services.common.clients.auth import AuthClient
 from services.common.contracts.spotify import ConnectFinish
 from services.common.http import ServiceError
+from services.ui.deps import AuthDep
 from services.ui.session import session_token
+from services.ui.spotify_lists import outcome_for
 
 
-def spotify_router(auth: AuthClient, redirect_url: str | None) -> APIRouter:
-    """``/spotify/connect`` and the redirect URL's path (from the ``spotify_redirect_url`` setting)."""
+def make_router(redirect_url: str | None) -> APIRouter:
+    """``/spotify/connect`` and the redirect URL's path (from the ``spotify_redirect_url`` setting),
+    which is known only once the settings are: hence a router made per app."""
     router = APIRouter(tags=["spotify"])
     callback_path = urlsplit(redirect_url).path if redirect_url else "/spotify/callback"
 
@@ -30,7 +32,7 @@ def spotify_router(auth: AuthClient, redirect_url: str | None) -> APIRouter:
         return RedirectResponse(f"{root}/?spotify={outcome}", status_code=303)
 
     @router.get("/spotify/connect")
-    def connect(request: Request) -> RedirectResponse:
+    def connect(request: Request, auth: AuthDep) -> RedirectResponse:
         """Start a sign-in bound to this browser's session and send the browser to Spotify."""
         if request.headers.get("sec-fetch-site") == "cross-site":
             # Only a click on this page starts a sign-in, never a link or image on another site.
@@ -45,7 +47,7 @@ def spotify_router(auth: AuthClient, redirect_url: str | None) -> APIRouter:
         return RedirectResponse(start.authorize_url, status_code=303)
 
     @router.get(callback_path)
-    def callback(request: Request) -> RedirectResponse:
+    def callback(request: Request, auth: AuthDep) -> RedirectResponse:
         """Where Spotify sends the browser back: finish the sign-in with this browser's session."""
         token = session_token(request)
         if not token:
@@ -65,16 +67,3 @@ def spotify_router(auth: AuthClient, redirect_url: str | None) -> APIRouter:
         return back_to_page(request, "connected")
 
     return router
-
-
-def outcome_for(exc: ServiceError) -> str:
-    """Auth's refusal of a connect step as a ``?spotify=`` outcome."""
-    if exc.status == 401:
-        return "signin"
-    if exc.status == 404:
-        return "off"
-    if exc.status == 403 and "chose not" in exc.detail:
-        return "denied"
-    if exc.status in (400, 403, 422):
-        return "refused"
-    return "unavailable"
