@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+
+from services.common.contracts.auth import LoginResponse
 
 SESSION_COOKIE = "pixelplay_session"
 # The auth service's "known browser" token for this account (see services/auth/devices.py): it
@@ -65,6 +67,19 @@ class SignIn(BaseModel):
 
 def refused(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
+
+
+def set_session_cookies(response: Response, answer: LoginResponse, max_age_s: int, secure: bool) -> None:
+    """The session cookie (living as long as the session can; auth decides sooner) and, when auth
+    gave one, the known-browser cookie."""
+    cookie = {"httponly": True, "samesite": "lax", "secure": secure, "path": "/"}
+    response.set_cookie(SESSION_COOKIE, answer.token, max_age=max_age_s, **cookie)
+    if answer.device_token:
+        response.set_cookie(DEVICE_COOKIE, answer.device_token, max_age=DEVICE_COOKIE_DAYS * 86400, **cookie)
+
+
+def clear_session_cookie(response: Response, secure: bool) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
 
 
 # Run in the browser before the Gradio handler: the password goes to /session/login (never through

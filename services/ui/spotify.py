@@ -1,7 +1,7 @@
 """ "Save to Spotify" in the UI: the connection bar and the save buttons.
 
 The auth service holds the tokens and talks to Spotify (docs/spotify.md); this module only asks
-it over HTTP. Connecting goes through two browser routes (``spotify_routes.py``) that come back to
+it over HTTP. Connecting goes through two browser routes (``routes/spotify.py``) that come back to
 the page with ``?spotify=<outcome>``, shown by the bar.
 
 Any result list can be saved: the results on screen (a photo or text search, similar songs, a
