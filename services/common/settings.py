@@ -81,8 +81,8 @@ class CommonSettings(BaseSettings):
         """Accept field names too (``EncoderSettings(data_dir=...)``), as the env name they stand for.
         An unknown keyword is a mistake here (unlike an unknown env variable): it raises."""
         fields = type(self).model_fields
-        unknown = [key for key in values if key not in fields and not key.startswith("_")]
-        unknown = [key for key in unknown if key not in {self.input_name(f) for f in fields}]
+        known = set(fields) | {self.input_name(name) for name in fields}
+        unknown = [key for key in values if key not in known and not key.startswith("_")]
         if unknown:
             raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
         super().__init__(**{self.input_name(key): value for key, value in values.items()})
