@@ -81,10 +81,12 @@ class ServiceClient:
             limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S),
         )
 
-    def ready(self) -> bool:
-        """True when the service answers ``/readyz`` with 200; never raises."""
+    def ready(self, timeout_s: float | None = None) -> bool:
+        """True when the service answers ``/readyz`` with 200 (within ``timeout_s``, else the
+        client's timeout), at once, without retries; never raises."""
+        timeout = httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s
         try:
-            return self._http.get("/readyz").status_code == 200
+            return self._http.get("/readyz", timeout=timeout).status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -60,10 +60,5 @@ class Context:
 
     def readiness(self) -> dict[str, bool]:
         """Whether each service answers its ``/readyz`` with 200 right now (no retries)."""
-        status = {}
-        for name, client in (("encoder", self.encoder), ("search", self.search), ("auth", self.auth)):
-            try:
-                status[name] = client._http.get("/readyz", timeout=3).status_code == 200
-            except Exception:  # noqa: BLE001 - any failure means "not ready"
-                status[name] = False
-        return status
+        clients = {"encoder": self.encoder, "search": self.search, "auth": self.auth}
+        return {name: client.ready(timeout_s=3) for name, client in clients.items()}
