@@ -78,6 +78,8 @@ FORGET_OUTCOME_JS = """
 SPOTIFY_CSS = """
 #pp-spotify-bar { align-items: center; }
 .pp-spotify-line, .pp-spotify-off, .pp-spotify-question { margin: 0; font-size: 0.92rem; }
+/* The setting names are long unbroken words: let them wrap on a phone instead of overflowing. */
+.pp-spotify-off { overflow-wrap: anywhere; }
 .pp-spotify-connect { font-weight: 600; }
 /* History rows carry a "Save to Spotify" button, shown only while Spotify is connected. */
 #pp-history .pp-btn-spotify { display: none; }
